@@ -1,0 +1,5 @@
+"""``python -m distillscan`` runs the command-line interface."""
+
+from distillscan.cli import main
+
+main()

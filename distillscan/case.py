@@ -1,0 +1,162 @@
+"""The case folder: where an investigation's tables, manifest and DuckDB views live.
+
+Layout (see ``docs/case-folder.md``)::
+
+    DIR/manifest.json            inputs with sha256, format and row counts; totals
+    DIR/events.parquet/          canonical events, one Parquet part per input file
+    DIR/quarantine.parquet/      rows that could not be loaded, with the reason
+    DIR/account_inputs.parquet/  account metadata as read, one part per input
+    DIR/accounts.parquet         one row per account: metadata, then scores after ``investigate``
+    DIR/cloudtrail.parquet/      CloudTrail records used to enrich Bedrock logs
+    DIR/case.duckdb              views over all of the above, for ad-hoc SQL
+
+Writes are crash-safe: parts are written under a temporary name and renamed, and the manifest is
+replaced last. A part that the manifest does not list is debris from an interrupted run; it is
+never read and is removed by the next ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from distillscan import __version__
+from distillscan.errors import CaseError
+from distillscan.schema import TABLES
+
+MANIFEST = "manifest.json"
+DATABASE = "case.duckdb"
+QUARANTINE_DIR = "quarantine.parquet"
+ACCOUNTS_FILE = "accounts.parquet"
+CASE_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A case folder on disk."""
+
+    root: Path
+
+    @property
+    def manifest_path(self) -> Path:
+        """Path of ``manifest.json``."""
+        return self.root / MANIFEST
+
+    def exists(self) -> bool:
+        """True once an ingest has committed a manifest here."""
+        return self.manifest_path.is_file()
+
+    def load_manifest(self) -> dict[str, Any]:
+        """The manifest, or an empty one for a new case."""
+        if not self.exists():
+            return empty_manifest()
+        try:
+            manifest: dict[str, Any] = json.loads(self.manifest_path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CaseError(
+                f"{self.manifest_path}: cannot read the case manifest ({exc})"
+            ) from None
+        if manifest.get("case_schema") != CASE_SCHEMA_VERSION:
+            raise CaseError(
+                f"{self.manifest_path}: case schema {manifest.get('case_schema')!r} is not "
+                f"supported by distillscan {__version__}",
+                hint="ingest the logs again into a new case folder",
+            )
+        return manifest
+
+    def save_manifest(self, manifest: dict[str, Any]) -> None:
+        """Atomically replace the manifest (the commit point of an ingest)."""
+        write_atomic(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+    def parts(self, table: str, manifest: dict[str, Any] | None = None) -> list[Path]:
+        """Committed Parquet parts of ``table`` (``events``, ``quarantine``, ...), sorted."""
+        manifest = manifest if manifest is not None else self.load_manifest()
+        key = "quarantine_part" if table == "quarantine" else "part"
+        found = []
+        for entry in manifest["inputs"]:
+            if table != "quarantine" and entry.get("target") != table:
+                continue
+            if entry.get(key):
+                found.append(self.root / entry[key])
+        return sorted(found)
+
+    def remove_debris(self, manifest: dict[str, Any]) -> None:
+        """Delete parts left by an interrupted ingest (not listed in the manifest)."""
+        committed = {p.resolve() for t in (*TABLES, "quarantine") for p in self.parts(t, manifest)}
+        for directory in [*(spec.part_dir for spec in TABLES.values()), QUARANTINE_DIR]:
+            folder = self.root / directory
+            if not folder.is_dir():
+                continue
+            for part in folder.iterdir():
+                if part.resolve() not in committed:
+                    part.unlink()
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection to ``case.duckdb`` with views refreshed to the committed parts."""
+        con = connect(str(self.root / DATABASE), read_only=read_only)
+        if not read_only:
+            self.refresh_views(con)
+        return con
+
+    def refresh_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """(Re)create the views ``events``, ``quarantine``, ``accounts`` and ``cloudtrail``.
+
+        Views name absolute paths because DuckDB resolves relative ones against the working
+        directory; every distillscan command refreshes them, so a moved case heals itself.
+        """
+        manifest = self.load_manifest()
+        for table in ("events", "quarantine", "cloudtrail", "account_inputs"):
+            spec_name = "accounts" if table == "account_inputs" else table
+            parts = self.parts(spec_name, manifest)
+            if parts:
+                files = ", ".join(_sql_string(str(p.resolve())) for p in parts)
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet([{files}])"
+                )
+            else:
+                con.execute(f"DROP VIEW IF EXISTS {table}")
+        accounts = self.root / ACCOUNTS_FILE
+        if accounts.is_file():
+            path = _sql_string(str(accounts.resolve()))
+            con.execute(f"CREATE OR REPLACE VIEW accounts AS SELECT * FROM read_parquet({path})")
+        else:
+            con.execute("DROP VIEW IF EXISTS accounts")
+
+
+def connect(database: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the session settings every distillscan query assumes."""
+    con = duckdb.connect(database, read_only=read_only)
+    # Naive timestamps and date functions must mean UTC on every machine.
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def empty_manifest() -> dict[str, Any]:
+    """The manifest of a case with nothing ingested yet."""
+    return {
+        "tool": "distillscan",
+        "version": __version__,
+        "case_schema": CASE_SCHEMA_VERSION,
+        "inputs": [],
+        "skipped": [],
+        "totals": {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0},
+    }
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

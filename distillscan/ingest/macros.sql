@@ -1,0 +1,114 @@
+-- Shared DuckDB macros for format mappings (created on every ingest connection).
+-- They read JSON values as the big chat APIs shape them: OpenAI Chat Completions, Anthropic
+-- Messages, Bedrock Converse and distillscan's canonical schema share one message model.
+
+-- A value that may hold JSON inside a string (CSV cells, double-encoded exports).
+CREATE OR REPLACE TEMP MACRO ds_unwrap(j) AS
+    CASE
+        WHEN json_type(j) = 'VARCHAR'
+             AND left(ltrim(json_extract_string(j, '$')), 1) IN ('[', '{')
+             AND json_valid(json_extract_string(j, '$'))
+        THEN json_extract_string(j, '$')::JSON
+        ELSE j
+    END;
+
+-- The elements of a JSON array (empty for anything else).
+CREATE OR REPLACE TEMP MACRO ds_items(j) AS
+    CASE WHEN json_type(j) = 'ARRAY' THEN json_extract(j, '$[*]') ELSE []::JSON[] END;
+
+-- Text of one content block: OpenAI text parts, Anthropic/Converse text blocks, bare strings.
+CREATE OR REPLACE TEMP MACRO ds_block_text(b) AS
+    CASE
+        WHEN json_type(b) = 'VARCHAR' THEN json_extract_string(b, '$')
+        WHEN json_extract_string(b, '$.type') IN ('text', 'input_text', 'output_text')
+            THEN json_extract_string(b, '$.text')
+        -- Converse blocks carry no type: {"text": "..."}
+        WHEN json_extract_string(b, '$.type') IS NULL THEN json_extract_string(b, '$.text')
+    END;
+
+-- Text of a message's content: a string, or its text blocks joined by newlines.
+CREATE OR REPLACE TEMP MACRO ds_content_text(c) AS
+    CASE json_type(c)
+        WHEN 'VARCHAR' THEN nullif(json_extract_string(c, '$'), '')
+        WHEN 'ARRAY' THEN nullif(array_to_string([ds_block_text(b) FOR b IN ds_items(c)], chr(10)), '')
+    END;
+
+-- Text carried by tool results in a content list (agentic turns often have nothing else).
+CREATE OR REPLACE TEMP MACRO ds_tool_result_text(c) AS
+    nullif(array_to_string(
+        [coalesce(ds_content_text(json_extract(b, '$.content')),
+                  ds_content_text(json_extract(b, '$.toolResult.content')))
+         FOR b IN ds_items(c)
+         IF json_extract_string(b, '$.type') = 'tool_result' OR json_type(b, '$.toolResult') = 'OBJECT'],
+        chr(10)), '');
+
+-- Image inputs in a content list.
+CREATE OR REPLACE TEMP MACRO ds_content_images(c) AS
+    len([b FOR b IN ds_items(c)
+         IF json_extract_string(b, '$.type') IN ('image', 'image_url', 'input_image')
+            OR json_type(b, '$.image') = 'OBJECT']);
+
+-- Role of a message (lower case).
+CREATE OR REPLACE TEMP MACRO ds_role(m) AS lower(json_extract_string(m, '$.role'));
+
+-- System/developer turns inside a message list, joined.
+CREATE OR REPLACE TEMP MACRO ds_chat_system(msgs) AS
+    nullif(array_to_string(
+        [ds_content_text(json_extract(m, '$.content')) FOR m IN msgs
+         IF ds_role(m) IN ('system', 'developer')], chr(10)), '');
+
+-- The final user turn of a message list (NULL when there is none).
+CREATE OR REPLACE TEMP MACRO ds_last_user(msgs) AS
+    list_last([m FOR m IN msgs IF ds_role(m) = 'user']);
+
+-- Prompt text of the final user turn: its text, else the text of its tool results.
+CREATE OR REPLACE TEMP MACRO ds_chat_prompt(msgs) AS
+    coalesce(ds_content_text(json_extract(ds_last_user(msgs), '$.content')),
+             ds_tool_result_text(json_extract(ds_last_user(msgs), '$.content')));
+
+CREATE OR REPLACE TEMP MACRO ds_chat_turns(msgs) AS
+    len([m FOR m IN msgs IF ds_role(m) IN ('user', 'assistant')]);
+
+CREATE OR REPLACE TEMP MACRO ds_chat_history(msgs) AS
+    len([m FOR m IN msgs IF ds_role(m) = 'assistant']) > 0;
+
+CREATE OR REPLACE TEMP MACRO ds_chat_images(msgs) AS
+    coalesce(list_sum([ds_content_images(json_extract(m, '$.content')) FOR m IN msgs]), 0);
+
+-- Tool definitions offered (a list of tools or functions).
+CREATE OR REPLACE TEMP MACRO ds_count(j) AS
+    CASE WHEN json_type(j) = 'ARRAY' THEN json_array_length(j)::BIGINT ELSE 0 END;
+
+-- A JSON value only when it is a non-empty scalar (for fields that must not be objects).
+CREATE OR REPLACE TEMP MACRO ds_json_str(s) AS to_json(s::VARCHAR);
+
+-- Epoch numbers in seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude
+-- (any plausible log time in seconds is below 1e11).
+CREATE OR REPLACE TEMP MACRO ds_epoch_ts(x) AS
+    CASE
+        WHEN abs(x) < 1e11 THEN make_timestamp((x * 1e6)::BIGINT)
+        WHEN abs(x) < 1e14 THEN make_timestamp((x * 1e3)::BIGINT)
+        WHEN abs(x) < 1e17 THEN make_timestamp(x::BIGINT)
+        ELSE make_timestamp((x / 1e3)::BIGINT)
+    END;
+
+-- A timestamp string in any common shape, as UTC. Strings without an offset are taken as UTC.
+CREATE OR REPLACE TEMP MACRO ds_text_ts(s) AS
+    coalesce(
+        try_cast(s AS TIMESTAMPTZ)::TIMESTAMP,
+        try(ds_epoch_ts(try_cast(s AS DOUBLE))),
+        try_strptime(s, '%a, %d %b %Y %H:%M:%S %z')::TIMESTAMP,      -- RFC 2822
+        try_strptime(s, '%a, %d %b %Y %H:%M:%S %Z')::TIMESTAMP,      -- RFC 2822 with GMT
+        try_strptime(s, '%d %b %Y %H:%M:%S %z')::TIMESTAMP,
+        try_strptime(s, '%d/%b/%Y:%H:%M:%S %z')::TIMESTAMP,          -- web server logs
+        try_strptime(s, '%Y/%m/%d %H:%M:%S')::TIMESTAMP,
+        try_strptime(s, '%m/%d/%Y %H:%M:%S')::TIMESTAMP
+    );
+
+CREATE OR REPLACE TEMP MACRO ds_parse_ts(j) AS
+    CASE json_type(j)
+        WHEN 'BIGINT' THEN try(ds_epoch_ts(json_extract_string(j, '$')::DOUBLE))
+        WHEN 'UBIGINT' THEN try(ds_epoch_ts(json_extract_string(j, '$')::DOUBLE))
+        WHEN 'DOUBLE' THEN try(ds_epoch_ts(json_extract_string(j, '$')::DOUBLE))
+        WHEN 'VARCHAR' THEN ds_text_ts(trim(json_extract_string(j, '$')))
+    END;

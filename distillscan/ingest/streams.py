@@ -1,0 +1,131 @@
+"""Opening input files: decompression that notices truncation instead of hiding it.
+
+A damaged export is evidence too. When a ``.gz`` or ``.zst`` stream ends early or is corrupt, the
+reader hands over every byte it could decompress, then reports the damage so the ingest can
+quarantine the incomplete record and say where the file broke.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import zstandard
+
+#: Bytes read from disk per step; decompressed chunks are bounded by the same order of magnitude.
+READ_SIZE = 4 * 1024 * 1024
+
+COMPRESSIONS = ("gz", "zst")
+
+
+def compression_of(path: Path) -> str | None:
+    """Return ``"gz"``, ``"zst"`` or ``None`` from the file name."""
+    suffix = path.suffix.lower()
+    if suffix in (".gz", ".gzip"):
+        return "gz"
+    if suffix in (".zst", ".zstd"):
+        return "zst"
+    return None
+
+
+def _new_decompressor(compression: str) -> Any:
+    if compression == "gz":
+        return zlib.decompressobj(wbits=31)  # 31: gzip header and trailer
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
+def iter_decompressed(raw: io.BufferedIOBase, compression: str | None) -> Iterator[bytes]:
+    """Yield the decompressed bytes of ``raw``; raise :class:`DamagedStream` at a break.
+
+    Multi-member gzip files and multi-frame zstd files are read to the end, as ``gzip`` and
+    ``zstd`` themselves do.
+    """
+    if compression is None:
+        while chunk := raw.read(READ_SIZE):
+            yield chunk
+        return
+    name = "gzip" if compression == "gz" else "zstd"
+    decompressor = _new_decompressor(compression)
+    started = False  # a member has begun and not yet ended
+    while True:
+        chunk = raw.read(READ_SIZE)
+        if not chunk:
+            break
+        while chunk:
+            try:
+                out = decompressor.decompress(chunk)
+            except (zlib.error, zstandard.ZstdError) as exc:
+                raise DamagedStream(f"{name} data is corrupt ({exc})") from None
+            started = True
+            if out:
+                yield out
+            if decompressor.eof:
+                chunk = decompressor.unused_data
+                decompressor = _new_decompressor(compression)
+                started = False
+                # Trailing zero padding after the last member is common and harmless.
+                if chunk and not chunk.strip(b"\x00"):
+                    chunk = b""
+            else:
+                chunk = b""
+    if started:
+        raise DamagedStream(f"{name} stream ends early: the file is truncated")
+
+
+class DamagedStream(Exception):
+    """The compressed stream is truncated or corrupt; everything before the break was read."""
+
+
+class InputStream(io.RawIOBase):
+    """A readable binary stream over a (possibly compressed) file that remembers damage.
+
+    Reads return decompressed bytes. When the underlying stream breaks, reading stops as if at the
+    end of the file and :attr:`damage` holds the reason, for the caller to record.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._file = path.open("rb")
+        self._chunks = iter_decompressed(self._file, compression_of(path))
+        self._pending = b""
+        self.damage: str | None = None
+
+    def readable(self) -> bool:
+        """Always readable."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer`` with decompressed bytes; 0 at the end (or at a break)."""
+        if not self._pending:
+            self._pending = self._next_chunk()
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def read_chunk(self) -> bytes:
+        """Return the next decompressed chunk (any size), or ``b""`` at the end."""
+        if self._pending:
+            chunk, self._pending = self._pending, b""
+            return chunk
+        return self._next_chunk()
+
+    def _next_chunk(self) -> bytes:
+        if self.damage is not None:
+            return b""
+        try:
+            return next(self._chunks, b"")
+        except DamagedStream as exc:
+            self.damage = str(exc)
+            return b""
+        except OSError as exc:
+            self.damage = f"read error: {exc.strerror or exc}"
+            return b""
+
+    def close(self) -> None:
+        """Close the underlying file."""
+        self._file.close()
+        super().close()
