@@ -106,6 +106,9 @@ class Case:
     def refresh_views(self, con: duckdb.DuckDBPyConnection) -> None:
         """(Re)create the views ``events``, ``quarantine``, ``accounts`` and ``cloudtrail``.
 
+        With CloudTrail records in the case, ``events`` fills missing client IPs and user agents
+        from them by request id (see :func:`_events_with_cloudtrail`).
+
         Views name absolute paths because DuckDB resolves relative ones against the working
         directory; every distillscan command refreshes them, so a moved case heals itself.
         """
@@ -120,6 +123,11 @@ class Case:
                 )
             else:
                 con.execute(f"DROP VIEW IF EXISTS {table}")
+        events, trail = self.parts("events", manifest), self.parts("cloudtrail", manifest)
+        if events and trail:
+            con.execute(
+                f"CREATE OR REPLACE VIEW events AS {_events_with_cloudtrail(events, trail)}"
+            )
         accounts = self.root / ACCOUNTS_FILE
         if accounts.is_file():
             path = _sql_string(str(accounts.resolve()))
@@ -160,3 +168,33 @@ def write_atomic(path: Path, text: str) -> None:
 
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+#: A CloudTrail ``sourceIPAddress`` that is an address (not "AWS Internal" or a service name).
+_IP_ADDRESS = r"[0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+"
+
+
+def _events_with_cloudtrail(events: list[Path], trail: list[Path]) -> str:
+    """The ``events`` query with ``source_ip``/``user_agent`` filled from CloudTrail where missing.
+
+    Bedrock invocation logs carry neither; CloudTrail has both under the same request id. The join
+    happens in the view, not in the Parquet parts, so the result does not depend on whether the
+    CloudTrail or the Bedrock files were ingested first. Records of calls an AWS service made on
+    the caller's behalf (no client address) are not used, and when a request id appears in
+    several CloudTrail records the first by file and line wins, so events are never duplicated.
+    """
+    event_files = ", ".join(_sql_string(str(p.resolve())) for p in events)
+    trail_files = ", ".join(_sql_string(str(p.resolve())) for p in trail)
+    return f"""SELECT e.* REPLACE (
+            coalesce(e.source_ip, ct.source_ip) AS source_ip,
+            coalesce(e.user_agent, ct.user_agent) AS user_agent)
+        FROM read_parquet([{event_files}]) AS e
+        LEFT JOIN (
+            SELECT request_id,
+                arg_min(source_ip, (source_file, source_line)) AS source_ip,
+                arg_min(user_agent, (source_file, source_line))
+                    FILTER (WHERE user_agent IS NOT NULL) AS user_agent
+            FROM read_parquet([{trail_files}])
+            WHERE regexp_full_match(source_ip, {_sql_string(_IP_ADDRESS)})
+            GROUP BY request_id
+        ) AS ct ON ct.request_id = e.event_id"""

@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from distillscan.errors import InputError
-from distillscan.ingest.formats import accounts, canonical
+from distillscan.ingest.formats import accounts, bedrock, canonical, cloudtrail, litellm, newapi
 from distillscan.ingest.formats.base import LogFormat, Record
 
 FORMATS: tuple[LogFormat, ...] = (
+    bedrock.FORMAT,
+    cloudtrail.FORMAT,
+    litellm.FORMAT,
+    newapi.FORMAT,
     canonical.FORMAT,
     accounts.FORMAT,
 )
