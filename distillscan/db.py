@@ -1,0 +1,23 @@
+"""Small DuckDB helpers shared by the analysis stages."""
+
+from __future__ import annotations
+
+import duckdb
+
+
+def has_view(con: duckdb.DuckDBPyConnection, name: str, database: str | None = None) -> bool:
+    """Whether a view called ``name`` exists (in ``database`` when given)."""
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = $name "
+        "AND ($database IS NULL OR database_name = $database)",
+        {"name": name, "database": database},
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table called ``name`` exists (temporary tables included)."""
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name}
+    ).fetchall()
+    return bool(rows[0][0])

@@ -1,0 +1,127 @@
+"""What a detection pass is: one documented function from the case's events to signal tables.
+
+A pass reads the ``events`` view (already restricted to the investigation window) through
+:class:`Context` and returns a :class:`PassOutput`:
+
+* ``signals``: one row per account with ``account_id`` and the pass's columns. Columns whose
+  name ends in ``_signal`` are the pass's verdicts in [0, 1] and feed the account score; the
+  other columns are the figures behind them (shown as evidence);
+* ``edges``: account pairs the pass links (``account_a < account_b``, ``kind``, ``weight`` in
+  [0, 1], ``detail``), used to link accounts into campaigns;
+* ``evidence``: example events behind a finding (``account_id``, ``kind``, ``event_id``,
+  ``source_file``, ``source_line``, ``detail``).
+
+Passes never print and never write to the case; they are pure functions of (events, config).
+A pass names the event columns it needs; when the logs do not carry them, the pass is skipped
+and the report says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+
+EDGE_SCHEMA: dict[str, pl.DataType] = {
+    "account_a": pl.String(),
+    "account_b": pl.String(),
+    "kind": pl.String(),
+    "weight": pl.Float64(),
+    "detail": pl.String(),
+}
+EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.String(),
+    "kind": pl.String(),
+    "event_id": pl.String(),
+    "source_file": pl.String(),
+    "source_line": pl.Int64(),
+    "detail": pl.String(),
+}
+
+
+def empty_edges() -> pl.DataFrame:
+    """An edge table with no rows."""
+    return pl.DataFrame(schema=EDGE_SCHEMA)
+
+
+def empty_evidence() -> pl.DataFrame:
+    """An evidence table with no rows."""
+    return pl.DataFrame(schema=EVIDENCE_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a pass may read.
+
+    Attributes:
+        con: DuckDB connection with the ``events`` view (the investigation window) and the
+            shared ``account_events`` view (accounts with their event counts).
+        params: This pass's parameters from the configuration.
+        available: Event columns that hold at least one value in these logs.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    params: Mapping[str, Any]
+    available: frozenset[str]
+
+    def frame(self, sql: str, **params: Any) -> pl.DataFrame:
+        """Run ``sql`` with named parameters and return a Polars frame."""
+        frame: pl.DataFrame = self.con.sql(sql, params=_used(sql, params) or None).pl()
+        return frame
+
+    def execute(self, script: str, **params: Any) -> None:
+        """Run ``;``-separated statements, each with the named parameters it uses."""
+        for statement in (s for s in script.split(";") if s.strip()):
+            self.con.execute(statement, _used(statement, params) or None)
+
+
+def _used(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` refers to (DuckDB rejects unused named parameters)."""
+    return {name: value for name, value in params.items() if f"${name}" in sql}
+
+
+@dataclass(frozen=True)
+class PassOutput:
+    """What a pass found (see the module docstring)."""
+
+    signals: pl.DataFrame
+    edges: pl.DataFrame = field(default_factory=empty_edges)
+    evidence: pl.DataFrame = field(default_factory=empty_evidence)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pass:
+    """A registered detection pass.
+
+    Attributes:
+        id: Stable snake_case id (the module name), used in config, outputs and docs.
+        title: One line for reports.
+        requires: Event columns that must hold values for the pass to run.
+        run: The pass itself.
+        doc: The module docstring: what it measures, why it indicates distillation, its known
+            false positives and its cost.
+    """
+
+    id: str
+    title: str
+    requires: tuple[str, ...]
+    run: Callable[[Context], PassOutput]
+    doc: str
+
+    def missing(self, available: frozenset[str]) -> list[str]:
+        """Required columns that the logs do not carry."""
+        return [column for column in self.requires if column not in available]
+
+
+def clip01(expr: pl.Expr) -> pl.Expr:
+    """Clamp a Polars expression to [0, 1]."""
+    return expr.clip(0.0, 1.0)
+
+
+def ramp(expr: pl.Expr, low: float, high: float) -> pl.Expr:
+    """0 at or below ``low``, 1 at or above ``high``, linear between (a soft threshold)."""
+    return clip01((expr - low) / (high - low))

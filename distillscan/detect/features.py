@@ -1,0 +1,121 @@
+"""Per-event features shared by several passes, computed in one scan of the events.
+
+The text passes need the same things from each prompt: which capabilities it asks for, which
+chain-of-thought phrase families it uses, and fingerprints of its skeleton. Computing them once
+into ``event_features`` keeps every regular expression to a single pass over the text.
+
+Phrase families and capability patterns are data (``distillscan/data/*.toml``), not code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+import duckdb
+
+#: Characters of prompt and system prompt examined by the patterns (cues come early).
+TEXT_WINDOW = 1500
+#: Characters of the normalised prompt that form the head and tail template keys.
+KEY_CHARS = 48
+
+
+@dataclass(frozen=True, slots=True)
+class PatternSet:
+    """Named families of regular expressions, each bit of a bitmask."""
+
+    names: tuple[str, ...]
+    patterns: tuple[str, ...]  # one combined RE2 alternation per name
+
+    def bit(self, name: str) -> int:
+        """The bitmask bit of ``name``."""
+        return 1 << self.names.index(name)
+
+
+def _load(file: str, table: str) -> PatternSet:
+    data = tomllib.loads(resources.files("distillscan.data").joinpath(file).read_text("utf-8"))
+    names, patterns = [], []
+    for name, spec in sorted(data[table].items()):
+        alternatives = [
+            p for key, values in sorted(spec.items()) if key != "description" for p in values
+        ]
+        names.append(name)
+        patterns.append("(?i)(" + "|".join(f"(?:{p})" for p in alternatives) + ")")
+    return PatternSet(tuple(names), tuple(patterns))
+
+
+COT = _load("cot_phrases.toml", "families")
+CAPABILITIES = _load("capabilities.toml", "capabilities")
+#: Capabilities read from request structure rather than text.
+STRUCTURAL_CAPABILITIES = ("tool_use", "vision")
+ALL_CAPABILITIES = (*CAPABILITIES.names, *STRUCTURAL_CAPABILITIES)
+
+
+def _mask_sql(patterns: PatternSet, text: str) -> str:
+    terms = [
+        f"(CASE WHEN regexp_matches({text}, {_literal(p)}) THEN {1 << i} ELSE 0 END)"
+        for i, p in enumerate(patterns.patterns)
+    ]
+    return " + ".join(terms) if terms else "0"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def capability_bit(name: str) -> int:
+    """Bit of a capability (text or structural) in ``capability_mask``."""
+    return 1 << ALL_CAPABILITIES.index(name)
+
+
+def build(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the temp table ``event_features`` from the ``events`` view.
+
+    Columns: event_id, account_id, end_user_id, ts, model, has_text, single_shot,
+    capability_mask, prompt_cot_mask, system_cot_mask, harvest flags, prompt_key (exact
+    normalised prompt), head_key and tail_key (template skeleton fingerprints), system_key.
+    """
+    tool_bit = capability_bit("tool_use")
+    vision_bit = capability_bit("vision")
+    prompt_text = f"lower(left(prompt, {TEXT_WINDOW}))"
+    system_text = f"lower(left(system_prompt, {TEXT_WINDOW}))"
+    # System prompts repeat across thousands of events: match each distinct one once.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE system_features AS
+        SELECT hash(system_prompt) AS system_key,
+               {_mask_sql(COT, system_text)} AS system_cot_mask,
+               {_mask_sql(CAPABILITIES, system_text)} AS system_capability_mask
+        FROM (SELECT DISTINCT system_prompt FROM events WHERE system_prompt IS NOT NULL)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE event_features AS
+        WITH normalised AS (
+            SELECT *,
+                -- Skeleton text: case folded, digits masked, whitespace collapsed.
+                regexp_replace(regexp_replace(lower(prompt), '[0-9]+', '0', 'g'),
+                               '\\s+', ' ', 'g') AS skeleton
+            FROM events
+        )
+        SELECT e.event_id, e.account_id, e.end_user_id, e.ts, e.model,
+            e.source_file, e.source_line,
+            e.prompt IS NOT NULL AS has_text,
+            NOT coalesce(e.has_history, false) AS single_shot,
+            coalesce({_mask_sql(CAPABILITIES, prompt_text)}, 0)
+                | (CASE WHEN e.n_tools > 0 THEN {tool_bit} ELSE 0 END)
+                | (CASE WHEN e.n_images > 0 THEN {vision_bit} ELSE 0 END) AS capability_mask,
+            coalesce({_mask_sql(COT, prompt_text)}, 0) AS prompt_cot_mask,
+            coalesce(s.system_cot_mask, 0) AS system_cot_mask,
+            coalesce(e.n_choices, 1) > 1 AS asks_multiple,
+            coalesce(e.logprobs, false) AS asks_logprobs,
+            coalesce(e.reasoning_requested, false) AS asks_reasoning,
+            coalesce(e.max_tokens, 0) AS max_tokens,
+            CASE WHEN e.prompt IS NOT NULL THEN hash(skeleton) END AS prompt_key,
+            CASE WHEN e.prompt IS NOT NULL THEN hash('h', left(skeleton, {KEY_CHARS})) END
+                AS head_key,
+            CASE WHEN e.prompt IS NOT NULL AND length(skeleton) > {KEY_CHARS}
+                 THEN hash('t', right(skeleton, {KEY_CHARS})) END AS tail_key,
+            CASE WHEN e.system_prompt IS NOT NULL THEN hash(e.system_prompt) END AS system_key
+        FROM normalised AS e
+        LEFT JOIN system_features AS s ON s.system_key = hash(e.system_prompt)"""
+    )

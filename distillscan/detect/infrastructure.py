@@ -1,0 +1,149 @@
+"""Shared infrastructure: IPs, network prefixes, rare user agents and sign-up details.
+
+Entities: the exact client IP, its /24 (IPv4) or /64 (IPv6) prefix, the user-agent string, and,
+when account metadata is given, the payment fingerprint, the email domain, and the ten-minute
+window the account was created in. An account *uses* an IP, prefix or agent when it carries at
+least ``min_share`` of the account's traffic (one stray request through a proxy is not a
+shared infrastructure).
+
+Every entity is weighted by how common it is: one used by more than ``max_account_fraction`` of
+all accounts (a carrier NAT, a popular SDK's user agent, a webmail domain) links nobody, and the
+weight of the rest falls with the number of accounts sharing it (``1 - log(k)/log(N)``).
+
+Measures, per account: the shared entities of each kind, their rarity, and ``infra_signal``
+(noisy-OR of the rarest shared entity of each kind). Links: accounts sharing a rare entity (a
+star around the entity's first account).
+
+Why it indicates distillation: campaigns run many accounts from one operator's machines and
+proxy pools, with payment and sign-up details made in bulk; the provider traced them through IP
+address correlation and infrastructure indicators.
+
+Known false positives: a university or company behind one NAT, many students signing up in the
+same hour at the start of term, a cloud region's egress range. Those share infrastructure but
+not behaviour, which the score requires too.
+
+Cost: one aggregation of events by (account, entity) for each kind; linear in events.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillscan.db import has_view
+from distillscan.detect.base import Context, Pass, PassOutput, ramp
+
+ENTITY_SQL = """
+CREATE OR REPLACE TEMP TABLE infra_entities AS
+WITH totals AS (
+    SELECT account_id, count(*) AS n FROM events GROUP BY account_id
+),
+traffic_entities AS (
+    SELECT account_id, 'ip' AS kind, source_ip AS entity, count(*) AS n
+    FROM events WHERE source_ip IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT account_id, 'prefix',
+        CASE WHEN source_ip LIKE '%:%'
+             THEN array_to_string(list_slice(string_split(source_ip, ':'), 1, 4), ':') || '::/64'
+             ELSE regexp_extract(source_ip, '^(\\d+\\.\\d+\\.\\d+)\\.', 1) || '.0/24' END,
+        count(*)
+    FROM events WHERE source_ip IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT account_id, 'user_agent', user_agent, count(*)
+    FROM events WHERE user_agent IS NOT NULL GROUP BY ALL
+),
+used AS (
+    SELECT t.account_id, t.kind, t.entity
+    FROM traffic_entities t JOIN totals USING (account_id)
+    WHERE t.n >= $min_share * totals.n AND t.entity IS NOT NULL AND t.entity NOT IN ('.0/24', '')
+    UNION ALL
+    SELECT account_id, 'payment', payment_fingerprint FROM account_meta
+    WHERE payment_fingerprint IS NOT NULL
+    UNION ALL
+    SELECT account_id, 'email_domain', email_domain FROM account_meta
+    WHERE email_domain IS NOT NULL
+    UNION ALL
+    SELECT account_id, 'created', time_bucket(to_minutes($burst_minutes), created_at)::VARCHAR
+    FROM account_meta WHERE created_at IS NOT NULL
+),
+active AS (
+    SELECT DISTINCT u.* FROM used u JOIN totals USING (account_id)
+),
+spread AS (
+    SELECT kind, entity, count(*) AS n_accounts_sharing FROM active GROUP BY ALL
+),
+population AS (SELECT count(*) AS n_accounts FROM totals)
+SELECT a.account_id, a.kind, a.entity, s.n_accounts_sharing,
+    1 - ln(s.n_accounts_sharing) / ln(greatest(p.n_accounts, 3)) AS rarity
+FROM active a JOIN spread s USING (kind, entity), population p
+WHERE s.n_accounts_sharing >= CASE WHEN a.kind = 'created' THEN $burst_accounts ELSE 2 END
+  AND s.n_accounts_sharing <= greatest($min_common_accounts, $max_account_fraction * p.n_accounts)
+"""
+
+ACCOUNT_META_FALLBACK = """
+CREATE OR REPLACE TEMP VIEW account_meta AS
+SELECT NULL::VARCHAR AS account_id, NULL::VARCHAR AS payment_fingerprint,
+       NULL::VARCHAR AS email_domain, NULL::TIMESTAMP AS created_at
+WHERE false
+"""
+
+
+def run(ctx: Context) -> PassOutput:
+    """Find rare shared entities, the ``infra_signal`` and infrastructure links."""
+    p = ctx.params
+    if not has_view(ctx.con, "account_meta"):
+        ctx.con.execute(ACCOUNT_META_FALLBACK)
+    ctx.execute(
+        ENTITY_SQL,
+        min_share=p["min_share"],
+        burst_minutes=p["burst_minutes"],
+        burst_accounts=p["burst_accounts"],
+        min_common_accounts=p["min_common_accounts"],
+        max_account_fraction=p["max_account_fraction"],
+    )
+    entities = ctx.frame("SELECT * FROM infra_entities ORDER BY kind, entity, account_id")
+    kinds = entities.group_by("account_id", "kind").agg(pl.col("rarity").max())
+    weights = p["kind_weights"]
+    per_account = (
+        kinds.with_columns(
+            (pl.col("rarity") * pl.col("kind").replace_strict(weights, default=0.5)).alias("w")
+        )
+        .group_by("account_id")
+        .agg(
+            (1.0 - (1.0 - pl.col("w")).product()).alias("infra_signal"),
+            pl.col("kind").sort().str.join(",").alias("shared_infrastructure"),
+        )
+    )
+    hubs = entities.group_by("kind", "entity").agg(
+        pl.col("account_id").min().alias("hub"), pl.len().alias("n_sharing")
+    )
+    links = entities.join(hubs, on=["kind", "entity"]).filter(pl.col("account_id") != pl.col("hub"))
+    edges = (
+        links.with_columns(
+            pl.min_horizontal("account_id", "hub").alias("account_a"),
+            pl.max_horizontal("account_id", "hub").alias("account_b"),
+        )
+        .group_by("account_a", "account_b")
+        .agg(
+            pl.col("rarity").max().alias("weight"),
+            pl.format("{} {}", "kind", "entity").sort().first().alias("example"),
+            pl.col("kind").unique().sort().str.join(",").alias("kinds"),
+        )
+        .select(
+            "account_a",
+            "account_b",
+            pl.lit("infrastructure").alias("kind"),
+            ramp(pl.col("weight"), 0.0, 1.0).alias("weight"),
+            pl.format("share {} (e.g. {})", "kinds", "example").alias("detail"),
+        )
+        .sort("account_a", "account_b")
+    )
+    return PassOutput(signals=per_account.sort("account_id"), edges=edges)
+
+
+PASS = Pass(
+    id="infrastructure",
+    title="Shared infrastructure",
+    requires=(),
+    run=run,
+    doc=__doc__ or "",
+)

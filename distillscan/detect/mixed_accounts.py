@@ -1,0 +1,109 @@
+"""Mixed accounts: resellers and proxies whose traffic hides one abusive tenant.
+
+For accounts that pass on their own end users' ids (``end_user_id``) with at least
+``min_end_users`` of them, the pass scores every end user on its own: the share of its prompts
+that elicit chain-of-thought (above the ordinary level of the logs), how many capabilities it
+covers, how single-shot it is, and how much of it uses template fingerprints shared with other
+accounts. End users above ``min_end_user_score`` are *implicated*; the account's contamination
+share is the fraction of its traffic they carry.
+
+Why it indicates distillation: proxy services ("hydra clusters") mix distillation traffic with
+legitimate resale traffic; at the account level the mix looks ordinary, so the finding is the
+tenant, not the whole reseller.
+
+Known false positives: a reseller whose legitimate customer is itself an evaluation lab. The
+report names the end users so the reseller can be asked.
+
+Cost: one aggregation of ``event_features`` by (account, end user); linear in events.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillscan.detect.base import Context, Pass, PassOutput, ramp
+
+SQL = """
+WITH resellers AS (
+    SELECT account_id FROM event_features WHERE end_user_id IS NOT NULL
+    GROUP BY account_id HAVING count(DISTINCT end_user_id) >= $min_end_users
+),
+shared_keys AS (
+    SELECT DISTINCT key FROM template_uses WHERE kind = 'skeleton'
+),
+ordinary AS (
+    SELECT quantile_cont(share, 0.5) AS baseline FROM (
+        SELECT avg(((prompt_cot_mask | system_cot_mask) > 0)::DOUBLE) AS share
+        FROM event_features WHERE has_text GROUP BY account_id)
+)
+SELECT f.account_id, f.end_user_id, count(*) AS n_events,
+    avg(((f.prompt_cot_mask | f.system_cot_mask) > 0)::DOUBLE) - any_value(o.baseline)
+        AS elicitation_excess,
+    bit_count(bit_or(f.capability_mask)) AS n_capabilities,
+    avg(f.single_shot::DOUBLE) AS single_shot_share,
+    avg((f.head_key IN (SELECT key FROM shared_keys)
+         OR f.tail_key IN (SELECT key FROM shared_keys))::DOUBLE) AS template_share
+FROM event_features f JOIN resellers USING (account_id), ordinary o
+WHERE f.end_user_id IS NOT NULL
+GROUP BY f.account_id, f.end_user_id
+"""
+
+
+def run(ctx: Context) -> PassOutput:
+    """Score end users inside multi-tenant accounts; return contamination per account."""
+    p = ctx.params
+    users = ctx.frame(SQL, min_end_users=p["min_end_users"])
+    if users.is_empty():
+        return PassOutput(
+            signals=pl.DataFrame(schema={"account_id": pl.String}),
+            notes=("no account passes on enough end-user ids to look inside",),
+        )
+    users = users.with_columns(
+        (
+            1.0
+            - (1.0 - ramp(pl.col("elicitation_excess"), 0.1, 0.5))
+            * (1.0 - 0.7 * ramp(pl.col("template_share"), 0.3, 0.8))
+            * (1.0 - 0.5 * ramp(pl.col("n_capabilities").cast(pl.Float64), 3, 7))
+        ).alias("end_user_score")
+    ).with_columns(
+        (
+            (pl.col("end_user_score") >= p["min_end_user_score"])
+            & (pl.col("single_shot_share") >= p["min_single_shot_share"])
+            & (pl.col("n_events") >= p["min_end_user_events"])
+        ).alias("implicated")
+    )
+    accounts = (
+        users.group_by("account_id")
+        .agg(
+            pl.len().alias("n_end_users"),
+            (pl.col("n_events") * pl.col("implicated")).sum().alias("implicated_events"),
+            pl.col("n_events").sum().alias("n_events"),
+            pl.col("end_user_id").filter(pl.col("implicated")).sort().alias("implicated_end_users"),
+        )
+        .with_columns(
+            (pl.col("implicated_events") / pl.col("n_events")).alias("contamination_share")
+        )
+        .with_columns(
+            (
+                (pl.col("implicated_end_users").list.len() > 0)
+                & (pl.col("contamination_share") < p["max_contamination_for_mixed"])
+            ).alias("is_mixed")
+        )
+        .with_columns(
+            pl.when(pl.col("is_mixed"))
+            .then(ramp(pl.col("contamination_share"), 0.0, 0.2))
+            .otherwise(0.0)
+            .alias("mixed_signal")
+        )
+        .drop("n_events")
+    )
+    return PassOutput(signals=accounts.sort("account_id"))
+
+
+PASS = Pass(
+    id="mixed_accounts",
+    title="Mixed (multi-tenant) accounts",
+    requires=("end_user_id", "prompt"),
+    run=run,
+    doc=__doc__ or "",
+)

@@ -1,0 +1,112 @@
+"""Release pivot: traffic that moves to a new model within hours of its first appearance.
+
+A model is *new* when it first appears in the logs at least ``min_age_hours`` after the logs
+begin (a model present from the start has no visible release). For each new model the pass
+takes the ``window_hours`` after its first appearance and measures, per account active then,
+the share of the account's traffic that went to the new model, against the same share for all
+traffic in that window (the population's adoption curve). The signal is the excess over the
+population, for accounts that were already active before the release (they *moved*).
+
+Why it indicates distillation: the reported campaigns pivoted to each new model version within
+24 hours; one moved nearly half its traffic in that time, far faster than organic adoption.
+
+Known false positives: evaluation teams try a new model on its first day (usually a small share of
+their traffic); integrations that follow a "latest" alias move all at once. The pivot is one
+signal among several.
+
+Cost: one aggregation of events by model, one by (account, model) inside the release windows;
+linear in events.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillscan.detect.base import Context, Pass, PassOutput, ramp
+
+SQL = """
+WITH bounds AS (SELECT min(ts) AS logs_start FROM events),
+releases AS (
+    SELECT model, min(ts) AS released FROM events WHERE model IS NOT NULL GROUP BY model
+),
+new_models AS (
+    SELECT r.* FROM releases r, bounds b
+    WHERE r.released >= b.logs_start + to_hours($min_age_hours)
+),
+in_window AS (
+    SELECT e.account_id, m.model AS new_model, m.released, (e.model = m.model) AS on_new
+    FROM events e JOIN new_models m
+        ON e.ts >= m.released AND e.ts < m.released + to_hours($window_hours)
+),
+before AS (
+    SELECT e.account_id, m.model AS new_model, count(*) AS n_before
+    FROM events e JOIN new_models m
+        ON e.ts < m.released AND e.ts >= m.released - to_hours($lookback_hours)
+    GROUP BY ALL
+),
+population AS (
+    SELECT new_model, avg(on_new::DOUBLE) AS population_share FROM in_window GROUP BY new_model
+)
+SELECT w.account_id, w.new_model, any_value(w.released) AS released,
+    count(*) AS n_window, avg(w.on_new::DOUBLE) AS new_model_share,
+    any_value(p.population_share) AS population_share,
+    coalesce(any_value(b.n_before), 0) AS n_before
+FROM in_window w
+JOIN population p USING (new_model)
+LEFT JOIN before b USING (account_id, new_model)
+GROUP BY w.account_id, w.new_model
+"""
+
+
+def run(ctx: Context) -> PassOutput:
+    """Compute per-account pivot shares for each new model and the ``pivot_signal``."""
+    p = ctx.params
+    frame = ctx.frame(
+        SQL,
+        min_age_hours=p["min_age_hours"],
+        window_hours=p["window_hours"],
+        lookback_hours=p["lookback_hours"],
+    )
+    notes: tuple[str, ...] = ()
+    if frame.is_empty():
+        notes = ("no model first appeared inside the window: nothing to pivot to",)
+        return PassOutput(signals=pl.DataFrame(schema={"account_id": pl.String}), notes=notes)
+    scored = frame.with_columns(
+        (
+            ramp(
+                pl.col("new_model_share") - pl.col("population_share"),
+                p["min_excess"],
+                p["full_excess"],
+            )
+            * ramp(
+                pl.col("n_window").cast(pl.Float64),
+                p["min_window_events"],
+                p["min_window_events"] * 3,
+            )
+            * (pl.col("n_before") >= p["min_before_events"]).cast(pl.Float64)
+        ).alias("pivot_signal")
+    )
+    best = (
+        scored.sort("pivot_signal", "new_model", descending=[True, False])
+        .group_by("account_id", maintain_order=True)
+        .first()
+        .select(
+            "account_id",
+            pl.col("new_model").alias("pivot_model"),
+            pl.col("new_model_share").alias("pivot_share"),
+            "population_share",
+            "pivot_signal",
+        )
+    )
+    models = frame.select("new_model", "released").unique().sort("released", "new_model")
+    notes = tuple(f"new model {m} first seen {r:%Y-%m-%d %H:%M} UTC" for m, r in models.iter_rows())
+    return PassOutput(signals=best.sort("account_id"), notes=notes)
+
+
+PASS = Pass(
+    id="release_pivot",
+    title="Release pivot",
+    requires=("model",),
+    run=run,
+    doc=__doc__ or "",
+)

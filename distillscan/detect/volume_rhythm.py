@@ -1,0 +1,118 @@
+"""Volume and rhythm: how much an account sends, and whether a person could be sending it.
+
+Measures, per account: events, active days and span; the hour-of-day profile (the share of
+traffic in the account's quietest eight consecutive hours: people sleep, scripts do not); the
+regularity of inter-arrival gaps within sessions (coefficient of variation); peak concurrency
+(most requests in one minute) and rate-limit hugging (how often the account runs at its own
+per-minute ceiling).
+
+Why it indicates distillation: harvesting is automated and runs round the clock, load-balanced
+to stay just under each account's rate limit; the reported campaigns were steady, synchronized
+traffic, not human sessions.
+
+Known false positives: enterprise integrations and batch jobs are automated too (they run 24/7 by
+design); this signal is never enough alone and is weighted with content and coordination.
+Accounts with few events have no reliable profile: the signal ramps in with volume.
+
+Cost: one scan of ``events`` grouped by account, one by (account, hour) and one by (account,
+minute); linear in events.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillscan.detect.base import Context, Pass, PassOutput, ramp
+
+SQL = """
+WITH ordered AS (
+    SELECT account_id, ts,
+        epoch(ts - lag(ts) OVER (PARTITION BY account_id ORDER BY ts, event_id)) AS gap_s
+    FROM events
+),
+per_account AS (
+    SELECT account_id,
+        count(*) AS n_events,
+        count(DISTINCT ts::DATE) AS active_days,
+        min(ts) AS first_seen,
+        max(ts) AS last_seen,
+        -- Gaps inside a session only: a night's sleep says nothing about regularity.
+        stddev_pop(gap_s) FILTER (WHERE gap_s < $session_gap_s)
+            / nullif(avg(gap_s) FILTER (WHERE gap_s < $session_gap_s), 0) AS gap_cv
+    FROM ordered
+    GROUP BY account_id
+),
+per_minute AS (
+    SELECT account_id, count(*) AS n
+    FROM events
+    GROUP BY account_id, date_trunc('minute', ts)
+),
+ceilings AS (
+    SELECT account_id, quantile_cont(n, 0.99) AS ceiling FROM per_minute GROUP BY account_id
+),
+concurrency AS (
+    SELECT account_id,
+        max(n) AS peak_per_minute,
+        -- Share of active minutes spent within 80% of the account's own ceiling.
+        avg((n >= 0.8 * ceiling)::INT) AS at_ceiling_share
+    FROM per_minute JOIN ceilings USING (account_id)
+    GROUP BY account_id
+)
+SELECT p.*, c.peak_per_minute, c.at_ceiling_share
+FROM per_account p JOIN concurrency c USING (account_id)
+ORDER BY account_id
+"""
+
+HOURS_SQL = """
+SELECT account_id, hour(ts) AS hour, count(*) AS n
+FROM events
+GROUP BY ALL
+"""
+
+
+def quiet_share(hours: pl.DataFrame, window: int = 8) -> pl.DataFrame:
+    """Share of each account's events in its quietest ``window`` consecutive hours (circular).
+
+    A person's day has a long quiet stretch (share near 0); round-the-clock automation has none
+    (share near ``window / 24``).
+    """
+    wide = hours.pivot(on="hour", index="account_id", values="n").fill_null(0)
+    for hour in range(24):
+        if str(hour) not in wide.columns:
+            wide = wide.with_columns(pl.lit(0).alias(str(hour)))
+    total = pl.sum_horizontal([pl.col(str(h)) for h in range(24)])
+    windows = [
+        pl.sum_horizontal([pl.col(str((start + k) % 24)) for k in range(window)])
+        for start in range(24)
+    ]
+    return wide.select(
+        "account_id", (pl.min_horizontal(windows) / total).alias("quiet_hours_share")
+    )
+
+
+def run(ctx: Context) -> PassOutput:
+    """Compute volume and rhythm figures and the ``automation_signal``."""
+    p = ctx.params
+    accounts = ctx.frame(SQL, session_gap_s=p["session_gap_s"])
+    quiet = quiet_share(ctx.frame(HOURS_SQL))
+    flat = 8 / 24
+    signals = accounts.join(quiet, on="account_id", how="left").with_columns(
+        # Round the clock: the quietest 8 hours carry close to a third of the traffic.
+        ramp(pl.col("quiet_hours_share"), p["quiet_share_human"], flat * 0.85).alias(
+            "round_the_clock"
+        ),
+        ramp(pl.col("n_events"), p["min_events"], p["min_events"] * 4).alias("volume_confidence"),
+    )
+    signals = signals.with_columns(
+        (pl.col("round_the_clock") * pl.col("volume_confidence")).alias("automation_signal")
+    )
+    return PassOutput(signals=signals.sort("account_id"))
+
+
+PASS = Pass(
+    id="volume_rhythm",
+    title="Volume and rhythm",
+    requires=("ts",),
+    run=run,
+    doc=__doc__ or "",
+)

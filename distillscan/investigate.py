@@ -1,0 +1,378 @@
+"""Investigate: ingest (or reuse) a case, run every pass, score accounts, link campaigns, write.
+
+Outputs in the case folder (a contract other tooling reads; see ``docs/case-folder.md``):
+
+* ``accounts.parquet``: every account with events: ``account_id``, ``score``, ``severity``,
+  ``campaign_id``, mixed-account columns, one column per signal and per contribution, the
+  figures behind them, and the account metadata when given;
+* ``campaigns.parquet``: one row per reported campaign;
+* ``evidence.parquet``: findings linked to event ids and source ``file:line``;
+* ``investigation.json``: which passes ran or were skipped (and why), their notes, the window and
+  the configuration used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from distillscan import __version__
+from distillscan.case import Case, connect, write_atomic
+from distillscan.config import Config
+from distillscan.config import load as load_config
+from distillscan.db import has_view
+from distillscan.detect import PassRun, features, run_passes
+from distillscan.detect.base import empty_edges
+from distillscan.errors import CaseError
+from distillscan.ingest import IngestReport, ingest
+from distillscan.linking import link
+from distillscan.scoring import merge_signals, score_accounts
+
+Progress = Callable[[str], None]
+
+#: Capabilities whose presence names an agentic campaign.
+AGENTIC = ("tool_use", "agentic_planning", "computer_use", "vision")
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """Everything a report needs about one investigation."""
+
+    case: Path
+    manifest: dict[str, Any]
+    ingest: IngestReport | None
+    passes: list[dict[str, Any]]
+    accounts: pl.DataFrame
+    campaigns: pl.DataFrame
+    evidence: pl.DataFrame
+    window: tuple[datetime | None, datetime | None]
+
+
+def default_case_dir(paths: list[Path]) -> Path:
+    """A case folder under the working directory, named after the inputs (stable per input set)."""
+    digest = hashlib.sha256("\n".join(sorted(str(p.resolve()) for p in paths)).encode()).hexdigest()
+    stem = paths[0].resolve().name or "logs"
+    return Path("distillscan-cases") / f"{stem}-{digest[:8]}"
+
+
+def investigate(
+    paths: list[Path],
+    case_dir: Path,
+    *,
+    accounts: list[Path] | None = None,
+    format_name: str | None = None,
+    time_from: datetime | None = None,
+    time_to: datetime | None = None,
+    config_path: Path | None = None,
+    progress: Progress | None = None,
+) -> Investigation:
+    """Run a whole investigation and write its outputs into ``case_dir``.
+
+    Args:
+        paths: Log files and folders to ingest first (may be empty to reuse the case as is).
+        case_dir: The case folder.
+        accounts: Account metadata files.
+        format_name: Force this input format.
+        time_from: Only events at or after this instant (UTC).
+        time_to: Only events before this instant (UTC).
+        config_path: Detection configuration overrides.
+        progress: Called with a short status line as work proceeds.
+    """
+    say = progress or (lambda _message: None)
+    config = load_config(config_path)
+    report = None
+    if paths or accounts:
+        report = ingest(paths, case_dir, format_name=format_name, accounts=accounts, progress=say)
+    case = Case(case_dir)
+    if not case.exists():
+        raise CaseError(
+            f"{case_dir}: not a case folder (no manifest.json)", hint="pass log paths to ingest"
+        )
+    manifest = case.load_manifest()
+    con = _analysis_connection(case, time_from, time_to)
+    say("running passes")
+    runs = run_passes(con, config)
+    say("scoring and linking")
+    totals = con.sql(
+        "SELECT account_id, count(*) AS n_events FROM events "
+        "GROUP BY account_id ORDER BY account_id"
+    ).pl()
+    scored = score_accounts(merge_signals(totals, runs), config)
+    edges = pl.concat(
+        [empty_edges(), *(r.output.edges for r in runs if r.output is not None)],
+        how="vertical_relaxed",
+    )
+    linked, groups = link(scored, edges, config)
+    campaigns = _describe_campaigns(con, groups, linked)
+    evidence = _evidence(con, runs, linked, edges)
+    linked = _with_metadata(con, linked)
+    con.close()
+    passes = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "ran": r.output is not None,
+            "skipped": r.skipped,
+            "notes": list(r.output.notes) if r.output is not None else [],
+        }
+        for r in runs
+    ]
+    _write_outputs(case, linked, campaigns, evidence, passes, config, (time_from, time_to))
+    return Investigation(
+        case_dir, manifest, report, passes, linked, campaigns, evidence, (time_from, time_to)
+    )
+
+
+def _analysis_connection(
+    case: Case, time_from: datetime | None, time_to: datetime | None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with ``events`` (the window) and ``account_meta`` views."""
+    case.connect().close()  # refresh the case's own views
+    con = connect()
+    con.execute(
+        f"ATTACH '{_escape(str((case.root / 'case.duckdb').resolve()))}' AS case_db (READ_ONLY)"
+    )
+    if not has_view(con, "events", database="case_db"):
+        raise CaseError(f"{case.root}: the case holds no events", hint="ingest logs into it first")
+    con.execute(
+        "CREATE TEMP VIEW events AS SELECT * FROM case_db.events"
+        + _window_clause(time_from, time_to)
+    )
+    if has_view(con, "account_inputs", database="case_db"):
+        con.execute(
+            """CREATE TEMP VIEW account_meta AS
+            SELECT account_id, created_at, email_domain, payment_fingerprint, country
+            FROM case_db.account_inputs
+            QUALIFY row_number() OVER (
+                PARTITION BY account_id ORDER BY source_file, source_line) = 1"""
+        )
+    return con
+
+
+def _window_clause(time_from: datetime | None, time_to: datetime | None) -> str:
+    conditions = []
+    if time_from is not None:
+        conditions.append(f"ts >= TIMESTAMP '{time_from:%Y-%m-%d %H:%M:%S}'")
+    if time_to is not None:
+        conditions.append(f"ts < TIMESTAMP '{time_to:%Y-%m-%d %H:%M:%S}'")
+    return (" WHERE " + " AND ".join(conditions)) if conditions else ""
+
+
+def _escape(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _describe_campaigns(
+    con: duckdb.DuckDBPyConnection, groups: pl.DataFrame, accounts: pl.DataFrame
+) -> pl.DataFrame:
+    """Add what each campaign targets, when it ran, its pivots and a descriptive name."""
+    schema = pl.Schema(
+        {
+            "campaign_id": pl.String(),
+            "name": pl.String(),
+            "severity": pl.String(),
+            "score": pl.Float64(),
+            "n_accounts": pl.Int64(),
+            "n_events": pl.Int64(),
+            "first_seen": pl.Datetime("us"),
+            "last_seen": pl.Datetime("us"),
+            "capabilities": pl.List(pl.String()),
+            "release_pivot": pl.String(),
+            "members": pl.List(pl.String()),
+            "link_kinds": pl.List(pl.String()),
+            "content": pl.Float64(),
+            "operations": pl.Float64(),
+            "coordination": pl.Float64(),
+        }
+    )
+    if groups.is_empty():
+        return pl.DataFrame(schema=schema)
+    membership = (
+        groups.select("campaign_id", "members").explode("members").rename({"members": "account_id"})
+    )
+    con.register("membership", membership.to_arrow())
+    shares = ", ".join(
+        f"avg(((capability_mask >> {i}) & 1)::DOUBLE) AS {name}"
+        for i, name in enumerate(features.ALL_CAPABILITIES)
+    )
+    pooled = con.sql(
+        f"""SELECT campaign_id, min(ts) AS first_seen, max(ts) AS last_seen, {shares}
+            FROM event_features JOIN membership USING (account_id)
+            GROUP BY campaign_id ORDER BY campaign_id"""
+    ).pl()
+    con.unregister("membership")
+    capability_lists = pooled.select(
+        "campaign_id",
+        pl.concat_list(
+            [
+                pl.when(pl.col(c) >= 0.05).then(
+                    pl.struct(pl.lit(c).alias("name"), pl.col(c).alias("share"))
+                )
+                for c in features.ALL_CAPABILITIES
+            ]
+        )
+        .list.drop_nulls()
+        .list.eval(
+            pl.element()
+            .sort_by(pl.element().struct.field("share"), descending=True)
+            .struct.field("name")
+        )
+        .alias("capabilities"),
+        "first_seen",
+        "last_seen",
+    )
+    pivots = _campaign_pivots(membership, accounts)
+    described = (
+        groups.join(capability_lists, on="campaign_id", how="left")
+        .join(pivots, on="campaign_id", how="left")
+        .with_columns(
+            pl.struct("capabilities", "content")
+            .map_elements(_name, return_dtype=pl.String)
+            .alias("name")
+        )
+    )
+    return (
+        described.select(list(schema))
+        .cast(schema)
+        .sort("score", "campaign_id", descending=[True, False])
+    )
+
+
+def _campaign_pivots(membership: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    if "pivot_signal" not in accounts.columns or "pivot_model" not in accounts.columns:
+        return pl.DataFrame(schema={"campaign_id": pl.String, "release_pivot": pl.String})
+    return (
+        membership.join(
+            accounts.select("account_id", "pivot_model", "pivot_share", "pivot_signal"),
+            on="account_id",
+        )
+        .filter(pl.col("pivot_signal") > 0.3)
+        .group_by("campaign_id", "pivot_model")
+        .agg(pl.len().alias("n"), pl.col("pivot_share").mean().alias("share"))
+        .sort("n", "pivot_model", descending=[True, False])
+        .group_by("campaign_id", maintain_order=True)
+        .first()
+        .select(
+            "campaign_id",
+            pl.format(
+                "{} accounts moved {}% of traffic to {} within 24 h",
+                "n",
+                (pl.col("share") * 100).round(0),
+                "pivot_model",
+            ).alias("release_pivot"),
+        )
+    )
+
+
+def _name(row: dict[str, Any]) -> str:
+    """A descriptive campaign name from what it targets."""
+    capabilities: list[str] = row["capabilities"] or []
+    top = capabilities[:3]
+    if "coding" in top and any(c in top for c in ("agentic_planning", "tool_use")):
+        kind = "Agentic coding and orchestration harvest"
+    elif any(c in top for c in AGENTIC):
+        kind = "Agentic, tool-use and vision harvest"
+    else:
+        kind = "Chain-of-thought reasoning harvest"
+    shown = ", ".join(c.replace("_", " ") for c in top) or "unclassified prompts"
+    return f"{kind} ({shown})"
+
+
+def _evidence(
+    con: duckdb.DuckDBPyConnection, runs: list[PassRun], accounts: pl.DataFrame, edges: pl.DataFrame
+) -> pl.DataFrame:
+    """Evidence rows: example events per finding, and the links that joined campaign members."""
+    frames = [
+        r.output.evidence.with_columns(pl.lit(r.id).alias("pass_id"))
+        for r in runs
+        if r.output is not None and not r.output.evidence.is_empty()
+    ]
+    members = accounts.filter(pl.col("campaign_id").is_not_null()).select(
+        "account_id", "campaign_id"
+    )
+    link_rows = edges.join(members, left_on="account_a", right_on="account_id").select(
+        pl.col("account_a").alias("account_id"),
+        pl.format("link:{}", "kind").alias("kind"),
+        pl.lit(None, pl.String).alias("event_id"),
+        pl.lit(None, pl.String).alias("source_file"),
+        pl.lit(None, pl.Int64).alias("source_line"),
+        pl.format("with {}: {}", "account_b", "detail").alias("detail"),
+        pl.col("kind").alias("pass_id"),
+    )
+    evidence = pl.concat([*frames, link_rows], how="vertical_relaxed") if frames else link_rows
+    flagged = accounts.filter(
+        pl.col("campaign_id").is_not_null()
+        | pl.col("severity").is_in(["medium", "high", "critical"])
+    ).select("account_id", "campaign_id")
+    return (
+        evidence.join(flagged, on="account_id", how="inner")
+        .select(
+            "campaign_id",
+            "account_id",
+            "pass_id",
+            "kind",
+            "event_id",
+            "source_file",
+            "source_line",
+            "detail",
+        )
+        .sort(
+            "campaign_id",
+            "account_id",
+            "pass_id",
+            "kind",
+            "source_file",
+            "source_line",
+            "detail",
+            nulls_last=True,
+        )
+    )
+
+
+def _with_metadata(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame) -> pl.DataFrame:
+    if not has_view(con, "account_meta"):
+        return accounts
+    meta = con.sql("SELECT * FROM account_meta ORDER BY account_id").pl()
+    return accounts.join(meta, on="account_id", how="left")
+
+
+def _write_outputs(
+    case: Case,
+    accounts: pl.DataFrame,
+    campaigns: pl.DataFrame,
+    evidence: pl.DataFrame,
+    passes: list[dict[str, Any]],
+    config: Config,
+    window: tuple[datetime | None, datetime | None],
+) -> None:
+    """Write the outputs atomically (temp file, then rename), sorted for byte-stable results."""
+    first = ["account_id", "score", "severity", "campaign_id"]
+    ordered = accounts.select(first + [c for c in accounts.columns if c not in first])
+    for name, frame in (
+        ("accounts.parquet", ordered.sort("account_id")),
+        ("campaigns.parquet", campaigns),
+        ("evidence.parquet", evidence),
+    ):
+        tmp = case.root / (name + ".tmp")
+        frame.write_parquet(tmp, compression="zstd", statistics=False)
+        tmp.replace(case.root / name)
+    record = {
+        "tool": "distillscan",
+        "version": __version__,
+        "window": {
+            k: (v.isoformat() if v else None) for k, v in zip(("from", "to"), window, strict=True)
+        },
+        "passes": passes,
+        "config": config,
+    }
+    write_atomic(
+        case.root / "investigation.json", json.dumps(record, indent=2, sort_keys=True) + "\n"
+    )

@@ -1,0 +1,154 @@
+"""Linking: accounts joined by shared templates, synchronization and infrastructure into campaigns.
+
+Edges from the passes (template, sync, infrastructure) at or above ``min_edge_weight`` join
+accounts whose own content looks like harvesting (``content >= min_member_content``): an
+account that merely shares a university NAT or a popular prompt with a campaign is never pulled
+into it. Campaigns are the connected components of that graph (union-find; the graph is already
+sparse because the passes block their candidates).
+
+A component is scored as a whole, so accounts that each stay light (an evasion) are judged by
+the traffic they make together: content is the event-weighted mean of the members' content,
+operations the noisy-OR of the members' mean operations and the group's coordination (how many
+accounts are linked, and how strongly). Components scoring at least ``min_campaign_score`` are
+reported; their members' scores are raised to the campaign's.
+
+Campaign ids are derived from the sorted member ids (``camp-`` and 10 hex digits of their
+SHA-256), so the same input gives the same ids and an unrelated change elsewhere does not rename
+a campaign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import polars as pl
+
+from distillscan.config import Config
+from distillscan.detect.base import ramp
+from distillscan.scoring import severity_of
+
+
+class _UnionFind:
+    """Disjoint sets over string keys; the smallest key represents each set."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def add(self, key: str) -> None:
+        self.parent.setdefault(key, key)
+
+    def find(self, key: str) -> str:
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while key != root:  # path compression
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        self.add(a)
+        self.add(b)
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            low, high = sorted((ra, rb))
+            self.parent[high] = low
+
+
+def components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Map each account in ``edges`` to its component's representative (smallest id)."""
+    sets = _UnionFind()
+    for a, b in edges:
+        sets.union(a, b)
+    return {key: sets.find(key) for key in sorted(sets.parent)}
+
+
+def campaign_id(members: list[str]) -> str:
+    """Stable id of a campaign from its sorted member account ids."""
+    digest = hashlib.sha256("\n".join(sorted(members)).encode("utf-8")).hexdigest()
+    return f"camp-{digest[:10]}"
+
+
+def link(
+    accounts: pl.DataFrame, edges: pl.DataFrame, config: Config
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Group accounts into campaigns.
+
+    Args:
+        accounts: Scored accounts (``account_id``, ``n_events``, ``content``, ``operations``,
+            ``score``).
+        edges: Every pass's edges.
+        config: The detection configuration.
+
+    Returns:
+        ``(accounts, groups)``: accounts with ``campaign_id`` (null when none), ``score`` and
+        ``severity`` raised for campaign members; and one row per reported campaign with its
+        members, size, coordination, content, operations, score and severity.
+    """
+    p = config["linking"]
+    eligible = accounts.filter(pl.col("content") >= p["min_member_content"]).select("account_id")
+    strong = (
+        edges.filter(pl.col("weight") >= p["min_edge_weight"])
+        .join(eligible, left_on="account_a", right_on="account_id", how="semi")
+        .join(eligible, left_on="account_b", right_on="account_id", how="semi")
+        .sort("account_a", "account_b")
+    )
+    roots = components(strong.select("account_a", "account_b").iter_rows())
+    membership = pl.DataFrame(
+        {"account_id": list(roots), "root": list(roots.values())},
+        schema={"account_id": pl.String, "root": pl.String},
+    )
+    edge_strength = (
+        strong.join(membership, left_on="account_a", right_on="account_id")
+        .group_by("root")
+        .agg(
+            pl.col("weight").mean().alias("edge_strength"),
+            pl.col("kind").unique().sort().alias("link_kinds"),
+        )
+    )
+    groups = (
+        membership.join(accounts, on="account_id")
+        .group_by("root")
+        .agg(
+            pl.col("account_id").sort().alias("members"),
+            pl.len().alias("n_accounts"),
+            pl.col("n_events").sum().alias("n_events"),
+            ((pl.col("content") * pl.col("n_events")).sum() / pl.col("n_events").sum()).alias(
+                "content"
+            ),
+            pl.col("operations").mean().alias("member_operations"),
+        )
+        .join(edge_strength, on="root", how="left")
+        .with_columns(
+            (
+                ramp(pl.col("n_accounts").cast(pl.Float64), 1.0, p["coordination_accounts"])
+                * pl.col("edge_strength").fill_null(0.0)
+            ).alias("coordination")
+        )
+        .with_columns(
+            (1.0 - (1.0 - pl.col("member_operations")) * (1.0 - pl.col("coordination"))).alias(
+                "operations"
+            )
+        )
+        .with_columns((pl.col("content") * pl.col("operations")).sqrt().alias("score"))
+        .filter(
+            (pl.col("n_accounts") >= p["min_campaign_accounts"])
+            & (pl.col("score") >= p["min_campaign_score"])
+        )
+    )
+    groups = groups.with_columns(
+        pl.col("members").map_elements(campaign_id, return_dtype=pl.String).alias("campaign_id"),
+        severity_of(pl.col("score"), config["scoring"]["severity"]).alias("severity"),
+    ).sort("score", "campaign_id", descending=[True, False])
+    member_of = groups.select(
+        "campaign_id", pl.col("score").alias("campaign_score"), "members"
+    ).explode("members")
+    linked = (
+        accounts.join(member_of, left_on="account_id", right_on="members", how="left")
+        .with_columns(
+            pl.max_horizontal("score", pl.col("campaign_score").fill_null(0.0)).alias("score")
+        )
+        .with_columns(severity_of(pl.col("score"), config["scoring"]["severity"]).alias("severity"))
+        .drop("campaign_score")
+    )
+    return linked.sort("account_id"), groups.drop("root")

@@ -1,0 +1,1 @@
+"""Renderers: turn an investigation into a report. They never print; the CLI does."""

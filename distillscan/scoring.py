@@ -1,0 +1,76 @@
+"""Account scores: what an account asks for and how it operates, combined so both must agree.
+
+Each pass contributes ``*_signal`` columns in [0, 1]. They fall in two families:
+
+* **content** (what is asked): chain-of-thought elicitation, broad and shallow prompting;
+* **operations** (how it runs): round-the-clock automation, shared templates, synchronization,
+  shared infrastructure, release pivots.
+
+Within a family signals combine as a weighted noisy-OR (``1 - prod(1 - w * s)``): any strong
+signal counts, several agreeing count more. The account score is the geometric mean of the two
+families, so a heavy but ordinary integration (operations without harvesting content) and an
+evaluation notebook (harvest-like content without coordinated operations) both stay low. Each
+signal's weighted value is kept as ``contribution_<signal>`` so the report can say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from distillscan.config import Config
+from distillscan.detect import PassRun
+
+SEVERITIES = ("none", "low", "medium", "high", "critical")
+
+
+def merge_signals(accounts: pl.DataFrame, runs: list[PassRun]) -> pl.DataFrame:
+    """Join every pass's per-account columns onto ``accounts`` (first pass wins a name clash)."""
+    merged = accounts
+    for run in runs:
+        if run.output is None or run.output.signals.is_empty():
+            continue
+        signals = run.output.signals
+        new = [c for c in signals.columns if c == "account_id" or c not in merged.columns]
+        merged = merged.join(signals.select(new), on="account_id", how="left")
+    return merged
+
+
+def _noisy_or(weights: Mapping[str, float], present: list[str]) -> pl.Expr:
+    miss = pl.lit(1.0)
+    for signal, weight in weights.items():
+        if signal in present:
+            miss = miss * (1.0 - weight * pl.col(signal).fill_null(0.0))
+    return 1.0 - miss
+
+
+def severity_of(score: pl.Expr, thresholds: Mapping[str, float]) -> pl.Expr:
+    """Map a score to its severity name using the configured lower bounds."""
+    expr = pl.lit("none")
+    for name in SEVERITIES[1:]:
+        expr = pl.when(score >= thresholds[name]).then(pl.lit(name)).otherwise(expr)
+    return expr
+
+
+def score_accounts(merged: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Add ``content``, ``operations``, ``score``, ``severity`` and contribution columns."""
+    scoring = config["scoring"]
+    content_w: dict[str, float] = scoring["content_weights"]
+    operations_w: dict[str, float] = scoring["operations_weights"]
+    for signal in (*content_w, *operations_w):
+        if signal not in merged.columns:
+            merged = merged.with_columns(pl.lit(0.0).alias(signal))
+    merged = merged.with_columns(
+        [pl.col(s).fill_null(0.0).cast(pl.Float64) for s in (*content_w, *operations_w)]
+    )
+    columns = merged.columns
+    scored = merged.with_columns(
+        _noisy_or(content_w, columns).alias("content"),
+        _noisy_or(operations_w, columns).alias("operations"),
+        *[
+            (weight * pl.col(signal)).alias(f"contribution_{signal.removesuffix('_signal')}")
+            for signal, weight in {**content_w, **operations_w}.items()
+        ],
+    ).with_columns((pl.col("content") * pl.col("operations")).sqrt().alias("score"))
+    return scored.with_columns(severity_of(pl.col("score"), scoring["severity"]).alias("severity"))
