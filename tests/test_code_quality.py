@@ -1,0 +1,36 @@
+"""The package is formatted, linted and type-checked as part of the test suite."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("ruff", "check", "distillscan", "tests"),
+        ("ruff", "format", "--check", "distillscan", "tests"),
+    ],
+    ids=["ruff-check", "ruff-format"],
+)
+def test_ruff(argv: tuple[str, ...]) -> None:
+    if shutil.which(argv[0]) is None:
+        pytest.fail("ruff is not installed: pip install -e '.[test]'")
+    result = _run(*argv)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict() -> None:
+    result = _run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
