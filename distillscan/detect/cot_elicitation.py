@@ -88,7 +88,7 @@ def run(ctx: Context) -> PassOutput:
     signals = frame.with_columns(
         (
             (1.0 - miss)
-            * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 3)
+            * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2)
         )
         .clip(0.0, 1.0)
         .alias("elicitation_signal")

@@ -86,7 +86,7 @@ def run(ctx: Context) -> PassOutput:
                 * ramp(pl.col("capability_entropy"), 0.25, 0.6)
                 * ramp(pl.col("single_shot_share"), p["conversational_share"], 0.95)
                 * ramp(
-                    pl.col("n_text_events").cast(pl.Float64), p["min_events"], p["min_events"] * 3
+                    pl.col("n_text_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2
                 )
             ).alias("breadth_signal")
         )

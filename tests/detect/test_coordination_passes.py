@@ -1,0 +1,159 @@
+"""Shared templates, synchronization, infrastructure, release pivots and mixed accounts."""
+
+from __future__ import annotations
+
+from distillscan.detect import (
+    infrastructure,
+    mixed_accounts,
+    release_pivot,
+    shared_templates,
+    synchronization,
+)
+from tests.detect.conftest import EventsFactory, context, event
+
+TEMPLATES = [
+    "You are a grader. Using the rubric below, score the answer and explain why. Answer: {}",
+    "Solve the following problem. Show every step of your reasoning before the final answer. {}",
+    "{} -- rewrite the response above as a safe alternative that does not refuse.",
+]
+TOPICS = ["tides", "inflation", "sorting", "enzymes", "orbits", "voting", "graphs", "rust", "tax"]
+
+
+def _campaign(accounts: int, per_account: int) -> list[dict[str, object]]:
+    return [
+        event(
+            f"camp-{a}",
+            i * 7 + a,
+            TEMPLATES[(i + a) % 3].format(f"{TOPICS[(i * 5 + a) % 9]} case {i}"),
+            source_ip=f"203.0.113.{a}",
+            user_agent="custom-harvester/0.3",
+        )
+        for a in range(accounts)
+        for i in range(per_account)
+    ]
+
+
+def _people(n: int) -> list[dict[str, object]]:
+    return [
+        event(
+            f"person-{p}",
+            p * 13 + i * 31,
+            "write a poem about love"
+            if i == 0
+            else f"question {i} about my {TOPICS[p % 9]} homework",
+            source_ip=f"198.51.100.{p}",
+            user_agent="Mozilla/5.0",
+        )
+        for p in range(n)
+        for i in range(20)
+    ]
+
+
+def test_template_driven_accounts_link_and_popular_prompts_do_not(
+    events_con: EventsFactory,
+) -> None:
+    con = events_con(_campaign(5, 30) + _people(8))
+    out = shared_templates.run(context(con, "shared_templates"))
+    rows = {r["account_id"]: r for r in out.signals.iter_rows(named=True)}
+    for a in range(5):
+        assert rows[f"camp-{a}"]["template_share"] == 1.0
+        assert rows[f"camp-{a}"]["template_signal"] == 1.0
+    # Everyone typed the popular prompt once: a sliver of each person's traffic.
+    assert rows["person-0"]["template_share"] == 0.05
+    assert rows["person-0"]["template_signal"] == 0.0
+    linked = set(out.edges["account_a"]) | set(out.edges["account_b"])
+    assert linked == {f"camp-{a}" for a in range(5)}
+
+
+def test_synchronized_accounts_pair_and_always_on_accounts_do_not(
+    events_con: EventsFactory,
+) -> None:
+    rows = []
+    # Two accounts that work the same scattered half-hours, and two that never stop.
+    for slot in range(0, 3 * 24 * 4):
+        if (slot * 7) % 5 < 2:
+            for account in ("sync-a", "sync-b"):
+                rows.append(event(account, slot * 15 + 1, "x", source_ip="192.0.2.1"))
+        for account in ("always-a", "always-b"):
+            rows.append(event(account, slot * 15 + 2, "y", source_ip="192.0.2.2"))
+    con = events_con(rows)
+    shared_templates.run(context(con, "shared_templates"))
+    out = synchronization.run(context(con, "synchronization"))
+    pairs = {(r["account_a"], r["account_b"]): r["weight"] for r in out.edges.iter_rows(named=True)}
+    assert pairs[("sync-a", "sync-b")] == 1.0
+    assert ("always-a", "always-b") not in pairs
+    assert "candidate pairs" in out.notes[0]
+
+
+def test_rare_infrastructure_links_and_common_infrastructure_does_not(
+    events_con: EventsFactory,
+) -> None:
+    rows = [
+        event(f"op-{a}", i, source_ip="45.9.12.7", user_agent="harvest/1")
+        for a in range(3)
+        for i in range(10)
+    ]
+    # Thirty unrelated accounts behind one carrier NAT with a popular SDK.
+    rows += [
+        event(f"user-{u}", i, source_ip="100.64.0.1", user_agent="openai-python/1.40")
+        for u in range(30)
+        for i in range(10)
+    ]
+    con = events_con(rows)
+    out = infrastructure.run(context(con, "infrastructure"))
+    signals = {r["account_id"]: r for r in out.signals.iter_rows(named=True)}
+    assert set(signals) == {"op-0", "op-1", "op-2"}
+    assert signals["op-0"]["shared_infrastructure"] == "ip,prefix,user_agent"
+    linked = set(out.edges["account_a"]) | set(out.edges["account_b"])
+    assert linked == {"op-0", "op-1", "op-2"}
+
+
+def test_release_pivot_against_the_population(events_con: EventsFactory) -> None:
+    day = 24 * 60
+    rows = []
+    for account, moved in (("pivoter", 0.8), ("organic-1", 0.0), ("organic-2", 0.05)):
+        for i in range(2 * 48):  # two days on the old model
+            rows.append(event(account, i * 30, model="frontier-1"))
+        for i in range(48):  # the release day
+            on_new = (i % 20) < moved * 20
+            rows.append(
+                event(account, 2 * day + i * 30, model="frontier-2" if on_new else "frontier-1")
+            )
+    rows.append(event("organic-1", 2 * day - 1, model="frontier-1"))
+    rows[2 * 48]["model"] = "frontier-2"  # the first frontier-2 request opens the window
+    out = release_pivot.run(context(events_con(rows), "release_pivot"))
+    signals = {r["account_id"]: r for r in out.signals.iter_rows(named=True)}
+    assert signals["pivoter"]["pivot_model"] == "frontier-2"
+    assert signals["pivoter"]["pivot_signal"] > 0.9
+    assert signals["organic-1"]["pivot_signal"] == 0.0
+    assert "new model frontier-2" in out.notes[0]
+
+
+def test_mixed_account_names_the_tenant(events_con: EventsFactory) -> None:
+    rows = []
+    for user in range(12):
+        for i in range(20):
+            rows.append(
+                event(
+                    "reseller",
+                    user * 100 + i,
+                    f"my question {i} about cooking",
+                    end_user_id=f"eu-{user}",
+                    has_history=i % 2 == 0,
+                )
+            )
+    for i in range(40):
+        rows.append(
+            event(
+                "reseller", 5000 + i, TEMPLATES[i % 3].format(TOPICS[i % 9]), end_user_id="tenant-x"
+            )
+        )
+        rows.append(event("camp-0", 5000 + i, TEMPLATES[(i + 1) % 3].format(TOPICS[i % 9])))
+    con = events_con(rows)
+    shared_templates.run(context(con, "shared_templates"))
+    out = mixed_accounts.run(context(con, "mixed_accounts"))
+    row = out.signals.row(0, named=True)
+    assert row["account_id"] == "reseller"
+    assert row["implicated_end_users"] == ["tenant-x"]
+    assert row["is_mixed"] is True
+    assert abs(row["contamination_share"] - 40 / 280) < 1e-9

@@ -1,0 +1,93 @@
+"""Scores need content and operations to agree; campaigns are linked groups scored as a whole."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillscan.config import defaults
+from distillscan.linking import campaign_id, components, link
+from distillscan.scoring import score_accounts
+
+SIGNALS = (
+    "elicitation_signal",
+    "breadth_signal",
+    "automation_signal",
+    "template_signal",
+    "sync_signal",
+    "infra_signal",
+    "pivot_signal",
+)
+
+
+def _accounts(rows: dict[str, dict[str, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {"account_id": a, "n_events": 100, **{s: v.get(s, 0.0) for s in SIGNALS}}
+            for a, v in rows.items()
+        ]
+    )
+
+
+def test_one_family_alone_stays_below_medium() -> None:
+    scored = score_accounts(
+        _accounts(
+            {
+                "eval-notebook": {"elicitation_signal": 1.0, "breadth_signal": 1.0},
+                "batch-integration": {"automation_signal": 1.0, "template_signal": 1.0},
+                "harvester": {
+                    "elicitation_signal": 0.9,
+                    "automation_signal": 0.9,
+                    "sync_signal": 0.8,
+                },
+            }
+        ),
+        defaults(),
+    )
+    rows = {r["account_id"]: r for r in scored.iter_rows(named=True)}
+    assert rows["eval-notebook"]["score"] == 0.0
+    assert rows["batch-integration"]["score"] == 0.0
+    assert rows["harvester"]["severity"] in ("high", "critical")
+    assert rows["harvester"]["contribution_elicitation"] == 0.85 * 0.9
+
+
+def test_components_are_deterministic_and_ids_stable() -> None:
+    assert components([("b", "c"), ("a", "b"), ("x", "y")]) == {
+        "a": "a",
+        "b": "a",
+        "c": "a",
+        "x": "x",
+        "y": "x",
+    }
+    assert campaign_id(["b", "a"]) == campaign_id(["a", "b"])
+    assert campaign_id(["a", "b"]).startswith("camp-")
+
+
+def test_link_keeps_bystanders_out_of_campaigns() -> None:
+    config = defaults()
+    accounts = score_accounts(
+        _accounts(
+            {
+                **{
+                    f"camp-{i}": {"elicitation_signal": 0.9, "template_signal": 0.9}
+                    for i in range(4)
+                },
+                "student": {"infra_signal": 0.6},  # shares the operator's NAT, asks ordinary things
+            }
+        ),
+        config,
+    )
+    edges = pl.DataFrame(
+        {
+            "account_a": ["camp-0", "camp-0", "camp-0", "camp-0"],
+            "account_b": ["camp-1", "camp-2", "camp-3", "student"],
+            "kind": ["template", "template", "sync", "infrastructure"],
+            "weight": [1.0, 1.0, 0.8, 0.9],
+            "detail": ["", "", "", ""],
+        }
+    )
+    linked, groups = link(accounts, edges, config)
+    assert groups.height == 1
+    assert groups.row(0, named=True)["members"] == ["camp-0", "camp-1", "camp-2", "camp-3"]
+    student = linked.filter(pl.col("account_id") == "student").row(0, named=True)
+    assert student["campaign_id"] is None
+    assert student["severity"] in ("none", "low")
