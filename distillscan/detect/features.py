@@ -60,6 +60,10 @@ def _mask_sql(patterns: PatternSet, text: str) -> str:
     return " + ".join(terms) if terms else "0"
 
 
+def _skeleton(text: str) -> str:
+    return f"regexp_replace(regexp_replace(lower({text}), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g')"
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -92,9 +96,9 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         f"""CREATE OR REPLACE TEMP TABLE event_features AS
         WITH normalised AS (
             SELECT *,
-                -- Skeleton text: case folded, digits masked, whitespace collapsed.
-                regexp_replace(regexp_replace(lower(prompt), '[0-9]+', '0', 'g'),
-                               '\\s+', ' ', 'g') AS skeleton
+                -- Skeleton text at both ends: case folded, digits masked, whitespace collapsed.
+                {_skeleton("left(prompt, 160)")} AS skeleton_head,
+                {_skeleton("right(prompt, 160)")} AS skeleton_tail
             FROM events
         )
         SELECT e.event_id, e.account_id, e.end_user_id, e.ts, e.model,
@@ -110,11 +114,11 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
             coalesce(e.logprobs, false) AS asks_logprobs,
             coalesce(e.reasoning_requested, false) AS asks_reasoning,
             coalesce(e.max_tokens, 0) AS max_tokens,
-            CASE WHEN e.prompt IS NOT NULL THEN hash(skeleton) END AS prompt_key,
-            CASE WHEN e.prompt IS NOT NULL THEN hash('h', left(skeleton, {KEY_CHARS})) END
+            hash(e.prompt) AS prompt_key,
+            CASE WHEN e.prompt IS NOT NULL THEN hash('h', left(skeleton_head, {KEY_CHARS})) END
                 AS head_key,
-            CASE WHEN e.prompt IS NOT NULL AND length(skeleton) > {KEY_CHARS}
-                 THEN hash('t', right(skeleton, {KEY_CHARS})) END AS tail_key,
+            CASE WHEN length(e.prompt) > {KEY_CHARS}
+                 THEN hash('t', right(skeleton_tail, {KEY_CHARS})) END AS tail_key,
             CASE WHEN e.system_prompt IS NOT NULL THEN hash(e.system_prompt) END AS system_key
         FROM normalised AS e
         LEFT JOIN system_features AS s ON s.system_key = hash(e.system_prompt)"""
