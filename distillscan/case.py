@@ -10,15 +10,22 @@ Layout (see ``docs/case-folder.md``)::
     DIR/cloudtrail.parquet/      CloudTrail records used to enrich Bedrock logs
     DIR/case.duckdb              views over all of the above, for ad-hoc SQL
 
-Writes are crash-safe: parts are written under a temporary name and renamed, and the manifest is
-replaced last. A part that the manifest does not list is debris from an interrupted run; it is
-never read and is removed by the next ingest.
+Writes are crash-safe: an ingest writes everything under ``DIR/.staging``, moves the files into
+place under names no committed manifest uses (a rewritten part gets a new revision name), makes
+them durable, and then replaces the manifest: that rename is the commit point. A part that the
+manifest does not list is debris from an interrupted run; it is never read and is removed by the
+next ingest, so a killed ingest leaves the case as it was, and re-running it finishes the job.
+Commands that write take an exclusive lock on ``DIR/.lock``; ``verify`` takes a shared one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +40,8 @@ MANIFEST = "manifest.json"
 DATABASE = "case.duckdb"
 QUARANTINE_DIR = "quarantine.parquet"
 ACCOUNTS_FILE = "accounts.parquet"
+STAGING_DIR = ".staging"
+LOCK_FILE = ".lock"
 CASE_SCHEMA_VERSION = 1
 
 
@@ -85,16 +94,53 @@ class Case:
                 found.append(self.root / entry[key])
         return sorted(found)
 
-    def remove_debris(self, manifest: dict[str, Any]) -> None:
-        """Delete parts left by an interrupted ingest (not listed in the manifest)."""
+    def part_dirs(self) -> list[Path]:
+        """The folders that hold Parquet parts (whether or not they exist yet)."""
+        names = [*(spec.part_dir for spec in TABLES.values()), QUARANTINE_DIR]
+        return [self.root / name for name in names]
+
+    def unlisted(self, manifest: dict[str, Any]) -> list[Path]:
+        """Entries in the part folders that the manifest does not list (sorted)."""
         committed = {p.resolve() for t in (*TABLES, "quarantine") for p in self.parts(t, manifest)}
-        for directory in [*(spec.part_dir for spec in TABLES.values()), QUARANTINE_DIR]:
-            folder = self.root / directory
-            if not folder.is_dir():
-                continue
-            for part in folder.iterdir():
-                if part.resolve() not in committed:
-                    part.unlink()
+        found = []
+        for folder in self.part_dirs():
+            if folder.is_dir():
+                found += [p for p in folder.iterdir() if p.resolve() not in committed]
+        return sorted(found)
+
+    def remove_debris(self, manifest: dict[str, Any]) -> None:
+        """Delete what an interrupted ingest left: unlisted parts, temporary files, staging."""
+        for path in self.unlisted(manifest):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        for leftover in (self.root / (MANIFEST + ".tmp"), self.root / (ACCOUNTS_FILE + ".tmp")):
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(self.root / STAGING_DIR, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def lock(self, shared: bool = False) -> Iterator[None]:
+        """Hold the case lock: exclusive to write, shared to read a consistent state.
+
+        Raises:
+            CaseError: another distillscan command holds it in a conflicting mode.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LOCK_FILE).open("a") as handle:
+            try:
+                fcntl.flock(
+                    handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+                )
+            except BlockingIOError:
+                raise CaseError(
+                    f"{self.root}: another distillscan command is using this case",
+                    hint="wait for it to finish, then try again",
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection to ``case.duckdb`` with views refreshed to the committed parts."""
@@ -164,6 +210,22 @@ def write_atomic(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)
+    fsync_dir(path.parent)
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a file's data to disk (before a rename publishes it)."""
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries to disk, so that renames into it survive a power cut."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _sql_string(value: str) -> str:

@@ -1,25 +1,39 @@
 """Ingest: exported API logs in, one canonical event table (plus quarantine) out.
 
 ``ingest(paths, case_dir)`` finds the input files, skips those already in the case (by SHA-256),
-loads each into Parquet parts, and commits them with the manifest in one atomic step.
+loads each into Parquet parts under the case's staging folder, applies the duplicate-id rule
+(:mod:`.dedup`), and commits everything with the manifest in one atomic step (see
+:mod:`distillscan.case`). A file that cannot be read at all is an error for that file only; the
+others are still committed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.parquet as pq
 
-from distillscan.case import ACCOUNTS_FILE, QUARANTINE_DIR, Case, connect
-from distillscan.errors import InputError
+from distillscan.case import (
+    ACCOUNTS_FILE,
+    QUARANTINE_DIR,
+    STAGING_DIR,
+    Case,
+    connect,
+    fsync_dir,
+    fsync_file,
+)
+from distillscan.errors import CaseError, InputError
 from distillscan.ingest import formats
+from distillscan.ingest.dedup import InputParts, Resolution, resolve_duplicates
 from distillscan.ingest.discover import InputFile, discover, sha256_of
 from distillscan.ingest.formats.base import LogFormat
-from distillscan.ingest.load import FileOutcome, load_file, prepare
+from distillscan.ingest.load import FileOutcome, NotALog, load_file, part_name, prepare
 from distillscan.schema import ACCOUNT_META_ARROW_SCHEMA, TABLES
 
 Progress = Callable[[str], None]
@@ -27,14 +41,28 @@ Progress = Callable[[str], None]
 
 @dataclass(slots=True)
 class IngestReport:
-    """What one ``ingest`` call did (the manifest holds the cumulative state of the case)."""
+    """What one ``ingest`` call did (the manifest holds the cumulative state of the case).
+
+    Attributes:
+        case: The case folder.
+        loaded: Manifest entries added by this call.
+        already: Inputs whose sha256 was already in the case (not read again).
+        skipped: Files and folders left out, with the reason.
+        errors: One line per file that could not be read at all (nothing of it was committed).
+        examples: The first quarantine reasons, ``FILE:LINE: reason``.
+        superseded: Inputs from earlier runs with rows now quarantined as duplicates of rows
+            read in this call: ``{"path": ..., "rows": n}``.
+        notes: Remarks about the case itself (views that could not be refreshed, ...).
+    """
 
     case: Path
-    loaded: list[dict[str, Any]] = field(default_factory=list)  # manifest entries added
-    already: list[str] = field(default_factory=list)  # inputs whose sha256 was in the case
+    loaded: list[dict[str, Any]] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # files that could not be read at all
-    examples: list[str] = field(default_factory=list)  # first quarantine reasons, file:line
+    errors: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    superseded: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -43,13 +71,14 @@ class IngestReport:
 
     @property
     def rows_loaded(self) -> int:
-        """Rows loaded in this call."""
+        """Rows loaded in this call (after duplicates were moved to quarantine)."""
         return sum(e["rows_loaded"] for e in self.loaded)
 
     @property
     def rows_quarantined(self) -> int:
-        """Rows quarantined in this call."""
-        return sum(e["rows_quarantined"] for e in self.loaded)
+        """Rows quarantined in this call, including earlier rows superseded as duplicates."""
+        here: int = sum(e["rows_quarantined"] for e in self.loaded)
+        return here + sum(int(s["rows"]) for s in self.superseded)
 
 
 def ingest(
@@ -76,53 +105,114 @@ def ingest(
     Raises:
         InputError: a path is missing, a forced format is unknown, or ``strict`` and some rows
             could not be loaded.
+        CaseError: the case folder cannot be used (damaged manifest, another command holds it).
     """
     say = progress or (lambda _message: None)
     forced = _forced_format(format_name, mapping)
     files, skipped = discover(paths)
     account_files, account_skipped = discover(accounts or [])
     case = Case(case_dir)
-    case_dir.mkdir(parents=True, exist_ok=True)
-    manifest = case.load_manifest()
-    case.remove_debris(manifest)
-    known = {entry["sha256"] for entry in manifest["inputs"]}
-    report = IngestReport(
-        case_dir, skipped=[{"path": s.display, "reason": s.reason} for s in skipped]
-    )
-    report.skipped += [{"path": s.display, "reason": s.reason} for s in account_skipped]
-    staging = case_dir / ".staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    con = connect()
-    prepare(con)
-    jobs = [(f, forced) for f in files] + [(f, formats.by_name("accounts")) for f in account_files]
-    for source, fmt in jobs:
-        sha = sha256_of(source.path)
-        if sha in known:
-            report.already.append(source.display)
-            continue
-        known.add(sha)
-        say(f"reading {source.display}")
-        parts = {
-            name: staging / spec.part_dir / f"{sha[:32]}.parquet" for name, spec in TABLES.items()
-        }
-        parts["quarantine"] = staging / QUARANTINE_DIR / f"{sha[:32]}.parquet"
+    try:
+        case_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CaseError(f"{case_dir}: cannot create the case folder ({exc.strerror})") from None
+    with case.lock():
+        manifest = case.load_manifest()
+        report = IngestReport(case_dir)
+        _recover(case, manifest, report)
+        for skip in [*skipped, *account_skipped]:
+            if skip.error:
+                report.errors.append(f"{skip.display}: {skip.reason}")
+            else:
+                report.skipped.append({"path": skip.display, "reason": skip.reason})
+        staging = case_dir / STAGING_DIR
+        known = {entry["sha256"] for entry in manifest["inputs"]}
+        con = connect()
+        prepare(con)
+        jobs = [(f, forced) for f in files]
+        jobs += [(f, formats.by_name("accounts")) for f in account_files]
         try:
-            outcome = load_file(con, source, sha, parts, fmt)
-        except InputError as exc:
-            report.errors.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
-            continue
-        report.loaded.append(_entry(source, sha, outcome, parts, staging))
-        report.examples += outcome.examples
-    con.close()
-    if strict and report.rows_quarantined:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise InputError(
-            f"{report.rows_quarantined} row(s) could not be loaded; nothing was committed "
-            f"(first: {report.examples[0]})",
-            hint="drop --strict to load the good rows and quarantine the rest",
-        )
-    _commit(case, manifest, report, staging)
+            for source, fmt in jobs:
+                _ingest_one(con, source, fmt, staging, known, report, say)
+            say("checking for duplicate event ids")
+            resolution = _resolve(con, case, manifest, report, staging)
+        finally:
+            con.close()
+        if strict and report.rows_quarantined:
+            shutil.rmtree(staging, ignore_errors=True)
+            first = report.examples[0] if report.examples else "see the quarantine"
+            raise InputError(
+                f"{report.rows_quarantined} row(s) could not be loaded; nothing was committed "
+                f"(first: {first})",
+                hint="drop --strict to load the good rows and quarantine the rest",
+            )
+        _commit(case, manifest, report, resolution, staging)
     return report
+
+
+def _ingest_one(
+    con: duckdb.DuckDBPyConnection,
+    source: InputFile,
+    fmt: LogFormat | None,
+    staging: Path,
+    known: set[str],
+    report: IngestReport,
+    say: Progress,
+) -> None:
+    """Load one file into staging, or record why it could not be (an error or a skip)."""
+    try:
+        before = source.path.stat()
+        sha = sha256_of(source.path)
+    except (OSError, InputError) as exc:
+        report.errors.append(_message(source, exc))
+        return
+    if sha in known:
+        report.already.append(source.display)
+        return
+    say(f"reading {source.display}")
+    parts = {name: staging / spec.part_dir / part_name(sha) for name, spec in TABLES.items()}
+    parts["quarantine"] = staging / QUARANTINE_DIR / part_name(sha)
+    try:
+        outcome = load_file(con, source, sha, parts, fmt)
+        after = source.path.stat()
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise InputError(
+                f"{source.display}: the file changed while it was being read",
+                hint="ingest it again once whatever writes it has finished",
+            )
+    except NotALog as exc:
+        _discard(parts)
+        if source.explicit:
+            report.errors.append(_message(source, exc))
+        else:
+            report.skipped.append({"path": source.display, "reason": _not_a_log(exc)})
+        return
+    except Exception as exc:  # one unreadable file must not cost the others
+        _discard(parts)
+        report.errors.append(_message(source, exc))
+        return
+    known.add(sha)
+    report.loaded.append(_entry(source, sha, outcome, parts, staging))
+    report.examples += outcome.examples
+
+
+def _message(source: InputFile, exc: BaseException) -> str:
+    """One line for a file that could not be read."""
+    if isinstance(exc, InputError):
+        return exc.message + (f" ({exc.hint})" if exc.hint else "")
+    if isinstance(exc, OSError):
+        return f"{source.display}: cannot read ({exc.strerror or exc})"
+    return f"{source.display}: internal error while loading ({type(exc).__name__}: {exc})"
+
+
+def _not_a_log(exc: NotALog) -> str:
+    """The skip reason for a lone JSON document: the error message without the file name."""
+    return exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
+
+
+def _discard(parts: dict[str, Path]) -> None:
+    for path in parts.values():
+        path.unlink(missing_ok=True)
 
 
 def _forced_format(format_name: str | None, mapping: Path | None) -> LogFormat | None:
@@ -138,6 +228,8 @@ def _forced_format(format_name: str | None, mapping: Path | None) -> LogFormat |
 def _entry(
     source: InputFile, sha: str, outcome: FileOutcome, parts: dict[str, Path], staging: Path
 ) -> dict[str, Any]:
+    """The manifest entry of a loaded input (part paths relative to the case folder)."""
+
     def relative(path: Path) -> str | None:
         return path.relative_to(staging).as_posix() if path.exists() else None
 
@@ -155,17 +247,102 @@ def _entry(
         "warnings": outcome.warnings,
         "part": relative(parts[outcome.target]),
         "quarantine_part": relative(parts["quarantine"]),
+        "revision": 0,
+        # Where the file was and when it was read: for ``verify`` and the chain of custody,
+        # never used in findings.
+        "run_metadata": {
+            "absolute_path": str(source.path.absolute()),
+            "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
     }
 
 
-def _commit(case: Case, manifest: dict[str, Any], report: IngestReport, staging: Path) -> None:
-    """Move staged parts into place, then replace the manifest: the commit point."""
-    for entry in report.loaded:
+def _resolve(
+    con: duckdb.DuckDBPyConnection,
+    case: Case,
+    manifest: dict[str, Any],
+    report: IngestReport,
+    staging: Path,
+) -> Resolution:
+    """Apply the duplicate-id rule over the case's committed inputs and this run's."""
+    inputs = [InputParts(entry, case.root, False) for entry in manifest["inputs"]]
+    inputs += [InputParts(entry, staging, True) for entry in report.loaded]
+    resolution = resolve_duplicates(con, inputs, staging)
+    by_sha = {entry["sha256"]: entry for entry in manifest["inputs"]}
+    for sha in sorted(resolution.changed):
+        moved = resolution.quarantined.get(sha, 0)
+        if moved:
+            report.superseded.append({"path": by_sha[sha]["path"], "rows": moved})
+    report.examples += resolution.examples
+    return resolution
+
+
+def _refresh_views(case: Case, report: IngestReport) -> None:
+    """Point the views in ``case.duckdb`` at the committed parts (a note if it is busy)."""
+    try:
+        case.connect().close()
+    except duckdb.Error as exc:
+        note = (
+            f"case.duckdb could not be updated ({str(exc).splitlines()[0]}); its views are "
+            "refreshed by the next distillscan command"
+        )
+        if note not in report.notes:
+            report.notes.append(note)
+
+
+def _recover(case: Case, manifest: dict[str, Any], report: IngestReport) -> None:
+    """Bring the case back to its committed state after an interrupted run.
+
+    Views are refreshed first (so they never name a file about to be removed), then debris is
+    deleted, then ``accounts.parquet`` is rebuilt if a run stopped between committing account
+    inputs and publishing them.
+    """
+    if case.exists():
+        _refresh_views(case, report)
+    case.remove_debris(manifest)
+    if _accounts_stale(manifest):
+        _publish_accounts(case, manifest)
+        manifest["accounts_published"] = _account_inputs(manifest)
+        case.save_manifest(manifest)
+
+
+def _account_inputs(manifest: dict[str, Any]) -> list[str]:
+    return sorted(e["sha256"] for e in manifest["inputs"] if e["target"] == "accounts")
+
+
+def _accounts_stale(manifest: dict[str, Any]) -> bool:
+    """True when ``accounts.parquet`` was not rebuilt from the account inputs listed."""
+    inputs = _account_inputs(manifest)
+    return bool(inputs) and manifest.get("accounts_published") != inputs
+
+
+def _commit(
+    case: Case,
+    manifest: dict[str, Any],
+    report: IngestReport,
+    resolution: Resolution,
+    staging: Path,
+) -> None:
+    """Move staged files into place, make them durable, then replace the manifest.
+
+    Every staged file gets a name that no committed manifest lists, so until the manifest is
+    replaced the case reads exactly as before; after, exactly as after. Old revisions of
+    rewritten parts become unlisted debris and are deleted once the views stop naming them.
+    """
+    changed = [e for e in manifest["inputs"] if e["sha256"] in resolution.changed]
+    folders: set[Path] = set()
+    for entry in [*report.loaded, *changed]:
         for key in ("part", "quarantine_part"):
-            if entry[key]:
-                target = case.root / entry[key]
+            relative = entry[key]
+            if relative and (staging / relative).exists():
+                fsync_file(staging / relative)
+                target = case.root / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
-                (staging / entry[key]).replace(target)
+                (staging / relative).replace(target)
+                folders.add(target.parent)
+    for folder in sorted(folders):
+        fsync_dir(folder)
+    fsync_dir(case.root)
     manifest["inputs"] = sorted(
         manifest["inputs"] + report.loaded, key=lambda e: (e["path"], e["sha256"])
     )
@@ -181,12 +358,13 @@ def _commit(case: Case, manifest: dict[str, Any], report: IngestReport, staging:
         key: sum(e[key] for e in manifest["inputs"])
         for key in ("rows_read", "rows_loaded", "rows_quarantined")
     }
-    if any(e["target"] == "accounts" for e in report.loaded):
+    case.save_manifest(manifest)  # the commit point
+    _refresh_views(case, report)  # views now name the new parts
+    case.remove_debris(manifest)
+    if _accounts_stale(manifest):
         _publish_accounts(case, manifest)
-    case.save_manifest(manifest)
-    shutil.rmtree(staging, ignore_errors=True)
-    con = case.connect()
-    con.close()
+        manifest["accounts_published"] = _account_inputs(manifest)
+        case.save_manifest(manifest)
 
 
 def _publish_accounts(case: Case, manifest: dict[str, Any]) -> None:
@@ -195,18 +373,22 @@ def _publish_accounts(case: Case, manifest: dict[str, Any]) -> None:
     When several rows describe one account, the first by file name and line wins, so the result
     does not depend on the order files were given in.
     """
-    files = ", ".join(
-        "'" + str(p.resolve()).replace("'", "''") + "'" for p in case.parts("accounts", manifest)
-    )
-    con = connect()
-    columns = ", ".join(ACCOUNT_META_ARROW_SCHEMA.names)
-    table = con.sql(
-        f"""SELECT {columns} FROM read_parquet([{files}])
-            QUALIFY row_number() OVER (
-                PARTITION BY account_id ORDER BY source_file, source_line) = 1
-            ORDER BY account_id"""
-    ).to_arrow_table()
-    con.close()
+    parts = case.parts("accounts", manifest)
+    files = ", ".join("'" + str(p.resolve()).replace("'", "''") + "'" for p in parts)
+    if parts:
+        con = connect()
+        columns = ", ".join(ACCOUNT_META_ARROW_SCHEMA.names)
+        table = con.sql(
+            f"""SELECT {columns} FROM read_parquet([{files}])
+                QUALIFY row_number() OVER (
+                    PARTITION BY account_id ORDER BY source_file, source_line) = 1
+                ORDER BY account_id"""
+        ).to_arrow_table()
+        con.close()
+    else:  # account files without a single loadable row
+        table = ACCOUNT_META_ARROW_SCHEMA.empty_table()
     tmp = case.root / (ACCOUNTS_FILE + ".tmp")
     pq.write_table(table.cast(ACCOUNT_META_ARROW_SCHEMA), tmp, compression="zstd")
+    fsync_file(tmp)
     tmp.replace(case.root / ACCOUNTS_FILE)
+    fsync_dir(case.root)

@@ -31,14 +31,20 @@ from distillscan.ingest.readers import (
 )
 from distillscan.ingest.streams import InputStream
 from distillscan.ingest.validate import validation_sql
-from distillscan.schema import QUARANTINE_ARROW_SCHEMA, TABLES, TableSpec
+from distillscan.schema import QUARANTINE_ARROW_SCHEMA, QUARANTINE_RAW_LIMIT, TABLES, TableSpec
 
 #: Records parsed in Python to recognise a file's format.
 SNIFF_RECORDS = 50
+#: Records looked at, at most, to find ``SNIFF_RECORDS`` JSON objects.
+SNIFF_SCAN = 1000
 #: Quarantine reasons kept per file for the summary (all are in quarantine.parquet).
 EXAMPLE_REASONS = 5
 
 MACROS = resources.files("distillscan.ingest").joinpath("macros.sql").read_text("utf-8")
+
+
+class NotALog(InputError):
+    """A ``.json`` file holding one JSON value that no format recognises: metadata, not logs."""
 
 
 @dataclass(slots=True)
@@ -63,6 +69,11 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MACROS)
 
 
+def part_name(sha256: str, revision: int = 0) -> str:
+    """File name of an input's Parquet part; a rewritten part gets a new name (``.rN``)."""
+    return f"{sha256[:32]}.parquet" if revision == 0 else f"{sha256[:32]}.r{revision}.parquet"
+
+
 def _batches(source: InputFile) -> tuple[Iterator[Batch], InputStream | None]:
     if source.container == "parquet":
         return read_parquet(source.path), None
@@ -71,16 +82,35 @@ def _batches(source: InputFile) -> tuple[Iterator[Batch], InputStream | None]:
     return readers[source.container or "jsonl"](stream), stream
 
 
-def _sniff_sample(batch: Batch) -> list[dict[str, object]]:
-    sample = []
-    for text in batch.records.slice(0, SNIFF_RECORDS).to_pylist():
+def _sniff_sample(con: duckdb.DuckDBPyConnection, batch: Batch) -> list[dict[str, object]]:
+    """Up to ``SNIFF_RECORDS`` JSON objects from the start of ``batch`` (broken records skipped).
+
+    A record nested too deeply for Python's parser is represented by its top-level keys (read
+    by DuckDB, which has no such limit) with null values: enough for sniffers that look at keys.
+    """
+    sample: list[dict[str, object]] = []
+    for text in batch.records.slice(0, SNIFF_SCAN).to_pylist():
         try:
             value = json.loads(text)
-        except (ValueError, RecursionError):
+        except RecursionError:
+            value = _shallow_object(con, text)
+        except ValueError:
             continue
         if isinstance(value, dict):
             sample.append(value)
+            if len(sample) >= SNIFF_RECORDS:
+                break
     return sample
+
+
+def _shallow_object(con: duckdb.DuckDBPyConnection, text: str) -> dict[str, object] | None:
+    """The top-level keys of a JSON object as a dict of nulls (None if it is not an object)."""
+    rows = con.execute(
+        "SELECT CASE WHEN json_valid($t) AND json_type($t) = 'OBJECT' THEN json_keys($t) END",
+        {"t": text},
+    ).fetchall()
+    keys = rows[0][0]
+    return None if keys is None else dict.fromkeys(keys)
 
 
 def load_file(
@@ -93,37 +123,32 @@ def load_file(
     """Load ``source`` into Parquet parts at ``part_paths`` (keyed by table name).
 
     Raises:
-        InputError: the file cannot be opened, or its format cannot be recognised.
+        InputError: the file cannot be opened, or its format cannot be recognised
+            (:class:`NotALog` when it is a single JSON value that is not a log).
     """
+    stream: InputStream | None = None
     try:
         batches, stream = _batches(source)
-        first = next(batches, None)
+        head = _head(batches)
     except OSError as exc:
+        if stream is not None:
+            stream.close()
         raise InputError(f"{source.display}: cannot read ({exc.strerror or exc})") from None
     except Exception as exc:  # pyarrow raises its own types for a damaged Parquet file
+        if stream is not None:
+            stream.close()
         raise InputError(f"{source.display}: cannot read ({exc})") from None
-    if first is None:
-        first = Batch(pa.array([], pa.int64()), pa.array([], pa.string()))
-    fmt = forced or formats.detect(_sniff_sample(first))
-    if fmt is None:
-        if len(first.records) == 0:
-            fmt = formats.by_name("canonical")  # nothing to recognise: an empty file
-        else:
-            keys = sorted(_sniff_sample(first)[0]) if _sniff_sample(first) else []
-            raise InputError(
-                f"{source.display}:{first.lines[0].as_py()}: cannot tell the log format "
-                f"(first record keys: {', '.join(keys[:12]) or 'none'})",
-                hint=f"pass --format with one of: {', '.join(formats.format_names())}, "
-                "or describe the columns with --mapping FILE",
-            )
-    spec = TABLES[fmt.target]
-    outcome = FileOutcome(format=fmt.name, target=fmt.target)
-    writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
     try:
-        for batch in _chain(first, batches):
-            _load_batch(con, batch, fmt, spec, source, sha256, writers, outcome)
+        fmt = forced or _detect(con, source, head, batches)
+        spec = TABLES[fmt.target]
+        outcome = FileOutcome(format=fmt.name, target=fmt.target)
+        writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
+        try:
+            for batch in _chain(head, batches):
+                _load_batch(con, batch, fmt, spec, source, sha256, writers, outcome)
+        finally:
+            writers.close()
     finally:
-        writers.close()
         if stream is not None:
             stream.close()
     if stream is not None and stream.damage:
@@ -131,8 +156,54 @@ def load_file(
     return outcome
 
 
-def _chain(first: Batch, rest: Iterator[Batch]) -> Iterator[Batch]:
-    yield first
+def _head(batches: Iterator[Batch]) -> list[Batch]:
+    """The first batches of a file, up to and including the first that holds records."""
+    head: list[Batch] = []
+    for batch in batches:
+        head.append(batch)
+        if len(batch.records):
+            break
+    return head
+
+
+def _detect(
+    con: duckdb.DuckDBPyConnection, source: InputFile, head: list[Batch], rest: Iterator[Batch]
+) -> LogFormat:
+    """The format of a file from its first records (canonical when there is nothing to see)."""
+    if not head or len(head[-1].records) == 0:
+        return formats.by_name("canonical")  # no records at all: an empty or unreadable file
+    first = head[-1]
+    sample = _sniff_sample(con, first)
+    found = formats.detect(sample) if sample else None
+    if found is not None:
+        return found
+    first_line = first.lines[0].as_py()
+    hint = (
+        f"pass --format with one of: {', '.join(formats.format_names())}, "
+        "or describe the columns with --mapping FILE"
+    )
+    if not sample:
+        raise InputError(
+            f"{source.display}:{first_line}: no JSON object among the first records, "
+            "so the log format cannot be recognised",
+            hint=hint,
+        )
+    keys = ", ".join(sorted(sample[0])[:12]) or "none"
+    single = source.container == "json" and len(first.records) == 1 and len(head) == 1
+    if single and next(rest, None) is None:
+        raise NotALog(
+            f"{source.display}: not a log: one JSON object (keys: {keys}) that no log "
+            "format recognises",
+            hint=hint,
+        )
+    raise InputError(
+        f"{source.display}:{first_line}: cannot tell the log format (first record keys: {keys})",
+        hint=hint,
+    )
+
+
+def _chain(head: list[Batch], rest: Iterator[Batch]) -> Iterator[Batch]:
+    yield from head
     yield from rest
 
 
@@ -160,9 +231,6 @@ class _Writers:
         for writer in self.open.values():
             writer.close()
 
-    def written(self, which: str) -> bool:
-        return which in self.open
-
 
 def _load_batch(
     con: duckdb.DuckDBPyConnection,
@@ -174,70 +242,167 @@ def _load_batch(
     writers: _Writers,
     outcome: FileOutcome,
 ) -> None:
-    rejects = list(batch.rejects)
-    if len(batch.records):
-        con.register("batch", pa.table({"source_line": batch.lines, "raw": batch.records}))
-        try:
-            rejects += _invalid_json(con)
-            _map_and_validate(con, fmt, spec)
-        finally:
-            con.unregister("batch")
-        params = {"fmt": fmt.name, "file": source.display, "sha": sha256}
-        columns = [c.name for c in spec.columns if c.source != "provenance"]
-        select = ", ".join(columns)
-        loaded = con.sql(
-            f"""SELECT {select}, $fmt AS source_format, $file AS source_file, source_line,
-                       $sha AS source_sha256
-                FROM checked WHERE reason IS NULL ORDER BY source_line""",
-            params=params,
-        ).to_arrow_table()
-        if "event_id" in loaded.column_names:
-            loaded = _default_event_ids(con, loaded, sha256)
-        writers.write("table", loaded)
-        outcome.rows_loaded += loaded.num_rows
-        bad = con.execute(
-            "SELECT source_line, reason, left(raw, $limit) AS raw FROM checked "
-            "WHERE reason IS NOT NULL ORDER BY source_line",
-            {"limit": 4096},
-        ).fetchall()
-        rejects += [Reject(line, reason, raw) for line, reason, raw in bad]
-    if rejects:
-        rejects.sort(key=lambda r: r.line)
-        outcome.rows_quarantined += len(rejects)
-        for reject in rejects[: max(0, EXAMPLE_REASONS - len(outcome.examples))]:
-            outcome.examples.append(f"{source.display}:{reject.line}: {reject.reason}")
-        writers.write(
-            "quarantine",
-            pa.table(
-                {
-                    "source_file": [source.display] * len(rejects),
-                    "source_line": [r.line for r in rejects],
-                    "source_sha256": [sha256] * len(rejects),
-                    "source_format": [fmt.name] * len(rejects),
-                    "reason": [r.reason for r in rejects],
-                    "raw": [preview(r.raw) for r in rejects],
-                }
-            ),
+    """Map, validate and write one batch: loaded rows to the table part, the rest to quarantine."""
+    for warning in batch.warnings:
+        if warning not in outcome.warnings:
+            outcome.warnings.append(warning)
+    params = {"fmt": fmt.name, "file": source.display, "sha": sha256}
+    loaded, rejected, rejects = _map_batch(con, batch.lines, batch.records, fmt, spec, params)
+    writers.write("table", loaded)
+    outcome.rows_loaded += loaded.num_rows
+    rejects = batch.rejects + rejects
+    quarantined = pa.concat_tables(
+        [rejected, _rejects_table(rejects, fmt, source, sha256)]
+    ).sort_by("source_line")
+    if quarantined.num_rows == 0:
+        return
+    outcome.rows_quarantined += quarantined.num_rows
+    room = max(0, EXAMPLE_REASONS - len(outcome.examples))
+    head = quarantined.slice(0, room)
+    for line, reason in zip(
+        head.column("source_line").to_pylist(), head.column("reason").to_pylist(), strict=True
+    ):
+        outcome.examples.append(f"{source.display}:{line}: {reason}")
+    writers.write("quarantine", quarantined)
+
+
+def _rejects_table(
+    rejects: list[Reject], fmt: LogFormat, source: InputFile, sha256: str
+) -> pa.Table:
+    """Quarantine rows for records rejected before DuckDB (framing and JSON errors)."""
+    n = len(rejects)
+    return pa.table(
+        {
+            "source_file": pa.array([source.display] * n, pa.string()),
+            "source_line": pa.array([r.line for r in rejects], pa.int64()),
+            "source_sha256": pa.array([sha256] * n, pa.string()),
+            "source_format": pa.array([fmt.name] * n, pa.string()),
+            "reason": pa.array([r.reason for r in rejects], pa.string()),
+            "raw": pa.array([preview(r.raw) for r in rejects], pa.string()),
+        },
+        schema=QUARANTINE_ARROW_SCHEMA,
+    )
+
+
+def _map_batch(
+    con: duckdb.DuckDBPyConnection,
+    lines: pa.Array,
+    records: pa.Array,
+    fmt: LogFormat,
+    spec: TableSpec,
+    params: dict[str, str],
+) -> tuple[pa.Table, pa.Table, list[Reject]]:
+    """Loaded rows, quarantined rows and JSON rejects for a batch of records.
+
+    If DuckDB fails on the batch as a whole (a record that trips an error inside a format's SQL),
+    the batch is split in halves until the records responsible are isolated and quarantined
+    with DuckDB's message; every other record is mapped normally.
+    """
+    if len(records) == 0:
+        return (
+            spec.arrow_schema.empty_table(),
+            QUARANTINE_ARROW_SCHEMA.empty_table(),
+            [],
         )
+    try:
+        return _map_in_duckdb(con, lines, records, fmt, spec, params)
+    except duckdb.Error as exc:
+        if len(records) == 1:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = f"cannot be mapped as {fmt.name}: {message}"
+            raw = records[0].as_py()
+            return (
+                spec.arrow_schema.empty_table(),
+                QUARANTINE_ARROW_SCHEMA.empty_table(),
+                [Reject(lines[0].as_py(), reason, raw)],
+            )
+    half = len(records) // 2
+    first = _map_batch(con, lines[:half], records[:half], fmt, spec, params)
+    second = _map_batch(con, lines[half:], records[half:], fmt, spec, params)
+    return (
+        pa.concat_tables([first[0], second[0]]),
+        pa.concat_tables([first[1], second[1]]),
+        first[2] + second[2],
+    )
+
+
+def _map_in_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    lines: pa.Array,
+    records: pa.Array,
+    fmt: LogFormat,
+    spec: TableSpec,
+    params: dict[str, str],
+) -> tuple[pa.Table, pa.Table, list[Reject]]:
+    con.register("batch", pa.table({"source_line": lines, "raw": records}))
+    try:
+        rejects = _invalid_json(con)
+        _map_and_validate(con, fmt, spec)
+    finally:
+        con.unregister("batch")
+    outputs = []
+    for column in spec.columns:
+        if column.source != "provenance":
+            outputs.append(column.name)
+    if "event_id" in outputs:
+        # A record without an id gets a stable one: the file's hash prefix and the line.
+        outputs[outputs.index("event_id")] = (
+            "coalesce(event_id, printf('%s:%d', left($sha, 16), source_line)) AS event_id"
+        )
+    loaded = con.sql(
+        f"""SELECT {", ".join(outputs)}, $fmt AS source_format, $file AS source_file,
+                   source_line, $sha AS source_sha256
+            FROM checked WHERE reason IS NULL ORDER BY source_line""",
+        params=params,
+    ).to_arrow_table()
+    rejected = con.sql(
+        f"""SELECT $file AS source_file, source_line, $sha AS source_sha256,
+                   $fmt AS source_format, reason, left(raw, {QUARANTINE_RAW_LIMIT}) AS raw
+            FROM checked WHERE reason IS NOT NULL ORDER BY source_line""",
+        params=params,
+    ).to_arrow_table()
+    return (
+        loaded.select(spec.arrow_schema.names).cast(spec.arrow_schema),
+        rejected.cast(QUARANTINE_ARROW_SCHEMA),
+        rejects,
+    )
 
 
 def _invalid_json(con: duckdb.DuckDBPyConnection) -> list[Reject]:
     """Records that are not JSON objects, each with the parser's own account of the problem."""
     rows = con.execute(
-        "SELECT source_line, raw FROM batch "
-        "WHERE NOT json_valid(raw) OR json_type(CASE WHEN json_valid(raw) THEN raw END) <> 'OBJECT'"
+        """SELECT source_line, raw, CASE WHEN json_valid(raw) THEN json_type(raw) END
+        FROM batch
+        WHERE NOT json_valid(raw) OR json_type(CASE WHEN json_valid(raw) THEN raw END) <> 'OBJECT'
+        """
     ).fetchall()
-    rejects = []
-    for line, raw in rows:  # only broken records reach this loop
-        try:
-            value = json.loads(raw)
-            reason = f"expected a JSON object, got {type(value).__name__}"
-        except json.JSONDecodeError as exc:
-            reason = f"invalid JSON: {exc.msg} at column {exc.colno}"
-        except (ValueError, RecursionError):
-            reason = "invalid JSON"
-        rejects.append(Reject(line, reason, raw))
-    return rejects
+    return [  # broken records only
+        Reject(line, _json_problem(raw) if kind is None else _not_an_object(kind), raw)
+        for line, raw, kind in rows
+    ]
+
+
+def _not_an_object(kind: str) -> str:
+    """Reason for a valid JSON value that is not an object (``kind`` as DuckDB names it)."""
+    names = {"ARRAY": "an array", "VARCHAR": "a string", "BOOLEAN": "a boolean", "NULL": "null"}
+    return f"expected a JSON object, got {names.get(kind, 'a number')}"
+
+
+def _json_problem(raw: str) -> str:
+    """Why ``raw`` (which DuckDB's parser refused) cannot be loaded, in one phrase."""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        where = (
+            f"column {exc.colno}" if exc.lineno == 1 else f"line {exc.lineno}, column {exc.colno}"
+        )
+        return f"invalid JSON at {where}: {exc.msg.removesuffix(' at')}"
+    except (ValueError, RecursionError):
+        return "invalid JSON"
+    if "\\ud" in raw.lower():
+        # Python accepts escaped lone surrogates; DuckDB (rightly) does not.
+        return "invalid JSON: an escaped UTF-16 surrogate (\\udXXX) without its pair"
+    return f"invalid JSON (refused by DuckDB's JSON parser; Python reads {type(value).__name__})"
 
 
 def _map_and_validate(con: duckdb.DuckDBPyConnection, fmt: LogFormat, spec: TableSpec) -> None:
@@ -252,16 +417,3 @@ def _map_and_validate(con: duckdb.DuckDBPyConnection, fmt: LogFormat, spec: Tabl
         staged AS ({fmt.sql}),
         {validation_sql(spec.columns, spec.required)}"""
     )
-
-
-def _default_event_ids(con: duckdb.DuckDBPyConnection, table: pa.Table, sha256: str) -> pa.Table:
-    """Give records without an id a stable one: the file's hash prefix and the line."""
-    con.register("loaded_rows", table)
-    try:
-        return con.sql(
-            "SELECT * REPLACE (coalesce(event_id, printf('%s:%d', $sha, source_line)) AS event_id) "
-            "FROM loaded_rows",
-            params={"sha": sha256[:16]},
-        ).to_arrow_table()
-    finally:
-        con.unregister("loaded_rows")

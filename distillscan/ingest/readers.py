@@ -1,9 +1,16 @@
 """Containers: turn a JSON lines, JSON, CSV or Parquet file into batches of JSON records.
 
 Every reader yields :class:`Batch` objects: the records it could frame, each as one JSON object's
-text with the line (or record number) it started on, plus the records it had to reject itself
-(invalid UTF-8, a CSV row with the wrong number of fields, the tail of a truncated file). Parsing
-the JSON and mapping it to canonical columns happens later, in DuckDB, a whole batch at a time.
+text with its position in the file, plus the records it had to reject itself (invalid UTF-8, a CSV
+row with the wrong number of fields, the tail of a truncated file). Parsing the JSON and mapping it
+to canonical columns happens later, in DuckDB, a whole batch at a time.
+
+Positions (``source_line``) are the physical line a record starts on for JSON lines and CSV, and
+the record number (1-based) for ``.json`` documents and Parquet: a JSON array often holds many
+records on one line, and a position must name exactly one record.
+
+A damaged file (a compressed stream that breaks, a read error) always leaves one rejected entry
+saying where the readable part ends, so the damage is counted and ``--strict`` fails on it.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import csv
 import io
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +36,14 @@ from distillscan.schema import QUARANTINE_RAW_LIMIT
 BATCH_RECORDS = 100_000
 #: Decompressed bytes gathered before a JSON lines batch is split.
 BATCH_BYTES = 32 * 1024 * 1024
+#: Characters of JSON text read per step from a ``.json`` document.
+JSON_READ_CHARS = 8 * 1024 * 1024
+#: A single ``.json`` record longer than this is refused (it would otherwise be held in memory
+#: whole while the parser looks for its end).
+MAX_JSON_RECORD_CHARS = 256 * 1024 * 1024
+#: Longest CSV cell accepted (the standard library's default of 128 KiB is far too small for
+#: prompts; this bounds memory against a stray quote that never closes).
+MAX_CSV_FIELD = 512 * 1024 * 1024
 
 CONTAINERS = ("jsonl", "json", "csv", "parquet")
 _EXTENSIONS = {
@@ -60,25 +76,63 @@ class Reject:
 
 @dataclass(slots=True)
 class Batch:
-    """Records framed by a reader: ``lines[i]`` is where ``records[i]`` starts."""
+    """Records framed by a reader: ``lines[i]`` is where ``records[i]`` starts.
+
+    ``warnings`` are remarks about the whole file (a repeated CSV column name, for example).
+    """
 
     lines: pa.Array
     records: pa.Array
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejects)
 
 
 def preview(data: bytes | str) -> str:
-    """Cut a raw record to the quarantine limit, decoding bytes with visible replacements."""
-    if isinstance(data, bytes):
-        data = data[: QUARANTINE_RAW_LIMIT * 4].decode("utf-8", errors="backslashreplace")
-    return data[:QUARANTINE_RAW_LIMIT]
+    """Cut a raw record to the quarantine limit, showing undecodable bytes as ``\\xNN``."""
+    if isinstance(data, str):
+        data = data[:QUARANTINE_RAW_LIMIT]
+        if data.isascii() or not _has_surrogates(data):
+            return data
+        data = data.encode("utf-8", "surrogateescape")
+    return data[: QUARANTINE_RAW_LIMIT * 4].decode("utf-8", errors="backslashreplace")[
+        :QUARANTINE_RAW_LIMIT
+    ]
 
 
-def _empty_batch(rejects: list[Reject]) -> Batch:
-    return Batch(pa.array([], pa.int64()), pa.array([], pa.string()), rejects)
+def empty_batch(rejects: list[Reject] | None = None) -> Batch:
+    """A batch with no records (and possibly some rejects)."""
+    return Batch(pa.array([], pa.int64()), pa.array([], pa.string()), rejects or [])
+
+
+def _batch(lines: list[int], records: list[str], rejects: list[Reject]) -> Batch:
+    return Batch(pa.array(lines, pa.int64()), pa.array(records, pa.string()), rejects)
+
+
+def break_reason(damage: str, partial: bool) -> str:
+    """The quarantine reason recorded where a damaged file stops being readable."""
+    if partial:
+        return f"incomplete record: {damage}"
+    return f"nothing readable after this point: {damage}"
+
+
+def _has_surrogates(text: str) -> bool:
+    """True when ``text`` holds bytes that were not valid UTF-8 (decoded as surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _bad_byte(text: str) -> str:
+    """Describe the first undecodable byte of surrogate-escaped ``text``."""
+    for offset, char in enumerate(text):
+        if "\udc80" <= char <= "\udcff":
+            return f"byte 0x{ord(char) - 0xDC00:02x} at column {offset + 1}"
+    return "an undecodable byte"
 
 
 # --- JSON lines -----------------------------------------------------------------------------
@@ -87,10 +141,12 @@ def _empty_batch(rejects: list[Reject]) -> Batch:
 def read_jsonl(stream: InputStream) -> Iterator[Batch]:
     """Frame a JSON lines stream: one record per non-blank line.
 
-    Lines are split by Arrow in bulk; only a block that fails UTF-8 decoding is split in Python,
-    to find the offending lines.
+    Lines are split by Arrow in bulk; only a block that fails UTF-8 validation is split in
+    Python, to find the offending lines. A byte-order mark at the start of any line is dropped
+    (concatenated exports repeat it).
     """
-    carry = b""
+    pending: list[bytes] = []
+    pending_size = 0
     next_line = 1  # number of the first line in the next block
     first = True
     while True:
@@ -100,40 +156,42 @@ def read_jsonl(stream: InputStream) -> Iterator[Batch]:
         if first:
             chunk = chunk.removeprefix(codecs.BOM_UTF8)
             first = False
-        carry += chunk
-        if len(carry) < BATCH_BYTES:
+        pending.append(chunk)
+        pending_size += len(chunk)
+        # Split only once enough is gathered, and only where the newest chunk holds a line end:
+        # a very long line is gathered whole without rescanning it.
+        if pending_size < BATCH_BYTES or b"\n" not in chunk:
             continue
-        cut = carry.rfind(b"\n")
-        if cut < 0:
-            continue  # one very long line: keep reading until it ends
-        block, carry = carry[: cut + 1], carry[cut + 1 :]
+        data = b"".join(pending)
+        cut = data.rfind(b"\n")
+        block, rest = data[: cut + 1], data[cut + 1 :]
+        pending, pending_size = [rest], len(rest)
         yield _jsonl_block(block, next_line)
         next_line += block.count(b"\n")
-    if carry:
-        batch = _jsonl_block(carry, next_line)
-        if stream.damage is not None and not carry.endswith(b"\n"):
-            # The last line is incomplete because the file breaks inside it.
-            last = next_line + carry.count(b"\n")
-            tail = carry[carry.rfind(b"\n") + 1 :]
-            keep = pc.not_equal(batch.lines, pa.scalar(last, pa.int64()))
-            batch = Batch(
-                pc.filter(batch.lines, keep),
-                pc.filter(batch.records, keep),
-                [r for r in batch.rejects if r.line != last],
-            )
-            batch.rejects.append(Reject(last, f"incomplete record: {stream.damage}", preview(tail)))
-        yield batch
+    data = b"".join(pending)
+    if stream.damage is None:
+        if data:
+            yield _jsonl_block(data, next_line)
+        return
+    # The stream broke: whole lines are records; a line cut short by the break is not.
+    cut = data.rfind(b"\n")
+    whole, tail = data[: cut + 1], data[cut + 1 :]
+    batch = _jsonl_block(whole, next_line) if whole else empty_batch()
+    tail_line = next_line + whole.count(b"\n")
+    partial = bool(tail.strip())
+    batch.rejects.append(Reject(tail_line, break_reason(stream.damage, partial), preview(tail)))
+    yield batch
 
 
 def _jsonl_block(block: bytes, first_line: int) -> Batch:
     """Split a block of whole lines into records, skipping blank lines."""
     try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
+        text = pa.array([block], pa.large_binary()).cast(pa.large_string())
+    except pa.ArrowInvalid:
         return _jsonl_block_slow(block, first_line)
-    parts = pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n"))
+    parts = pc.list_flatten(pc.split_pattern(text, "\n"))
     lines = pa.array(range(first_line, first_line + len(parts)), pa.int64())
-    parts = pc.utf8_rtrim(parts, characters="\r")
+    parts = pc.utf8_ltrim(pc.utf8_rtrim(parts, characters="\r"), characters="\ufeff")
     keep = pc.not_equal(pc.utf8_length(pc.utf8_trim_whitespace(parts)), 0)
     records = pc.filter(parts, keep).cast(pa.string())
     return Batch(pc.filter(lines, keep), records)
@@ -146,7 +204,7 @@ def _jsonl_block_slow(block: bytes, first_line: int) -> Batch:
     rejects: list[Reject] = []
     for offset, raw in enumerate(block.split(b"\n")):
         line = first_line + offset
-        raw = raw.removesuffix(b"\r")
+        raw = raw.removesuffix(b"\r").removeprefix(codecs.BOM_UTF8)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -156,7 +214,7 @@ def _jsonl_block_slow(block: bytes, first_line: int) -> Batch:
         if text.strip():
             lines.append(line)
             records.append(text)
-    return Batch(pa.array(lines, pa.int64()), pa.array(records, pa.string()), rejects)
+    return _batch(lines, records, rejects)
 
 
 # --- JSON documents -------------------------------------------------------------------------
@@ -164,125 +222,316 @@ def _jsonl_block_slow(block: bytes, first_line: int) -> Batch:
 #: A top-level object that only wraps the record array, as CloudTrail and many APIs export.
 _WRAPPED_ARRAY = re.compile(r'\s*\{\s*"(Records|records|data|items|logs|events)"\s*:\s*\[')
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+#: Where reading resumes after a broken value in a sequence of JSON values: the next line that
+#: starts (in its first column) with an object or array.
+_RESYNC = re.compile(r"\n(?=[\[{])")
+#: The next character that matters when finding the end of a deeply nested value.
+_NESTING_CHAR = re.compile(r'["\[\]{}]')
+#: A whole JSON string (unrolled so that long strings do not backtrack).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+class _JsonText:
+    """A sliding window over a JSON document's text, with the line and column at the cursor.
+
+    The text is decoded with ``surrogateescape`` so that invalid UTF-8 shows up in the record
+    that holds it instead of ending the file. The window grows geometrically while one record is
+    longer than it, so a long record costs linear time.
+    """
+
+    def __init__(self, stream: InputStream) -> None:
+        self.reader = io.TextIOWrapper(
+            io.BufferedReader(stream), encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        self.buf = ""
+        self.pos = 0
+        self.base = 0  # offset in the whole text of ``buf[0]``
+        self.line = 1  # physical line at ``pos``
+        self.line_start = 0  # offset in the whole text where that line starts
+        self.at_end = False
+
+    def fill(self) -> bool:
+        """Append more text to the window (dropping what was consumed); False at the end."""
+        if self.at_end:
+            return False
+        more = self.reader.read(max(JSON_READ_CHARS, len(self.buf) - self.pos))
+        if not more:
+            self.at_end = True
+            return False
+        self.base += self.pos
+        self.buf = self.buf[self.pos :] + more
+        self.pos = 0
+        return True
+
+    def advance(self, end: int) -> None:
+        """Move the cursor to ``end``, counting the lines passed."""
+        newlines = self.buf.count("\n", self.pos, end)
+        if newlines:
+            self.line += newlines
+            self.line_start = self.base + self.buf.rfind("\n", self.pos, end) + 1
+        self.pos = end
+
+    def skip_ws(self) -> None:
+        """Skip whitespace, reading more text as needed."""
+        while True:
+            match = _WHITESPACE.match(self.buf, self.pos)
+            assert match is not None  # the pattern matches the empty string
+            self.advance(match.end())
+            if self.pos < len(self.buf) or not self.fill():
+                return
+
+    def peek(self) -> str:
+        """The character at the cursor ('' at the end of the text)."""
+        return self.buf[self.pos : self.pos + 1]
+
+    def position(self, offset: int) -> str:
+        """``line L, column C`` of a window offset at or after the cursor."""
+        offset = min(offset, len(self.buf))
+        line = self.line + self.buf.count("\n", self.pos, offset)
+        newline = self.buf.rfind("\n", self.pos, offset)
+        start = self.base + newline + 1 if newline >= 0 else self.line_start
+        return f"line {line}, column {self.base + offset - start + 1}"
+
+    def skip_to_resync(self) -> str:
+        """Skip to the next line starting with ``{`` or ``[``; return a preview of what was skipped.
+
+        Text is dropped while searching, so a long stretch of garbage is not held in memory.
+        """
+        skipped = self.buf[self.pos : self.pos + QUARANTINE_RAW_LIMIT * 2]
+        while True:
+            match = _RESYNC.search(self.buf, self.pos)
+            if match is not None:
+                self.advance(match.end())
+                return skipped
+            self.advance(len(self.buf))
+            if not self.fill():
+                return skipped
+
+    def end_of_deep_value(self) -> int | None:
+        """Offset just past the value at the cursor, found by counting brackets (slow path).
+
+        Used only when the value is nested too deeply for the json module's recursion; the
+        value's text is then handed to DuckDB, whose parser has no such limit and judges it.
+        Returns None when the value does not close before the end of the text.
+        """
+        while True:
+            depth = 0
+            scan = self.pos
+            while True:
+                match = _NESTING_CHAR.search(self.buf, scan)
+                if match is None:
+                    break  # the value goes on past the window
+                if match.group() == '"':
+                    string = _JSON_STRING.match(self.buf, match.start())
+                    if string is None:
+                        break  # a string cut by the window's end
+                    scan = string.end()
+                    continue
+                depth += 1 if match.group() in "[{" else -1
+                scan = match.end()
+                if depth <= 0:
+                    return scan
+            if len(self.buf) - self.pos > MAX_JSON_RECORD_CHARS or not self.fill():
+                return None
 
 
 def read_json(stream: InputStream) -> Iterator[Batch]:
     """Frame a JSON document: a top-level array of records, a wrapped array, or JSON values.
 
-    Records are found with the standard library's incremental decoder over a sliding text buffer,
-    so a large array is read in bounded memory. A record that cannot be parsed ends the framing:
-    in an array there is no reliable way to resynchronise, so the rest of the file is one
-    quarantined entry with the position of the error.
+    Records are found with the standard library's incremental decoder over a sliding text
+    window, so a large array is read in bounded memory. Inside an array there is no reliable way
+    to resynchronise after a broken record, so the rest of the file becomes one quarantined entry
+    naming the line and column of the error. In a sequence of values (JSON lines saved as
+    ``.json``, or concatenated objects) reading resumes at the next line that starts with ``{``.
     """
+    text = _JsonText(stream)
     decoder = json.JSONDecoder()
-    text_reader = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")
-    buf = ""
-    pos = 0
-    line = 1  # line number at ``pos``
-    at_end = False
     lines: list[int] = []
     records: list[str] = []
     rejects: list[Reject] = []
+    number = 0  # records framed or rejected so far
+    damage_reported = False
 
-    def fill() -> bool:
-        nonlocal buf, pos, at_end
-        if at_end:
-            return False
-        try:
-            more = text_reader.read(BATCH_BYTES // 4)
-        except UnicodeDecodeError as exc:
-            at_end = True
-            rejects.append(
-                Reject(
-                    line, f"invalid UTF-8 (byte 0x{exc.object[exc.start]:02x})", preview(buf[pos:])
-                )
-            )
-            buf, pos = "", 0
-            return False
-        if not more:
-            at_end = True
-            return False
-        buf = buf[pos:] + more
-        pos = 0
-        return True
+    def reject(reason: str, raw: str, reaches_end: bool) -> None:
+        """Quarantine the next record number; name the damage when the file breaks there."""
+        nonlocal number, damage_reported
+        number += 1
+        if stream.damage and reaches_end:
+            reason = f"{break_reason(stream.damage, True)} ({reason})"
+            damage_reported = True
+        rejects.append(Reject(number, reason, preview(raw)))
 
-    def skip_ws() -> None:
-        nonlocal pos, line
-        while True:
-            match = _WHITESPACE.match(buf, pos)
-            assert match is not None
-            line += buf.count("\n", pos, match.end())
-            pos = match.end()
-            if pos < len(buf) or not fill():
-                return
-
-    fill()
-    skip_ws()
+    text.fill()
+    text.skip_ws()
     in_array = False
-    wrapped = _WRAPPED_ARRAY.match(buf, pos)
+    wrapped = _WRAPPED_ARRAY.match(text.buf, text.pos)
     if wrapped:
-        line += buf.count("\n", pos, wrapped.end())
-        pos = wrapped.end()
+        text.advance(wrapped.end())
         in_array = True
-    elif buf[pos : pos + 1] == "[":
-        pos += 1
+    elif text.peek() == "[":
+        text.advance(text.pos + 1)
         in_array = True
     expect_comma = False
     while True:
-        skip_ws()
-        if pos >= len(buf):
+        text.skip_ws()
+        if text.pos >= len(text.buf):
             if in_array:
-                reason = "the JSON array is not closed: the file is truncated"
-                if stream.damage:
-                    reason = f"incomplete record: {stream.damage}"
-                rejects.append(Reject(line, reason, ""))
+                reject("the JSON array is not closed: the file is cut short", "", True)
             break
         if in_array:
-            if buf[pos] == "]":
-                pos += 1
-                skip_ws()
-                if wrapped and buf[pos : pos + 1] == "}":
-                    pos += 1
-                    skip_ws()
-                if pos < len(buf):
-                    rejects.append(
-                        Reject(line, "unexpected data after the JSON array", preview(buf[pos:]))
-                    )
+            if text.peek() == "]":
+                _finish_array(text, bool(wrapped), number, rejects)
                 break
             if expect_comma:
-                if buf[pos] != ",":
-                    rejects.append(
-                        Reject(
-                            line, "invalid JSON: expected ',' between records", preview(buf[pos:])
-                        )
+                if text.peek() != ",":
+                    reason = (
+                        f"invalid JSON at {text.position(text.pos)}: expected ',' or ']' after "
+                        f"record {number}; the rest of the file cannot be framed"
                     )
+                    reject(reason, text.buf[text.pos :], True)
                     break
-                pos += 1
-                skip_ws()
-        try:
-            _, end = decoder.raw_decode(buf, pos)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            if fill():
-                continue  # the record may just be longer than the buffer
-            message = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            reason = f"invalid JSON: {message}"
-            if stream.damage:
-                reason = f"incomplete record: {stream.damage}"
-            rejects.append(Reject(line, reason, preview(buf[pos:])))
-            break
-        lines.append(line)
-        records.append(buf[pos:end])
-        line += buf.count("\n", pos, end)
-        pos = end
+                text.advance(text.pos + 1)
+                text.skip_ws()
+        end = _decode_one(text, decoder)
+        if isinstance(end, str):  # why the value cannot be read
+            if in_array:
+                reject(f"{end}; the rest of the file cannot be framed", text.buf[text.pos :], True)
+                break
+            skipped = text.skip_to_resync()
+            reject(end, skipped, text.pos >= len(text.buf) and not text.fill())
+            continue
+        record = text.buf[text.pos : end]
+        if not record.isascii() and _has_surrogates(record):
+            reject(
+                f"invalid UTF-8 in the record at line {text.line} ({_bad_byte(record)})",
+                record,
+                False,
+            )
+        else:
+            number += 1
+            lines.append(number)
+            records.append(record)
+        text.advance(end)
         expect_comma = True
         if len(records) >= BATCH_RECORDS:
-            yield Batch(pa.array(lines, pa.int64()), pa.array(records, pa.string()), rejects)
+            yield _batch(lines, records, rejects)
             lines, records, rejects = [], [], []
+    if stream.damage and not damage_reported:
+        rejects.append(Reject(number + 1, break_reason(stream.damage, False), ""))
     if records or rejects:
-        yield Batch(pa.array(lines, pa.int64()), pa.array(records, pa.string()), rejects)
+        yield _batch(lines, records, rejects)
+
+
+def _decode_one(text: _JsonText, decoder: json.JSONDecoder) -> int | str:
+    """Decode the value at the cursor: its end offset, or a reason it cannot be read."""
+    while True:
+        try:
+            _, end = decoder.raw_decode(text.buf, text.pos)
+            return end
+        except RecursionError:
+            deep_end = text.end_of_deep_value()
+            if deep_end is None:
+                return "invalid JSON: a deeply nested value that never closes"
+            return deep_end
+        except json.JSONDecodeError as exc:
+            # Running out of text looks like an error: read more and try again, but only when
+            # the error is at the window's end (or in a string that may continue past it).
+            near_end = exc.pos >= len(text.buf) - 12 or exc.msg.startswith("Unterminated string")
+            too_long = len(text.buf) - text.pos > MAX_JSON_RECORD_CHARS
+            if near_end and not too_long and text.fill():
+                continue
+            if too_long:
+                return f"a JSON record longer than {MAX_JSON_RECORD_CHARS:,} characters"
+            char = text.buf[exc.pos : exc.pos + 1]
+            if char and "\udc80" <= char <= "\udcff":
+                return (
+                    f"invalid UTF-8 at {text.position(exc.pos)} (byte 0x{ord(char) - 0xDC00:02x})"
+                )
+            message = exc.msg.removesuffix(" at")
+            if exc.pos >= len(text.buf) - 12 or message.startswith("Unterminated string"):
+                message += ": the file ends inside this record"
+            return f"invalid JSON at {text.position(exc.pos)}: {message}"
+
+
+def _finish_array(text: _JsonText, wrapped: bool, number: int, rejects: list[Reject]) -> None:
+    """Consume the closing bracket (and wrapper object) and reject anything after it."""
+    text.advance(text.pos + 1)
+    text.skip_ws()
+    if wrapped and text.peek() == ",":
+        # Other members of the wrapping object (a paging token, a count): read and ignore them.
+        while text.fill():
+            if len(text.buf) - text.pos > MAX_JSON_RECORD_CHARS:
+                break
+        tail = "{" + text.buf[text.pos + 1 :]
+        try:
+            _, end = json.JSONDecoder().raw_decode(tail)
+        except (json.JSONDecodeError, RecursionError):
+            end = 0
+        if end:
+            text.advance(text.pos + end)
+            text.skip_ws()
+        else:
+            rejects.append(
+                Reject(
+                    number + 1,
+                    f"invalid JSON at {text.position(text.pos)}: unreadable members after the "
+                    "record array",
+                    preview(text.buf[text.pos :]),
+                )
+            )
+            return
+    elif wrapped and text.peek() == "}":
+        text.advance(text.pos + 1)
+        text.skip_ws()
+    if text.pos < len(text.buf):
+        rejects.append(
+            Reject(
+                number + 1,
+                f"unexpected data after the JSON array at {text.position(text.pos)}",
+                preview(text.buf[text.pos :]),
+            )
+        )
 
 
 # --- CSV ------------------------------------------------------------------------------------
+
+
+class _CsvLines:
+    """Physical lines for :func:`csv.reader`, numbered, with push-back for resynchronisation.
+
+    ``taken`` holds the lines the reader consumed for the current row, so that a row that turns
+    out broken can be rejected by its first line and the rest handed back to be read again.
+    """
+
+    def __init__(self, text: io.TextIOBase) -> None:
+        self._text = text
+        self._next_number = 1
+        self._back: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        if self._back:
+            item = self._back.popleft()
+        else:
+            value = self._text.readline()
+            if not value:
+                raise StopIteration
+            item = (self._next_number, value)
+            self._next_number += 1
+        self.taken.append(item)
+        return item[1]
+
+    def push_back(self, items: list[tuple[int, str]]) -> None:
+        """Hand ``items`` back: they are read again, first, by the next row."""
+        self._back.extendleft(reversed(items))
+
+    @property
+    def next_number(self) -> int:
+        """The number of the line after the last one read from the file."""
+        return self._next_number
 
 
 def read_csv(stream: InputStream) -> Iterator[Batch]:
@@ -291,79 +540,119 @@ def read_csv(stream: InputStream) -> Iterator[Batch]:
     Cells stay strings; the validation step accepts numeric and boolean text for typed columns,
     and cells holding JSON (a ``messages`` list, for example) are parsed by the format. A row's
     line number is the physical line it starts on, so quoted newlines are accounted for.
+
+    The parser is strict (a quote inside an unquoted field, text after a closing quote, an
+    unclosed quote at the end are errors, not silently repaired values). A broken row that spans
+    several lines (typically an unbalanced quote that swallowed the rows after it) is rejected
+    by its first line only, and reading resumes on the next line, so one stray quote cannot
+    take the rest of the file with it.
     """
+    csv.field_size_limit(MAX_CSV_FIELD)
     text = io.TextIOWrapper(
         io.BufferedReader(stream), encoding="utf-8-sig", errors="surrogateescape", newline=""
     )
-    line_numbers = _LineCounter(text)
-    reader = csv.reader(line_numbers)
+    source = _CsvLines(text)
+    reader = csv.reader(source, strict=True)
     header: list[str] | None = None
     lines: list[int] = []
     records: list[str] = []
     rejects: list[Reject] = []
+    warnings: list[str] = []
+    damage_reported = False
+
+    def reject_first_line(reason: str) -> None:
+        """Reject the first line taken for this row; read the others again."""
+        nonlocal damage_reported
+        taken = source.taken
+        number, first = taken[0]
+        if stream.damage and _unterminated(taken[-1][1]) and len(taken) == 1:
+            reason = break_reason(stream.damage, True)
+            damage_reported = True
+        rejects.append(Reject(number, reason, preview(first)))
+        source.push_back(taken[1:])
+
     while True:
-        start = line_numbers.line + 1
+        source.taken = []
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            rejects.append(Reject(start, f"invalid CSV: {exc}", ""))
+            reason = f"invalid CSV: {exc}"
+            if len(source.taken) > 1:
+                first, last = source.taken[0][0], source.taken[-1][0]
+                reason += (
+                    f" in a row running over lines {first}-{last} (an unbalanced quote?); "
+                    f"reading resumes at line {first + 1}"
+                )
+            reject_first_line(reason)
             continue
+        taken = source.taken
+        start = taken[0][0]
         if header is None:
-            header = [h.strip() for h in row]
+            header, header_warnings = _csv_header(row)
+            warnings += header_warnings
             continue
         if not any(cell.strip() for cell in row):
             continue
-        joined = ",".join(row)
-        if _has_surrogates(joined):
-            rejects.append(
-                Reject(start, "invalid UTF-8", preview(joined.encode("utf-8", "surrogateescape")))
-            )
-            continue
-        if len(row) != len(header):
+        if stream.damage and _unterminated(taken[-1][1]):
             rejects.append(
                 Reject(
-                    start, f"expected {len(header)} CSV fields, found {len(row)}", preview(joined)
+                    start, break_reason(stream.damage, True), preview("".join(t for _, t in taken))
                 )
             )
+            damage_reported = True
             continue
+        broken = next((t for _, t in taken if not t.isascii() and _has_surrogates(t)), None)
+        if broken is not None:
+            reason = f"invalid UTF-8 ({_bad_byte(broken)})"
+            rejects.append(Reject(start, reason, preview("".join(t for _, t in taken))))
+            continue
+        if len(row) != len(header):
+            reason = f"expected {len(header)} CSV fields, found {len(row)}"
+            if len(taken) > 1:
+                reason += (
+                    f" in a row running over lines {start}-{taken[-1][0]} (an unbalanced quote?); "
+                    f"reading resumes at line {start + 1}"
+                )
+                reject_first_line(reason)
+            else:
+                rejects.append(Reject(start, reason, preview(taken[0][1])))
+            continue
+        if len(records) >= BATCH_RECORDS:
+            yield Batch(
+                pa.array(lines, pa.int64()), pa.array(records, pa.string()), rejects, warnings
+            )
+            lines, records, rejects, warnings = [], [], [], []
         record = {key: cell for key, cell in zip(header, row, strict=True) if cell != ""}
         lines.append(start)
         records.append(json.dumps(record, ensure_ascii=False))
-        if len(records) >= BATCH_RECORDS:
-            yield Batch(pa.array(lines, pa.int64()), pa.array(records, pa.string()), rejects)
-            lines, records, rejects = [], [], []
-    if stream.damage:
-        rejects.append(Reject(line_numbers.line, f"incomplete record: {stream.damage}", ""))
-    if records or rejects:
-        yield Batch(pa.array(lines, pa.int64()), pa.array(records, pa.string()), rejects)
+    if stream.damage and not damage_reported:
+        rejects.append(Reject(source.next_number, break_reason(stream.damage, False), ""))
+    if records or rejects or warnings:
+        yield Batch(pa.array(lines, pa.int64()), pa.array(records, pa.string()), rejects, warnings)
 
 
-class _LineCounter:
-    """Iterates the lines of a text stream, counting them for CSV row provenance."""
-
-    def __init__(self, text: io.TextIOBase) -> None:
-        self._text = text
-        self.line = 0
-
-    def __iter__(self) -> _LineCounter:
-        return self
-
-    def __next__(self) -> str:
-        value = self._text.readline()
-        if not value:
-            raise StopIteration
-        self.line += 1
-        return value
+def _unterminated(line: str) -> bool:
+    """True when a physical line has no line ending (the last line of the data)."""
+    return not line.endswith(("\n", "\r"))
 
 
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+def _csv_header(row: list[str]) -> tuple[list[str], list[str]]:
+    """Column names from the header row; a repeated name keeps only its first column."""
+    names: list[str] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for index, cell in enumerate(row, start=1):
+        name = cell.strip()
+        if not name.isascii() and _has_surrogates(name):
+            name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        if name in seen:
+            warnings.append(f"CSV column {name!r} appears more than once: column {index} ignored")
+            name = f"{name} (column {index})"
+        seen.add(name)
+        names.append(name)
+    return names, warnings
 
 
 # --- Parquet --------------------------------------------------------------------------------
@@ -373,22 +662,43 @@ def read_parquet(path: Path) -> Iterator[Batch]:
     """Frame a Parquet file: each row becomes a JSON object; its record number is its line.
 
     Conversion to JSON text happens in DuckDB, a batch at a time, so every format maps Parquet
-    exactly as it maps JSON.
+    exactly as it maps JSON. A row group that cannot be decoded quarantines each of its rows
+    (the footer says how many) and reading continues with the next group. An empty (0-byte)
+    file holds no rows.
     """
     import duckdb  # local: only Parquet needs it here
 
+    if path.stat().st_size == 0:
+        return
     parquet = pq.ParquetFile(path)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     first = 1
-    for arrow_batch in parquet.iter_batches(batch_size=BATCH_RECORDS):
-        table = pa.Table.from_batches([arrow_batch])
-        con.register("parquet_batch", table)
-        records = con.sql("SELECT to_json(b)::VARCHAR FROM parquet_batch AS b").to_arrow_table()
-        con.unregister("parquet_batch")
-        n = table.num_rows
-        yield Batch(
-            pa.array(range(first, first + n), pa.int64()), records.column(0).combine_chunks()
-        )
-        first += n
-    con.close()
+    try:
+        for group in range(parquet.num_row_groups):
+            group_end = first + parquet.metadata.row_group(group).num_rows  # exclusive
+            try:
+                for arrow_batch in parquet.iter_batches(
+                    batch_size=BATCH_RECORDS, row_groups=[group]
+                ):
+                    table = pa.Table.from_batches([arrow_batch])
+                    con.register("parquet_batch", table)
+                    records = con.sql(
+                        "SELECT to_json(b)::VARCHAR FROM parquet_batch AS b"
+                    ).to_arrow_table()
+                    con.unregister("parquet_batch")
+                    n = table.num_rows
+                    yield Batch(
+                        pa.array(range(first, first + n), pa.int64()),
+                        records.column(0).combine_chunks(),
+                    )
+                    first += n
+            except (OSError, pa.ArrowException, duckdb.Error) as exc:
+                detail = (
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                )
+                reason = f"unreadable Parquet row group {group} ({detail})"
+                yield empty_batch([Reject(n, reason, "") for n in range(first, group_end)])
+                first = group_end
+    finally:
+        con.close()
