@@ -10,10 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from distillscan.errors import InputError
-from distillscan.ingest.formats import accounts, bedrock, canonical, cloudtrail, litellm, newapi
+from distillscan.ingest.formats import (
+    accounts,
+    anthropic,
+    bedrock,
+    canonical,
+    cloudtrail,
+    litellm,
+    newapi,
+    openai,
+)
 from distillscan.ingest.formats.base import LogFormat, Record
 
 FORMATS: tuple[LogFormat, ...] = (
+    openai.FORMAT,  # before anthropic: a request both APIs accept is read as OpenAI's
+    anthropic.FORMAT,
     bedrock.FORMAT,
     cloudtrail.FORMAT,
     litellm.FORMAT,
