@@ -8,10 +8,10 @@ budget (a number) or an object ``{"effort": ..., "budget_tokens": ...}``.
 
 from __future__ import annotations
 
-from distillscan.ingest.formats.base import LogFormat, Record, has_keys
+from distillscan.ingest.formats.base import LogFormat, Record, has_any, has_keys
 
 SQL = """
-WITH fields AS (
+WITH fields AS MATERIALIZED (
     SELECT source_line, raw, d,
         ds_items(ds_unwrap(d.messages)) AS msgs,
         ds_unwrap(d.reasoning) AS reasoning
@@ -50,9 +50,14 @@ FROM fields
 """
 
 
+#: Keys of request-log wrappers (openai/anthropic gateways): such a record is not canonical even
+#: when it also carries ``account_id`` and ``timestamp``.
+_WRAPPER_KEYS = ("request", "request_body", "body", "req", "response_body")
+
+
 def sniff(record: Record) -> bool:
-    """Canonical records carry ``account_id`` and ``timestamp`` at the top level."""
-    return has_keys(record, "account_id", "timestamp")
+    """Canonical records carry ``account_id`` and ``timestamp`` at the top level, unwrapped."""
+    return has_keys(record, "account_id", "timestamp") and not has_any(record, *_WRAPPER_KEYS)
 
 
 FORMAT = LogFormat(
