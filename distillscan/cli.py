@@ -132,6 +132,47 @@ def print_ingest_summary(report: IngestReport) -> None:
     out.print(f"[+] case: {report.case}", markup=False)
 
 
+@app.command("simulate")
+def simulate_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (new or empty).")],
+    events: Annotated[int, typer.Option("--events", help="Events to write, exactly.")] = 200_000,
+    days: Annotated[int, typer.Option("--days", help="Days in the window.")] = 14,
+    seed: Annotated[int, typer.Option("--seed", help="Same settings and seed: same bytes.")] = 0,
+    format_name: Annotated[
+        str,
+        typer.Option("--format", help="canonical, openai, anthropic, bedrock or litellm."),
+    ] = "canonical",
+    profile: Annotated[
+        str, typer.Option("--profile", help="default, blatant, evasive or benign.")
+    ] = "default",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Write simulated API logs with planted campaigns, account metadata and ground truth."""
+    # imported here: only this command needs the simulator and its data files
+    from distillscan.simulate import SimulationConfig, simulate
+
+    config = SimulationConfig(
+        events=events, days=days, seed=seed, output_format=format_name, profile=profile
+    )
+    try:
+        summary = simulate(out, config, progress=None if quiet else _progress)
+    except DistillscanError as exc:
+        fail(exc)
+    labels = ", ".join(f"{n:,} {label}" for label, n in sorted(summary.labels.items()))
+    stderr.print(
+        f"[+] {summary.events:,} events in {config.days} day files ({config.output_format}), "
+        f"{summary.accounts:,} accounts ({labels})",
+        markup=False,
+    )
+    for campaign in summary.campaigns:
+        stderr.print(
+            f"    planted {campaign['id']}: {campaign['name']}, "
+            f"{len(campaign['members']):,} accounts, {campaign['events']:,} events",
+            markup=False,
+        )
+    stderr.print(f"[+] output: {out} (ground truth in {out / 'truth'})", markup=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
