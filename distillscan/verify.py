@@ -89,7 +89,8 @@ def verify(case_dir: Path, *, require_inputs: bool = False) -> VerifyResult:
         )
     with case.lock(shared=True):
         manifest = case.load_manifest()
-        result = VerifyResult(case_dir, inputs=len(manifest.get("inputs", [])))
+        _check_structure(case, manifest)
+        result = VerifyResult(case_dir, inputs=len(manifest["inputs"]))
         _check_totals(manifest, result)
         con = connect()
         try:
@@ -102,6 +103,26 @@ def verify(case_dir: Path, *, require_inputs: bool = False) -> VerifyResult:
             con.close()
         _check_accounts(case, manifest, result)
     return result
+
+
+#: Keys every manifest entry must have for the checks to mean anything.
+_ENTRY_KEYS = ("path", "sha256", "target", "part", "quarantine_part", *_COUNTS)
+
+
+def _check_structure(case: Case, manifest: dict[str, Any]) -> None:
+    """Refuse a manifest whose shape is wrong: nothing could be checked against it."""
+    inputs = manifest.get("inputs")
+    problem = None
+    if not isinstance(inputs, list) or not isinstance(manifest.get("totals"), dict):
+        problem = "no list of inputs, or no totals"
+    else:
+        for index, entry in enumerate(inputs):
+            missing = [k for k in _ENTRY_KEYS if not isinstance(entry, dict) or k not in entry]
+            if missing:
+                problem = f"input {index + 1} lacks {', '.join(missing)}"
+                break
+    if problem:
+        raise CaseError(f"{case.manifest_path}: the manifest is damaged ({problem})")
 
 
 def _check_totals(manifest: dict[str, Any], result: VerifyResult) -> None:

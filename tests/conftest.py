@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 settings.register_profile(
     "distillscan",
     derandomize=True,
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     database=None,
     print_blob=False,

@@ -76,9 +76,13 @@ class IngestReport:
 
     @property
     def rows_quarantined(self) -> int:
-        """Rows quarantined in this call, including earlier rows superseded as duplicates."""
-        here: int = sum(e["rows_quarantined"] for e in self.loaded)
-        return here + sum(int(s["rows"]) for s in self.superseded)
+        """Rows of the files read in this call that were quarantined."""
+        return sum(e["rows_quarantined"] for e in self.loaded)
+
+    @property
+    def rows_superseded(self) -> int:
+        """Rows of earlier runs moved to quarantine as duplicates of rows read in this call."""
+        return sum(int(s["rows"]) for s in self.superseded)
 
 
 def ingest(
@@ -136,18 +140,35 @@ def ingest(
                 _ingest_one(con, source, fmt, staging, known, report, say)
             say("checking for duplicate event ids")
             resolution = _resolve(con, case, manifest, report, staging)
+        except (OSError, duckdb.Error) as exc:
+            raise _cannot_write(case_dir, exc, committed=False) from None
         finally:
             con.close()
-        if strict and report.rows_quarantined:
+        quarantined = report.rows_quarantined + report.rows_superseded
+        if strict and quarantined:
             shutil.rmtree(staging, ignore_errors=True)
             first = report.examples[0] if report.examples else "see the quarantine"
             raise InputError(
-                f"{report.rows_quarantined} row(s) could not be loaded; nothing was committed "
-                f"(first: {first})",
+                f"{quarantined} row(s) could not be loaded; nothing was committed (first: {first})",
                 hint="drop --strict to load the good rows and quarantine the rest",
             )
-        _commit(case, manifest, report, resolution, staging)
+        try:
+            _commit(case, manifest, report, resolution, staging)
+        except (OSError, duckdb.Error) as exc:
+            raise _cannot_write(case_dir, exc, committed=True) from None
     return report
+
+
+def _cannot_write(case_dir: Path, exc: Exception, committed: bool) -> CaseError:
+    """A failure of the machine (disk full, I/O error) while writing the case, as one line."""
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    detail = detail.splitlines()[0] if detail else type(exc).__name__
+    when = "while committing" if committed else "before anything was committed"
+    return CaseError(
+        f"{case_dir}: cannot write the case {when} ({detail})",
+        hint="the case is left as it was before this run or fully updated; fix the cause and "
+        "run the same ingest again to finish",
+    )
 
 
 def _ingest_one(

@@ -82,8 +82,8 @@ def resolve_duplicates(
     """
     result = Resolution()
     events = [i for i in inputs if i.entry["target"] == "events" and i.entry.get("part")]
-    if not any(i.staged for i in events) or len(events) == 0:
-        return result
+    if not any(i.staged for i in events):
+        return result  # committed inputs were resolved when they were committed
     parts = [i.root / i.entry["part"] for i in events]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE dup_rows AS

@@ -363,6 +363,8 @@ def read_json(stream: InputStream) -> Iterator[Batch]:
 
     text.fill()
     text.skip_ws()
+    while len(text.buf) - text.pos < 256 and text.fill():
+        pass  # enough text to recognise a wrapping object however small the window
     in_array = False
     wrapped = _WRAPPED_ARRAY.match(text.buf, text.pos)
     if wrapped:
@@ -589,11 +591,11 @@ def read_csv(stream: InputStream) -> Iterator[Batch]:
             continue
         taken = source.taken
         start = taken[0][0]
+        if not row:
+            continue  # a blank line is not a row (a row of empty cells is, and is judged)
         if header is None:
             header, header_warnings = _csv_header(row)
             warnings += header_warnings
-            continue
-        if not any(cell.strip() for cell in row):
             continue
         if stream.damage and _unterminated(taken[-1][1]):
             rejects.append(
