@@ -156,24 +156,31 @@ def _add(
     skipped: list[Skipped],
     explicit: bool,
 ) -> None:
-    display = _display(path, base)
+    display = safe_name(str(path)) if explicit else _display(path, base)
     try:
         is_file = path.is_file()
     except OSError as exc:  # a symbolic link loop, a permission problem
         skipped.append(Skipped(display, f"cannot access ({exc.strerror})", True))
         return
+    # A file named on the command line that cannot be read is an error, not a quiet skip: the
+    # investigator asked for it. Found in a folder, it is listed as skipped.
     if not is_file:
         if path.is_symlink() and not path.exists():
-            skipped.append(Skipped(display, "broken symbolic link (or a link loop)"))
+            skipped.append(Skipped(display, "broken symbolic link (or a link loop)", explicit))
         elif path.is_dir():
-            skipped.append(Skipped(display, "a folder reached through a file name"))
+            skipped.append(Skipped(display, "a folder reached through a file name", explicit))
         else:
-            skipped.append(Skipped(display, "not a regular file (device, pipe or socket)"))
+            reason = "not a regular file (device, pipe or socket)"
+            skipped.append(Skipped(display, reason, explicit))
         return
     container = container_of(path)
     if container is None:
-        skipped.append(Skipped(display, "not a log file (unrecognised extension)"))
+        reason = "not a log file (unrecognised extension)"
+        if explicit:
+            reason += "; log files end in .jsonl, .ndjson, .json, .csv or .parquet (+ .gz/.zst)"
+        skipped.append(Skipped(display, reason, explicit))
         return
+    display = _display(path, base)
     found.append((InputFile(path, display, container, compression_of(path), explicit), above))
 
 

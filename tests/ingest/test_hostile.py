@@ -563,6 +563,17 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_a_non_log_file_named_explicitly_is_an_error(tmp_path: Path) -> None:
+    readme = HOSTILE / "mixed_folder" / "README.txt"
+    logs = HOSTILE / "mixed_folder" / "logs.jsonl"
+    result = CliRunner().invoke(
+        app, ["ingest", str(readme), str(logs), "--case", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 2
+    assert f"error: {readme}: not a log file (unrecognised extension)" in result.output
+    assert "logs.jsonl: canonical, 2 loaded, 0 quarantined" in result.output
+
+
 def test_unknown_format_suggests_format_option(tmp_path: Path) -> None:
     path = tmp_path / "odd.jsonl"
     path.write_bytes(jsonl_bytes([{"when": 1, "who": "x"}]))
