@@ -99,7 +99,7 @@ def investigate(
     manifest = case.load_manifest()
     con = _analysis_connection(case, time_from, time_to)
     say("running passes")
-    runs = run_passes(con, config)
+    runs = run_passes(con, config, say)
     say("scoring and linking")
     totals = con.sql(
         "SELECT account_id, count(*) AS n_events FROM events "

@@ -8,6 +8,7 @@ earlier ones (``event_features``, ``template_uses``), as their docstrings say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -62,12 +63,22 @@ def available_columns(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     return frozenset(c for c, n in zip(OPTIONAL_COLUMNS, row, strict=True) if n)
 
 
-def run_passes(con: duckdb.DuckDBPyConnection, config: Config) -> list[PassRun]:
-    """Build shared features and run every registered pass over the ``events`` view."""
+def run_passes(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    progress: Callable[[str], None] | None = None,
+) -> list[PassRun]:
+    """Build shared features and run every registered pass over the ``events`` view.
+
+    ``progress`` is told which step is starting (for the CLI's status line).
+    """
+    say = progress or (lambda _message: None)
     available = available_columns(con)
+    say("computing event features")
     features.build(con)
     runs = []
     for registered in PASSES:
+        say(f"pass {registered.id}: {registered.title}")
         missing = registered.missing(available)
         if missing:
             reason = f"the logs carry no {', '.join(missing)}"
