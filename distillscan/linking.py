@@ -88,7 +88,9 @@ def link(
     p = config["linking"]
     eligible = accounts.filter(pl.col("content") >= p["min_member_content"]).select("account_id")
     strong = (
-        edges.filter(pl.col("weight") >= p["min_edge_weight"])
+        edges.filter(
+            pl.col("kind").is_in(p["link_kinds"]) & (pl.col("weight") >= p["min_edge_weight"])
+        )
         .join(eligible, left_on="account_a", right_on="account_id", how="semi")
         .join(eligible, left_on="account_b", right_on="account_id", how="semi")
         .sort("account_a", "account_b")
@@ -130,7 +132,7 @@ def link(
                 "operations"
             )
         )
-        .with_columns((pl.col("content") * pl.col("operations")).sqrt().alias("score"))
+        .with_columns((pl.col("content") * pl.col("operations")).alias("score"))
         .filter(
             (pl.col("n_accounts") >= p["min_campaign_accounts"])
             & (pl.col("score") >= p["min_campaign_score"])

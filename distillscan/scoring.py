@@ -7,9 +7,9 @@ Each pass contributes ``*_signal`` columns in [0, 1]. They fall in two families:
   shared infrastructure, release pivots.
 
 Within a family signals combine as a weighted noisy-OR (``1 - prod(1 - w * s)``): any strong
-signal counts, several agreeing count more. The account score is the geometric mean of the two
+signal counts, several agreeing count more. The account score is the product of the two
 families, so a heavy but ordinary integration (operations without harvesting content) and an
-evaluation notebook (harvest-like content without coordinated operations) both stay low. Each
+evaluation team (harvest-like content without automated, coordinated operations) both stay low. Each
 signal's weighted value is kept as ``contribution_<signal>`` so the report can say why.
 """
 
@@ -72,5 +72,5 @@ def score_accounts(merged: pl.DataFrame, config: Config) -> pl.DataFrame:
             (weight * pl.col(signal)).alias(f"contribution_{signal.removesuffix('_signal')}")
             for signal, weight in {**content_w, **operations_w}.items()
         ],
-    ).with_columns((pl.col("content") * pl.col("operations")).sqrt().alias("score"))
+    ).with_columns((pl.col("content") * pl.col("operations")).alias("score"))
     return scored.with_columns(severity_of(pl.col("score"), scoring["severity"]).alias("severity"))

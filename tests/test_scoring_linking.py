@@ -62,6 +62,27 @@ def test_components_are_deterministic_and_ids_stable() -> None:
     assert campaign_id(["a", "b"]).startswith("camp-")
 
 
+def test_template_links_alone_do_not_join_accounts() -> None:
+    config = defaults()
+    accounts = score_accounts(
+        _accounts(
+            {f"eval-{i}": {"elicitation_signal": 1.0, "template_signal": 1.0} for i in range(3)}
+        ),
+        config,
+    )
+    edges = pl.DataFrame(
+        {
+            "account_a": ["eval-0", "eval-0"],
+            "account_b": ["eval-1", "eval-2"],
+            "kind": ["template", "template"],
+            "weight": [1.0, 1.0],
+            "detail": ["", ""],
+        }
+    )
+    _, groups = link(accounts, edges, config)
+    assert groups.is_empty()
+
+
 def test_link_keeps_bystanders_out_of_campaigns() -> None:
     config = defaults()
     accounts = score_accounts(
@@ -80,7 +101,7 @@ def test_link_keeps_bystanders_out_of_campaigns() -> None:
         {
             "account_a": ["camp-0", "camp-0", "camp-0", "camp-0"],
             "account_b": ["camp-1", "camp-2", "camp-3", "student"],
-            "kind": ["template", "template", "sync", "infrastructure"],
+            "kind": ["infrastructure", "infrastructure", "sync", "infrastructure"],
             "weight": [1.0, 1.0, 0.8, 0.9],
             "detail": ["", "", "", ""],
         }

@@ -74,7 +74,7 @@ def capability_bit(name: str) -> int:
 
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the temp table ``event_features`` from the ``events`` view.
+    """Create the temp tables ``event_features`` and ``account_org`` from the ``events`` view.
 
     Columns: event_id, account_id, end_user_id, ts, model, has_text, single_shot,
     capability_mask, prompt_cot_mask, system_cot_mask, harvest flags, prompt_key (exact
@@ -91,6 +91,12 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
                {_mask_sql(COT, system_text)} AS system_cot_mask,
                {_mask_sql(CAPABILITIES, system_text)} AS system_capability_mask
         FROM (SELECT DISTINCT system_prompt FROM events WHERE system_prompt IS NOT NULL)"""
+    )
+    # The organisation each account belongs to (its most frequent org id): links between
+    # accounts of one customer are that customer's business, not coordination.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE account_org AS
+        SELECT account_id, mode(org_id) AS org_id FROM events GROUP BY account_id"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE event_features AS

@@ -30,7 +30,7 @@ from __future__ import annotations
 import polars as pl
 
 from distillscan.db import has_view
-from distillscan.detect.base import Context, Pass, PassOutput, ramp
+from distillscan.detect.base import Context, Pass, PassOutput
 
 ENTITY_SQL = """
 CREATE OR REPLACE TEMP TABLE infra_entities AS
@@ -69,13 +69,18 @@ active AS (
     SELECT DISTINCT u.* FROM used u JOIN totals USING (account_id)
 ),
 spread AS (
-    SELECT kind, entity, count(*) AS n_accounts_sharing FROM active GROUP BY ALL
+    -- Owners: an account's organisation, or the account itself when it has none.
+    SELECT kind, entity, count(*) AS n_accounts_sharing,
+        count(DISTINCT coalesce(o.org_id, 'account:' || a.account_id)) AS n_owners_sharing
+    FROM active a LEFT JOIN account_org o USING (account_id)
+    GROUP BY ALL
 ),
 population AS (SELECT count(*) AS n_accounts FROM totals)
 SELECT a.account_id, a.kind, a.entity, s.n_accounts_sharing,
     1 - ln(s.n_accounts_sharing) / ln(greatest(p.n_accounts, 3)) AS rarity
 FROM active a JOIN spread s USING (kind, entity), population p
-WHERE s.n_accounts_sharing >= CASE WHEN a.kind = 'created' THEN $burst_accounts ELSE 2 END
+WHERE s.n_owners_sharing >= 2
+  AND s.n_accounts_sharing >= CASE WHEN a.kind = 'created' THEN $burst_accounts ELSE 2 END
   AND s.n_accounts_sharing <= greatest($min_common_accounts, $max_account_fraction * p.n_accounts)
 """
 
@@ -113,26 +118,41 @@ def run(ctx: Context) -> PassOutput:
             pl.col("kind").sort().str.join(",").alias("shared_infrastructure"),
         )
     )
-    hubs = entities.group_by("kind", "entity").agg(
+    orgs = ctx.frame("SELECT account_id, org_id FROM account_org")
+    weighted = entities.with_columns(
+        (pl.col("rarity") * pl.col("kind").replace_strict(weights, default=0.5)).alias("strength")
+    ).join(orgs, on="account_id", how="left")
+    # A star around each entity's first account connects its users in linear time.
+    hubs = weighted.group_by("kind", "entity").agg(
         pl.col("account_id").min().alias("hub"), pl.len().alias("n_sharing")
     )
-    links = entities.join(hubs, on=["kind", "entity"]).filter(pl.col("account_id") != pl.col("hub"))
+    links = (
+        weighted.join(hubs, on=["kind", "entity"])
+        .filter(pl.col("account_id") != pl.col("hub"))
+        .join(orgs.rename({"account_id": "hub", "org_id": "hub_org"}), on="hub", how="left")
+        .filter(
+            pl.col("org_id").is_null()
+            | pl.col("hub_org").is_null()
+            | (pl.col("org_id") != pl.col("hub_org"))
+        )
+    )
     edges = (
         links.with_columns(
             pl.min_horizontal("account_id", "hub").alias("account_a"),
             pl.max_horizontal("account_id", "hub").alias("account_b"),
         )
-        .group_by("account_a", "account_b")
+        .sort("strength", "kind", "entity", descending=[True, False, False])
+        .group_by("account_a", "account_b", maintain_order=True)
         .agg(
-            pl.col("rarity").max().alias("weight"),
-            pl.format("{} {}", "kind", "entity").sort().first().alias("example"),
+            pl.col("strength").first().alias("weight"),
+            pl.format("{} {}", "kind", "entity").first().alias("example"),
             pl.col("kind").unique().sort().str.join(",").alias("kinds"),
         )
         .select(
             "account_a",
             "account_b",
             pl.lit("infrastructure").alias("kind"),
-            ramp(pl.col("weight"), 0.0, 1.0).alias("weight"),
+            pl.col("weight").clip(0.0, 1.0),
             pl.format("share {} (e.g. {})", "kinds", "example").alias("detail"),
         )
         .sort("account_a", "account_b")

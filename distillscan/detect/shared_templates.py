@@ -1,32 +1,36 @@
-"""Shared templates: the same prompt skeletons and system prompts across separate accounts.
+"""Shared templates: the same prompt skeletons and system prompts across separate customers.
 
 Each prompt is reduced to two skeleton fingerprints (see :mod:`.features`): its first and its
 last 48 characters after case folding, digit masking and whitespace collapsing. Generated prompts
 are one skeleton with slots swapped, so the fixed text before or after the slot survives; a
-paraphrasing generator multiplies skeletons, but every account of the campaign draws from the same
-pool. System prompts are fingerprinted whole.
+paraphrasing generator multiplies skeletons, but every account of the campaign draws from the
+same pool. System prompts are fingerprinted whole.
 
-A fingerprint is *shared* when two or more accounts use it and it is not common across the logs
-(used by at most ``max_account_fraction`` of the accounts: a default SDK system prompt or "hello"
-links nobody). An account is *template-driven* when at least ``min_template_share`` of its
-prompts carry shared fingerprints. A popular human prompt ("write a poem about love") is a
-sliver of each person's traffic, so the people who type it are not template-driven and are never
-linked through it.
+A fingerprint counts when two or more accounts use it and it is not common across the logs (used
+by at most ``max_account_fraction`` of the accounts: a default SDK system prompt or a greeting
+links nobody). Two accounts are *template partners* when they share at least
+``min_shared_keys`` distinct fingerprints: strangers may both type a popular prompt ("write a
+poem about love", one key), but only accounts fed by one generator share key after key. Accounts
+of the same organisation are never partners (one customer's apps share their own templates).
 
-Measures, per account: ``template_share`` (prompts with shared fingerprints), the number of other
-template-driven accounts it shares fingerprints with, and ``template_signal``. Links:
-template-driven accounts that share a fingerprint (a star around the fingerprint's first account:
-enough to connect them, linear in users).
+Candidate pairs come from blocking: inside each fingerprint's list of users, ordered by a hash of
+the account id, each account is paired with its next ``fanout`` neighbours. The order is the
+same for every fingerprint, so accounts fed by one generator meet again and again and their
+shared-key count grows, while strangers meet by chance once. Pairs are linear in users.
+
+Measures, per account: ``template_share`` (prompts carrying a counted fingerprint),
+``template_partners`` and ``template_signal``. Links: template partners, weighted by how many
+fingerprints they share.
 
 Why it indicates distillation: the reported campaigns sent machine-generated prompts from shared
 generators across many accounts.
 
-Known false positives: one customer's own accounts sharing an app template (their organisation
-usually tells them apart), evaluation teams running the same public benchmark. Shared templates
-link accounts; whether the group is a campaign depends on what it asks and how it runs.
+Known false positives: teams at different companies running the same public benchmark
+templates; two products built from the same open-source prompt library. Shared templates link
+accounts; whether the group is a campaign depends on what it asks and how it runs.
 
-Cost: two aggregations of ``event_features`` (by account and fingerprint, then by fingerprint);
-linear in events; links are linear in template-driven accounts.
+Cost: aggregations of ``event_features`` by (account, fingerprint) and by fingerprint; the pair
+table is at most ``fanout`` pairs per (account, fingerprint); linear in events.
 """
 
 from __future__ import annotations
@@ -35,20 +39,18 @@ import polars as pl
 
 from distillscan.detect.base import Context, Pass, PassOutput, ramp
 
-SQL = """
+USES_SQL = """
 CREATE OR REPLACE TEMP TABLE template_uses AS
 WITH uses AS (
-    SELECT account_id, head_key AS key, 'skeleton' AS kind, event_id FROM event_features
+    SELECT account_id, head_key AS key, 'skeleton' AS kind FROM event_features
     WHERE head_key IS NOT NULL
     UNION ALL
-    SELECT account_id, tail_key, 'skeleton', event_id FROM event_features WHERE tail_key IS NOT NULL
+    SELECT account_id, tail_key, 'skeleton' FROM event_features WHERE tail_key IS NOT NULL
     UNION ALL
-    SELECT account_id, system_key, 'system', event_id FROM event_features
-    WHERE system_key IS NOT NULL
+    SELECT account_id, system_key, 'system' FROM event_features WHERE system_key IS NOT NULL
 ),
 per_account_key AS (
-    SELECT account_id, key, kind, count(*) AS n, min(event_id) AS example_event
-    FROM uses GROUP BY ALL
+    SELECT account_id, key, kind, count(*) AS n FROM uses GROUP BY ALL
 ),
 population AS (
     SELECT count(DISTINCT account_id) AS n_accounts FROM event_features
@@ -63,90 +65,98 @@ WHERE s.n_accounts_using >= 2
   AND s.n_accounts_using <= greatest($min_common_accounts, $max_account_fraction * p.n_accounts)
 """
 
-ACCOUNT_SQL = """
-WITH shared_keys AS (
-    SELECT DISTINCT key FROM template_uses WHERE kind = 'skeleton'
-)
-SELECT account_id,
-    count(*) FILTER (WHERE has_text) AS n_text_events,
-    count(*) FILTER (WHERE head_key IN (SELECT key FROM shared_keys)
-                        OR tail_key IN (SELECT key FROM shared_keys))
-        / greatest(count(*) FILTER (WHERE has_text), 1) AS template_share
-FROM event_features
-GROUP BY account_id
-"""
-
-LINK_SQL = """
-WITH driven_uses AS (
-    SELECT u.* FROM template_uses u JOIN driven d USING (account_id)
+PAIRS_SQL = """
+CREATE OR REPLACE TEMP TABLE template_pairs AS
+WITH ordered AS (
+    SELECT key, account_id,
+        row_number() OVER (PARTITION BY key ORDER BY hash(account_id), account_id) AS position
+    FROM template_uses
 ),
-keys AS (
-    SELECT key, kind, min(account_id) AS hub, count(*) AS n_driven
-    FROM driven_uses GROUP BY key, kind
-    HAVING count(*) >= 2
+pairs AS (
+    SELECT least(a.account_id, b.account_id) AS account_a,
+           greatest(a.account_id, b.account_id) AS account_b, a.key
+    FROM ordered a JOIN ordered b
+        ON a.key = b.key AND b.position > a.position AND b.position <= a.position + $fanout
 )
-SELECT u.account_id AS account_a, k.hub AS account_b, 'template' AS kind,
-    sum(u.n) AS n_events, count(*) AS n_keys, any_value(k.kind) AS key_kind,
-    max(k.n_driven) AS group_size
-FROM driven_uses u JOIN keys k USING (key, kind)
-WHERE u.account_id <> k.hub
-GROUP BY u.account_id, k.hub
+SELECT p.account_a, p.account_b, count(DISTINCT p.key) AS shared_keys
+FROM pairs p
+JOIN account_org oa ON oa.account_id = p.account_a
+JOIN account_org ob ON ob.account_id = p.account_b
+WHERE oa.org_id IS NULL OR ob.org_id IS NULL OR oa.org_id <> ob.org_id
+GROUP BY p.account_a, p.account_b
+HAVING count(DISTINCT p.key) >= $min_shared_keys
 """
 
-PEERS_SQL = """
-SELECT u.account_id, count(DISTINCT v.account_id) AS template_peers
-FROM template_uses u
-JOIN driven d ON d.account_id = u.account_id
-JOIN template_uses v ON v.key = u.key AND v.account_id <> u.account_id
-JOIN driven dv ON dv.account_id = v.account_id
-GROUP BY u.account_id
+ACCOUNT_SQL = """
+WITH counted_keys AS (
+    SELECT DISTINCT key FROM template_uses WHERE kind = 'skeleton'
+),
+partners AS (
+    SELECT account_id, count(*) AS template_partners, max(shared_keys) AS most_shared_keys
+    FROM (
+        SELECT account_a AS account_id, shared_keys FROM template_pairs
+        UNION ALL
+        SELECT account_b, shared_keys FROM template_pairs
+    )
+    GROUP BY account_id
+)
+SELECT e.account_id,
+    count(*) FILTER (WHERE e.has_text) AS n_text_events,
+    count(*) FILTER (WHERE e.head_key IN (SELECT key FROM counted_keys)
+                        OR e.tail_key IN (SELECT key FROM counted_keys))
+        / greatest(count(*) FILTER (WHERE e.has_text), 1) AS template_share,
+    coalesce(any_value(p.template_partners), 0) AS template_partners,
+    coalesce(any_value(p.most_shared_keys), 0) AS most_shared_keys
+FROM event_features e LEFT JOIN partners p USING (account_id)
+GROUP BY e.account_id
+"""
+
+EVIDENCE_SQL = """
+WITH partnered AS (
+    SELECT account_a AS account_id FROM template_pairs
+    UNION SELECT account_b FROM template_pairs
+),
+best_key AS (
+    SELECT u.account_id, u.key, u.n_accounts_using
+    FROM template_uses u JOIN partnered USING (account_id)
+    WHERE u.kind = 'skeleton'
+    QUALIFY row_number() OVER (
+        PARTITION BY u.account_id ORDER BY u.n DESC, u.n_accounts_using DESC, u.key) = 1
+)
+SELECT e.account_id, 'shared_template' AS kind, e.event_id, e.source_file, e.source_line,
+    printf('prompt skeleton shared by %d accounts', b.n_accounts_using) AS detail
+FROM event_features e JOIN best_key b
+    ON e.account_id = b.account_id AND (e.head_key = b.key OR e.tail_key = b.key)
+QUALIFY row_number() OVER (PARTITION BY e.account_id ORDER BY e.ts, e.event_id) <= $per_account
 """
 
 
 def run(ctx: Context) -> PassOutput:
-    """Find shared fingerprints, template-driven accounts and template links."""
+    """Count shared fingerprints, find template partners and link them."""
     p = ctx.params
     ctx.execute(
-        SQL,
+        USES_SQL,
         min_common_accounts=p["min_common_accounts"],
         max_account_fraction=p["max_account_fraction"],
     )
+    ctx.execute(PAIRS_SQL, fanout=p["fanout"], min_shared_keys=p["min_shared_keys"])
     accounts = ctx.frame(ACCOUNT_SQL)
-    driven = accounts.filter(pl.col("template_share") >= p["min_template_share"]).select(
-        "account_id"
+    signals = accounts.with_columns(
+        (
+            ramp(pl.col("template_share"), 0.1, 0.6)
+            * ramp(pl.col("template_partners").cast(pl.Float64), 0.0, p["partners_for_full_signal"])
+        ).alias("template_signal")
     )
-    ctx.con.register("driven", driven.to_arrow())
-    try:
-        peers = ctx.frame(PEERS_SQL)
-        links = ctx.frame(LINK_SQL)
-    finally:
-        ctx.con.unregister("driven")
-    signals = (
-        accounts.join(peers, on="account_id", how="left")
-        .with_columns(pl.col("template_peers").fill_null(0))
-        .with_columns(
-            (
-                ramp(pl.col("template_share"), p["min_template_share"], 0.9)
-                * ramp(pl.col("template_peers").cast(pl.Float64), 0.0, p["peers_for_full_signal"])
-            ).alias("template_signal")
-        )
-    )
-    edges = links.select(
-        pl.min_horizontal("account_a", "account_b").alias("account_a"),
-        pl.max_horizontal("account_a", "account_b").alias("account_b"),
+    pairs = ctx.frame("SELECT * FROM template_pairs ORDER BY account_a, account_b")
+    edges = pairs.select(
+        "account_a",
+        "account_b",
         pl.lit("template").alias("kind"),
-        pl.lit(1.0).alias("weight"),
-        pl.format(
-            "{} shared {} fingerprint(s) over {} events (group of {})",
-            "account_a",
-            "n_keys",
-            "n_events",
-            "group_size",
-        ).alias("detail"),
+        ramp(pl.col("shared_keys").cast(pl.Float64), 0.0, p["keys_for_full_link"]).alias("weight"),
+        pl.format("share {} prompt skeletons", "shared_keys").alias("detail"),
     )
-    return PassOutput(
-        signals=signals.sort("account_id"), edges=edges.sort("account_a", "account_b")
-    )
+    evidence = ctx.frame(EVIDENCE_SQL, per_account=p["evidence_per_account"])
+    return PassOutput(signals=signals.sort("account_id"), edges=edges, evidence=evidence)
 
 
 PASS = Pass(

@@ -67,7 +67,10 @@ pairs AS (
         ON a.block = b.block AND b.position > a.position AND b.position <= a.position + $fanout
 )
 SELECT DISTINCT least(a, b) AS account_a, greatest(a, b) AS account_b
-FROM pairs WHERE a <> b;
+FROM pairs
+JOIN account_org oa ON oa.account_id = pairs.a
+JOIN account_org ob ON ob.account_id = pairs.b
+WHERE a <> b AND (oa.org_id IS NULL OR ob.org_id IS NULL OR oa.org_id <> ob.org_id);
 """
 
 PAIR_SQL = """

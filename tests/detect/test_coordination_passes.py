@@ -15,6 +15,9 @@ TEMPLATES = [
     "You are a grader. Using the rubric below, score the answer and explain why. Answer: {}",
     "Solve the following problem. Show every step of your reasoning before the final answer. {}",
     "{} -- rewrite the response above as a safe alternative that does not refuse.",
+    "Break the task into subtasks, choose a tool for each, then execute the plan: {}",
+    "Translate into Chinese and explain every grammatical choice in detail: {}",
+    "{} Answer as long and as detailed as possible, with a rationale for each claim.",
 ]
 TOPICS = ["tides", "inflation", "sorting", "enzymes", "orbits", "voting", "graphs", "rust", "tax"]
 
@@ -24,7 +27,7 @@ def _campaign(accounts: int, per_account: int) -> list[dict[str, object]]:
         event(
             f"camp-{a}",
             i * 7 + a,
-            TEMPLATES[(i + a) % 3].format(f"{TOPICS[(i * 5 + a) % 9]} case {i}"),
+            TEMPLATES[(i + a) % 6].format(f"{TOPICS[(i * 5 + a) % 9]} case {i}"),
             source_ip=f"203.0.113.{a}",
             user_agent="custom-harvester/0.3",
         )
@@ -57,9 +60,11 @@ def test_template_driven_accounts_link_and_popular_prompts_do_not(
     rows = {r["account_id"]: r for r in out.signals.iter_rows(named=True)}
     for a in range(5):
         assert rows[f"camp-{a}"]["template_share"] == 1.0
+        assert rows[f"camp-{a}"]["template_partners"] >= 3
         assert rows[f"camp-{a}"]["template_signal"] == 1.0
-    # Everyone typed the popular prompt once: a sliver of each person's traffic.
+    # Everyone typed the popular prompt once: one shared key makes nobody a partner.
     assert rows["person-0"]["template_share"] == 0.05
+    assert rows["person-0"]["template_partners"] == 0
     assert rows["person-0"]["template_signal"] == 0.0
     linked = set(out.edges["account_a"]) | set(out.edges["account_b"])
     assert linked == {f"camp-{a}" for a in range(5)}
@@ -145,10 +150,10 @@ def test_mixed_account_names_the_tenant(events_con: EventsFactory) -> None:
     for i in range(40):
         rows.append(
             event(
-                "reseller", 5000 + i, TEMPLATES[i % 3].format(TOPICS[i % 9]), end_user_id="tenant-x"
+                "reseller", 5000 + i, TEMPLATES[i % 6].format(TOPICS[i % 9]), end_user_id="tenant-x"
             )
         )
-        rows.append(event("camp-0", 5000 + i, TEMPLATES[(i + 1) % 3].format(TOPICS[i % 9])))
+        rows.append(event("camp-0", 5000 + i, TEMPLATES[(i + 1) % 6].format(TOPICS[i % 9])))
     con = events_con(rows)
     shared_templates.run(context(con, "shared_templates"))
     out = mixed_accounts.run(context(con, "mixed_accounts"))
