@@ -183,7 +183,7 @@ def _ingest_one(
     """Load one file into staging, or record why it could not be (an error or a skip)."""
     try:
         before = source.path.stat()
-        sha = sha256_of(source.path)
+        sha = sha256_of(source.path, source.display)
     except (OSError, InputError) as exc:
         report.errors.append(_message(source, exc))
         return

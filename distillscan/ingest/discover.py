@@ -214,13 +214,18 @@ def _unique_displays(found: list[tuple[InputFile, list[str]]]) -> list[InputFile
         depth += 1
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes as stored (compressed files are hashed compressed)."""
+def sha256_of(path: Path, display: str | None = None) -> str:
+    """SHA-256 of a file's bytes as stored (compressed files are hashed compressed).
+
+    Raises:
+        InputError: the file cannot be read (named by ``display``, else by its path).
+    """
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(8 * 1024 * 1024):
                 digest.update(chunk)
     except OSError as exc:
-        raise InputError(f"{safe_name(str(path))}: cannot read ({exc.strerror or exc})") from None
+        name = display if display is not None else safe_name(str(path))
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
     return digest.hexdigest()

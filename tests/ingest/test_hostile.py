@@ -14,6 +14,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -610,20 +613,51 @@ def test_unreadable_file_is_an_error_for_that_file_only(
     assert [e["path"] for e in manifest["inputs"]] == ["logs/a.jsonl", "logs/c.jsonl"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
-def test_permission_denied_for_real(tmp_path: Path) -> None:
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    (folder / "a.jsonl").write_bytes(jsonl_bytes([canonical_record(1)]))
-    locked = folder / "locked.jsonl"
-    locked.write_bytes(jsonl_bytes([canonical_record(2)]))
-    locked.chmod(0)
+def _unprivileged() -> list[str]:
+    """A command prefix that runs as an ordinary user (nothing when not root already)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: permissions cannot be denied")
+    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def test_permission_denied_for_real() -> None:
+    """Real permission errors, from an unprivileged process: per file, per folder, exit 2."""
+    root = Path(tempfile.mkdtemp(prefix="distillscan-perm-"))
     try:
-        report = ingest([folder], tmp_path / "case")
+        root.chmod(0o777)
+        logs = root / "logs"
+        logs.mkdir()
+        logs.chmod(0o777)
+        (logs / "a.jsonl").write_bytes(jsonl_bytes([canonical_record(1)]))
+        (logs / "locked.jsonl").write_bytes(jsonl_bytes([canonical_record(2)]))
+        (logs / "locked.jsonl").chmod(0)
+        (logs / "closed").mkdir()
+        (logs / "closed" / "hidden.jsonl").write_bytes(jsonl_bytes([canonical_record(3)]))
+        (logs / "closed").chmod(0)
+        command = [
+            *_unprivileged(),
+            sys.executable,
+            "-m",
+            "distillscan",
+            "ingest",
+            str(logs),
+            "--case",
+            str(root / "case"),
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 2, result.stderr
+        assert "error: logs/locked.jsonl: cannot read (Permission denied)" in result.stderr
+        assert "error: logs/closed/: cannot list folder (Permission denied)" in result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+        assert [e["path"] for e in manifest_of(root / "case")["inputs"]] == ["logs/a.jsonl"]
     finally:
-        locked.chmod(0o644)
-    assert [e["path"] for e in report.loaded] == ["logs/a.jsonl"]
-    assert len(report.errors) == 1 and "locked.jsonl: cannot read" in report.errors[0]
+        for path in (root / "logs" / "locked.jsonl", root / "logs" / "closed"):
+            if path.exists():
+                path.chmod(0o755)
+        shutil.rmtree(root)
 
 
 def test_escape_codes_in_file_names_and_records_are_inert(tmp_path: Path) -> None:
