@@ -9,7 +9,9 @@ Each pass contributes ``*_signal`` columns in [0, 1]. They fall in two families:
 Within a family signals combine as a weighted noisy-OR (``1 - prod(1 - w * s)``): any strong
 signal counts, several agreeing count more. The account score is the product of the two
 families, so a heavy but ordinary integration (operations without harvesting content) and an
-evaluation team (harvest-like content without automated, coordinated operations) both stay low. Each
+evaluation team (harvest-like content without automated, coordinated operations) both stay low.
+A mixed (multi-tenant) account is judged by its implicated tenant's content instead of the
+diluted whole, when that is higher. Each
 signal's weighted value is kept as ``contribution_<signal>`` so the report can say why.
 """
 
@@ -73,4 +75,14 @@ def score_accounts(merged: pl.DataFrame, config: Config) -> pl.DataFrame:
             for signal, weight in {**content_w, **operations_w}.items()
         ],
     ).with_columns((pl.col("content") * pl.col("operations")).alias("score"))
+    if "tenant_content" in scored.columns:
+        # A reseller's harvesting tenant is diluted by legitimate traffic at the account level:
+        # judge a mixed account by what its implicated end users ask, run by the same operations.
+        tenant = (pl.col("tenant_content").fill_null(0.0) * pl.col("operations")).fill_nan(0.0)
+        scored = scored.with_columns(
+            pl.when(pl.col("is_mixed").fill_null(False))
+            .then(pl.max_horizontal("score", tenant))
+            .otherwise(pl.col("score"))
+            .alias("score")
+        )
     return scored.with_columns(severity_of(pl.col("score"), scoring["severity"]).alias("severity"))

@@ -3,9 +3,10 @@
 For accounts that pass on their own end users' ids (``end_user_id``) with at least
 ``min_end_users`` of them, the pass scores every end user on its own: the share of its prompts
 that elicit chain-of-thought (above the ordinary level of the logs), how many capabilities it
-covers, how single-shot it is, and how much of it uses template fingerprints shared with other
-accounts. End users above ``min_end_user_score`` are *implicated*; the account's contamination
-share is the fraction of its traffic they carry.
+covers, and how single-shot it is; all three must agree. End users scoring at least
+``min_end_user_score`` with enough events are *implicated*; the account's contamination share is
+the fraction of its traffic they carry, and ``tenant_content`` their event-weighted score (the
+scoring stage judges a mixed account by its tenant's traffic, not by the diluted whole).
 
 Why it indicates distillation: proxy services ("hydra clusters") mix distillation traffic with
 legitimate resale traffic; at the account level the mix looks ordinary, so the finding is the
@@ -58,17 +59,17 @@ def run(ctx: Context) -> PassOutput:
             signals=pl.DataFrame(schema={"account_id": pl.String}),
             notes=("no account passes on enough end-user ids to look inside",),
         )
+    # An end user is implicated when it harvests: elicitation above the ordinary level, broad,
+    # and single-shot, all at once (each factor ramps, so the product is 0 unless all agree).
     users = users.with_columns(
         (
-            1.0
-            - (1.0 - ramp(pl.col("elicitation_excess"), 0.1, 0.5))
-            * (1.0 - 0.7 * ramp(pl.col("template_share"), 0.3, 0.8))
-            * (1.0 - 0.5 * ramp(pl.col("n_capabilities").cast(pl.Float64), 3, 7))
+            ramp(pl.col("elicitation_excess"), 0.15, 0.45)
+            * ramp(pl.col("n_capabilities").cast(pl.Float64), 2.0, 5.0)
+            * ramp(pl.col("single_shot_share"), p["min_single_shot_share"], 0.95)
         ).alias("end_user_score")
     ).with_columns(
         (
             (pl.col("end_user_score") >= p["min_end_user_score"])
-            & (pl.col("single_shot_share") >= p["min_single_shot_share"])
             & (pl.col("n_events") >= p["min_end_user_events"])
         ).alias("implicated")
     )
@@ -79,6 +80,10 @@ def run(ctx: Context) -> PassOutput:
             (pl.col("n_events") * pl.col("implicated")).sum().alias("implicated_events"),
             pl.col("n_events").sum().alias("n_events"),
             pl.col("end_user_id").filter(pl.col("implicated")).sort().alias("implicated_end_users"),
+            (
+                (pl.col("end_user_score") * pl.col("n_events")).filter(pl.col("implicated")).sum()
+                / (pl.col("n_events") * pl.col("implicated")).sum()
+            ).alias("tenant_content"),
         )
         .with_columns(
             (pl.col("implicated_events") / pl.col("n_events")).alias("contamination_share")

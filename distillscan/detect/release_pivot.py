@@ -5,13 +5,16 @@ begin (a model present from the start has no visible release). For each new mode
 takes the ``window_hours`` after its first appearance and measures, per account active then,
 the share of the account's traffic that went to the new model, against the same share for all
 traffic in that window (the population's adoption curve). The signal is the excess over the
-population, for accounts that were already active before the release (they *moved*).
+population, for accounts that were already active before the release (they *moved*) and whose
+traffic stayed on the new model in the following ``persist_hours`` (a pivot holds; a one-day
+trial does not).
 
 Why it indicates distillation: the reported campaigns pivoted to each new model version within
 24 hours; one moved nearly half its traffic in that time, far faster than organic adoption.
 
-Known false positives: evaluation teams try a new model on its first day (usually a small share of
-their traffic); integrations that follow a "latest" alias move all at once. The pivot is one
+Known false positives: evaluation teams benchmark a new model on its first day (a burst that
+does not hold, which the persistence check discounts); integrations that follow a "latest"
+alias move all at once and stay. The pivot is one
 signal among several.
 
 Cost: one aggregation of events by model, one by (account, model) inside the release windows;
@@ -44,16 +47,26 @@ before AS (
         ON e.ts < m.released AND e.ts >= m.released - to_hours($lookback_hours)
     GROUP BY ALL
 ),
+after AS (
+    -- Where the account's traffic went once the release day was over: a pivot holds.
+    SELECT e.account_id, m.model AS new_model, avg((e.model = m.model)::DOUBLE) AS after_share
+    FROM events e JOIN new_models m
+        ON e.ts >= m.released + to_hours($window_hours)
+       AND e.ts < m.released + to_hours($window_hours + $persist_hours)
+    GROUP BY ALL
+),
 population AS (
     SELECT new_model, avg(on_new::DOUBLE) AS population_share FROM in_window GROUP BY new_model
 )
 SELECT w.account_id, w.new_model, any_value(w.released) AS released,
     count(*) AS n_window, avg(w.on_new::DOUBLE) AS new_model_share,
     any_value(p.population_share) AS population_share,
-    coalesce(any_value(b.n_before), 0) AS n_before
+    coalesce(any_value(b.n_before), 0) AS n_before,
+    any_value(a.after_share) AS after_share
 FROM in_window w
 JOIN population p USING (new_model)
 LEFT JOIN before b USING (account_id, new_model)
+LEFT JOIN after a USING (account_id, new_model)
 GROUP BY w.account_id, w.new_model
 """
 
@@ -66,6 +79,7 @@ def run(ctx: Context) -> PassOutput:
         min_age_hours=p["min_age_hours"],
         window_hours=p["window_hours"],
         lookback_hours=p["lookback_hours"],
+        persist_hours=p["persist_hours"],
     )
     notes: tuple[str, ...] = ()
     if frame.is_empty():
@@ -84,6 +98,12 @@ def run(ctx: Context) -> PassOutput:
                 p["min_window_events"] * 3,
             )
             * (pl.col("n_before") >= p["min_before_events"]).cast(pl.Float64)
+            # No traffic after the window (the logs end): the pivot cannot be checked, keep it.
+            * ramp(
+                pl.col("after_share").fill_null(1.0),
+                p["min_persist_share"],
+                p["full_persist_share"],
+            )
         ).alias("pivot_signal")
     )
     best = (

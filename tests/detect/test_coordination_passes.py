@@ -19,6 +19,16 @@ TEMPLATES = [
     "Translate into Chinese and explain every grammatical choice in detail: {}",
     "{} Answer as long and as detailed as possible, with a rationale for each claim.",
 ]
+TASKS = [
+    "write a Python function that parses dates",
+    "solve the equation 3x + 7 = 22",
+    "which of the following is a logical fallacy",
+    "plan the subtasks an agent needs to migrate a database",
+    "click the login button in the browser",
+    "write a poem about the sea",
+    "summarize this email for my manager",
+    "what is the history of the printing press",
+]
 TOPICS = ["tides", "inflation", "sorting", "enzymes", "orbits", "voting", "graphs", "rust", "tax"]
 
 
@@ -150,10 +160,11 @@ def test_mixed_account_names_the_tenant(events_con: EventsFactory) -> None:
     for i in range(40):
         rows.append(
             event(
-                "reseller", 5000 + i, TEMPLATES[i % 6].format(TOPICS[i % 9]), end_user_id="tenant-x"
+                "reseller", 5000 + i, TEMPLATES[i % 6].format(TASKS[i % 8]), end_user_id="tenant-x"
             )
         )
         rows.append(event("camp-0", 5000 + i, TEMPLATES[(i + 1) % 6].format(TOPICS[i % 9])))
+    rows += _people(6)  # the ordinary traffic that elicitation is measured against
     con = events_con(rows)
     shared_templates.run(context(con, "shared_templates"))
     out = mixed_accounts.run(context(con, "mixed_accounts"))
