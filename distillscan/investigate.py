@@ -96,7 +96,24 @@ def investigate(
         raise CaseError(
             f"{case_dir}: not a case folder (no manifest.json)", hint="pass log paths to ingest"
         )
-    manifest = case.load_manifest()
+    # One writer at a time: the analysis reads a committed state and replaces the outputs.
+    with case.lock():
+        manifest = case.load_manifest()
+        linked, campaigns, evidence, passes = _analyse(case, config, time_from, time_to, say)
+        _write_outputs(case, linked, campaigns, evidence, passes, config, (time_from, time_to))
+    return Investigation(
+        case_dir, manifest, report, passes, linked, campaigns, evidence, (time_from, time_to)
+    )
+
+
+def _analyse(
+    case: Case,
+    config: Config,
+    time_from: datetime | None,
+    time_to: datetime | None,
+    say: Progress,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[dict[str, Any]]]:
+    """Run the passes, score, link and describe: everything but writing."""
     con = _analysis_connection(case, time_from, time_to)
     say("running passes")
     runs = run_passes(con, config, say)
@@ -125,10 +142,7 @@ def investigate(
         }
         for r in runs
     ]
-    _write_outputs(case, linked, campaigns, evidence, passes, config, (time_from, time_to))
-    return Investigation(
-        case_dir, manifest, report, passes, linked, campaigns, evidence, (time_from, time_to)
-    )
+    return linked, campaigns, evidence, passes
 
 
 def _analysis_connection(
