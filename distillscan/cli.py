@@ -8,6 +8,8 @@ Exit codes: 0 success (no finding at or above ``--fail-on``), 1 a finding at or 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -16,8 +18,19 @@ from rich.console import Console
 from rich.markup import escape
 
 from distillscan import __version__
-from distillscan.errors import DistillscanError
+from distillscan.case import write_atomic
+from distillscan.errors import DistillscanError, InputError
 from distillscan.ingest import IngestReport, ingest
+from distillscan.investigate import Investigation, default_case_dir, investigate
+from distillscan.render import drilldown, html, json_report, markdown
+from distillscan.render import terminal as terminal_report
+from distillscan.render.loader import load_investigation
+from distillscan.render.model import Report, build_report, severity_rank
+from distillscan.render.progress import StatusLine
+from distillscan.render.redact import redact
+from distillscan.scoring import SEVERITIES
+from distillscan.textsafe import inert
+from distillscan.verify import VerifyResult, verify
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -34,10 +47,13 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(error: DistillscanError) -> NoReturn:
-    """Print a library error as one line (plus hint) and exit with code 2."""
-    stderr.print(f"error: {escape(error.message)}", markup=True)
+    """Print a library error as one line (plus hint) and exit with code 2.
+
+    Messages name files and quote log values, so they pass through :func:`inert` first.
+    """
+    stderr.print(f"error: {escape(inert(error.message, 2000))}", markup=True)
     if error.hint:
-        stderr.print(f"hint: {escape(error.hint)}")
+        stderr.print(f"hint: {escape(inert(error.hint, 2000))}")
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -62,8 +78,11 @@ def root(
 
 @app.command("ingest")
 def ingest_command(
+    # readable=False: an unreadable file is reported per file by ingest (the others still load),
+    # not refused by the argument parser for the whole command.
     paths: Annotated[
-        list[Path], typer.Argument(help="Log files and folders (walked recursively).")
+        list[Path],
+        typer.Argument(help="Log files and folders (walked recursively).", readable=False),
     ],
     case: Annotated[Path, typer.Option("--case", help="Case folder to create or add to.")],
     format_name: Annotated[
@@ -76,7 +95,9 @@ def ingest_command(
     ] = None,
     accounts: Annotated[
         list[Path] | None,
-        typer.Option("--accounts", help="Account metadata file (CSV, JSONL or Parquet)."),
+        typer.Option(
+            "--accounts", help="Account metadata file (CSV, JSONL or Parquet).", readable=False
+        ),
     ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail if any row would be quarantined.")
@@ -103,11 +124,15 @@ def ingest_command(
 
 def _progress(message: str) -> None:
     if stderr.is_terminal:
-        stderr.print(f"[dim]{escape(message)}[/dim]")
+        stderr.print(f"[dim]{escape(inert(message, 300))}[/dim]")
 
 
 def print_ingest_summary(report: IngestReport) -> None:
-    """Chainsaw-style counts on stderr: what was loaded, quarantined, skipped and why."""
+    """Chainsaw-style counts on stderr: what was loaded, quarantined, skipped and why.
+
+    File names, reasons and examples come from the logs (and from whoever named the files), so
+    every one of them goes through :func:`inert` before it reaches the terminal.
+    """
     out = stderr
     out.print(
         f"[+] {len(report.loaded)} file(s) read: {report.rows_read:,} rows, "
@@ -117,19 +142,164 @@ def print_ingest_summary(report: IngestReport) -> None:
     for entry in report.loaded:
         note = f" ({'; '.join(entry['warnings'])})" if entry["warnings"] else ""
         out.print(
-            f"    {entry['path']}: {entry['format']}, {entry['rows_loaded']:,} loaded, "
-            f"{entry['rows_quarantined']:,} quarantined{note}",
+            inert(
+                f"    {entry['path']}: {entry['format']}, {entry['rows_loaded']:,} loaded, "
+                f"{entry['rows_quarantined']:,} quarantined{note}",
+                1000,
+            ),
+            markup=False,
+        )
+    for superseded in report.superseded:
+        out.print(
+            inert(
+                f"[~] {superseded['path']} (read earlier): {superseded['rows']:,} row(s) now "
+                "quarantined as duplicates of rows read in this run",
+                1000,
+            ),
             markup=False,
         )
     for example in report.examples[:10]:
-        out.print(f"[!] quarantined {example}", markup=False)
+        out.print(inert(f"[!] quarantined {example}", 300), markup=False)
     for name in report.already:
-        out.print(f"[=] {name}: already in the case (same sha256), not read again", markup=False)
+        out.print(
+            inert(f"[=] {name}: already in the case (same sha256), not read again", 1000),
+            markup=False,
+        )
     for skip in report.skipped:
-        out.print(f"[-] skipped {skip['path']}: {skip['reason']}", markup=False)
+        out.print(inert(f"[-] skipped {skip['path']}: {skip['reason']}", 1000), markup=False)
+    for note in report.notes:
+        out.print(inert(f"[*] {note}", 1000), markup=False)
     for error in report.errors:
-        out.print(f"error: {error}", markup=False)
-    out.print(f"[+] case: {report.case}", markup=False)
+        out.print(inert(f"error: {error}", 2000), markup=False)
+    out.print(inert(f"[+] case: {report.case}", 1000), markup=False)
+
+
+@app.command("verify")
+def verify_command(
+    case: Annotated[Path, typer.Argument(help="Case folder to check.")],
+    require_inputs: Annotated[
+        bool,
+        typer.Option(
+            "--require-inputs",
+            help="Fail when an input is no longer at the location recorded at ingest.",
+        ),
+    ] = False,
+) -> None:
+    """Re-hash a case's inputs and check that its parts and counts match the manifest.
+
+    Exit codes: 0 every check passed; 1 a check failed (listed on stdout); 2 the folder is not a
+    readable case, or an ingest is writing to it.
+    """
+    try:
+        result = verify(case, require_inputs=require_inputs)
+    except DistillscanError as exc:
+        fail(exc)
+    print_verify_result(result)
+    if not result.ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def print_verify_result(result: VerifyResult) -> None:
+    """One line per failed check, then a summary, on stdout."""
+    out = Console(highlight=False, soft_wrap=True)
+    for problem in result.problems:
+        out.print(inert(f"[x] {problem.subject}: {problem.message}", 2000), markup=False)
+    for name in result.missing:
+        out.print(
+            inert(f"[?] {name}: not found where it was ingested from; not re-hashed", 1000),
+            markup=False,
+        )
+    verdict = "ok" if result.ok else f"FAILED ({len(result.problems)} problem(s))"
+    out.print(
+        inert(
+            f"[{'+' if result.ok else 'x'}] {result.case}: {verdict}; {result.inputs} input(s), "
+            f"{result.parts} part(s) checked, {result.rehashed} input(s) re-hashed, "
+            f"{len(result.missing)} not found",
+            1000,
+        ),
+        markup=False,
+    )
+
+
+@app.command("investigate")
+def investigate_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Log files and folders (omit to reuse --case).")
+    ] = None,
+    case: Annotated[
+        Path | None,
+        typer.Option("--case", help="Case folder (default: under ./distillscan-cases/)."),
+    ] = None,
+    accounts: Annotated[
+        list[Path] | None, typer.Option("--accounts", help="Account metadata file.")
+    ] = None,
+    format_name: Annotated[
+        str | None, typer.Option("--format", help="Force this input format.")
+    ] = None,
+    time_from: Annotated[
+        datetime | None, typer.Option("--from", help="Only events at or after this UTC time.")
+    ] = None,
+    time_to: Annotated[
+        datetime | None, typer.Option("--to", help="Only events before this UTC time.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML file overriding detection settings.")
+    ] = None,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(
+            "--fail-on", help="Exit 1 when a campaign at or above this severity is found."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Ingest logs (or reuse a case), run every pass, and report suspected campaigns.
+
+    The report goes to stdout, progress to stderr (only on a terminal, never with --quiet).
+    Other formats of the same findings: distillscan report CASE --format markdown|json|html.
+
+    Exit codes: 0 done (with --fail-on, no campaign at or above it); 1 a campaign at or above
+    --fail-on was found; 2 usage or input error.
+    """
+    paths = paths or []
+    if not paths and case is None:
+        fail(DistillscanError("give log paths, or --case with an existing case"))
+    case_dir = case or default_case_dir(paths)
+    try:
+        with StatusLine(stderr, quiet=quiet) as status:
+            result = investigate(
+                paths,
+                case_dir,
+                accounts=accounts,
+                format_name=format_name,
+                time_from=time_from,
+                time_to=time_to,
+                config_path=config,
+                progress=status,
+            )
+            status("preparing the report")
+            report = build_report(result)
+    except DistillscanError as exc:
+        fail(exc)
+    if result.ingest is not None and not quiet:
+        print_ingest_summary(result.ingest)
+    print_terminal(report, case=str(case_dir))
+    if fail_on is not None and _has_campaign_at(result, fail_on.value):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+class Severity(StrEnum):
+    """Severities accepted by --fail-on."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+def _has_campaign_at(result: Investigation, severity: str) -> bool:
+    rank = {name: i for i, name in enumerate(SEVERITIES)}
+    return any(rank[s] >= rank[severity] for s in result.campaigns["severity"].to_list())
 
 
 @app.command("simulate")
@@ -171,6 +341,140 @@ def simulate_command(
             markup=False,
         )
     stderr.print(f"[+] output: {out} (ground truth in {out / 'truth'})", markup=False)
+
+
+class ReportFormat(StrEnum):
+    """Output formats of ``distillscan report``."""
+
+    terminal = "terminal"
+    markdown = "markdown"
+    json = "json"
+    html = "html"
+
+
+class ShowFormat(StrEnum):
+    """Output formats of ``distillscan show``."""
+
+    terminal = "terminal"
+    json = "json"
+
+
+class ShowKind(StrEnum):
+    """What ``distillscan show`` drills into."""
+
+    campaign = "campaign"
+    account = "account"
+
+
+def print_terminal(report: Report, *, case: str) -> None:
+    """The Rich report on stdout (Rich decides colour and width from the terminal)."""
+    out = Console(highlight=False, markup=False, emoji=False)
+    for renderable in terminal_report.render(report, case=case):
+        out.print(renderable)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """``text`` to ``output`` (replaced atomically) or, byte for byte, to stdout."""
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        fail(InputError(f"{output}: cannot write ({exc.strerror or exc})"))
+
+
+@app.command("report")
+def report_command(
+    case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.terminal,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+    redacted: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Pseudonymise account ids, end users, IPs and emails; fingerprint prompts.",
+        ),
+    ] = False,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(
+            "--fail-on", help="Exit 1 when a campaign at or above this severity is found."
+        ),
+    ] = None,
+) -> None:
+    """Render a finished investigation: terminal, Markdown writeup, JSON or self-contained HTML.
+
+    The same case and options give byte-identical Markdown and JSON (no clock, no paths).
+
+    Exit codes: 0 done (with --fail-on, no campaign at or above it); 1 a campaign at or above
+    --fail-on was found; 2 usage or input error (not a case, not investigated, cannot write).
+    """
+    try:
+        report = build_report(load_investigation(case))
+    except DistillscanError as exc:
+        fail(exc)
+    if redacted:
+        report = redact(report)
+    if output_format is ReportFormat.terminal:
+        if output is None:
+            print_terminal(report, case=str(case))
+        else:
+            write_output(terminal_report.plain_text(report, case=str(case)), output)
+    elif output_format is ReportFormat.markdown:
+        write_output(markdown.render(report), output)
+    elif output_format is ReportFormat.json:
+        write_output(json_report.render(report), output)
+    else:
+        write_output(html.render(report), output)
+    if fail_on is not None and any(
+        severity_rank(c["severity"]) >= severity_rank(fail_on.value) for c in report["campaigns"]
+    ):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("show")
+def show_command(
+    case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
+    kind: Annotated[ShowKind, typer.Argument(help="campaign or account.")],
+    item_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Campaign id (or a unique prefix) or account id.")
+    ],
+    output_format: Annotated[
+        ShowFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ShowFormat.terminal,
+) -> None:
+    """Drill into one campaign or account: its signals with their contributions, and every
+    evidence row with its example event (source file:line).
+
+    Exit codes: 0 done; 2 usage or input error (not a case, unknown id).
+    """
+    try:
+        investigation = load_investigation(case)
+        if kind is ShowKind.campaign:
+            campaign = drilldown.campaign_detail(investigation, item_id)
+        else:
+            account = drilldown.account_detail(investigation, item_id)
+    except DistillscanError as exc:
+        fail(exc)
+    if output_format is ShowFormat.json:
+        document = campaign if kind is ShowKind.campaign else account
+        write_output(json_report.render(document), None)
+        return
+    out = Console(highlight=False, markup=False, emoji=False)
+    renderables = (
+        drilldown.render_campaign(campaign, str(case))
+        if kind is ShowKind.campaign
+        else drilldown.render_account(account)
+    )
+    for renderable in renderables:
+        out.print(renderable)
 
 
 def main() -> None:

@@ -1,21 +1,34 @@
-"""The terminal report (Rich): header, campaigns, flagged and mixed accounts.
+"""The terminal report (Rich): header, campaigns table, one panel per campaign, mixed accounts.
 
-Every string that comes from the logs (ids, model names, end users) passes through
-:func:`distillscan.textsafe.inert` and is placed in Rich ``Text`` objects or table cells with
-markup disabled, so nothing in a log can style, move or rewrite the investigator's terminal.
+Every string that comes from the logs (ids, prompts, user agents, model names, evidence details)
+passes through :func:`distillscan.textsafe.inert` (escape sequences and control characters made
+visible, length bounded with a visible marker) and is placed in Rich ``Text`` objects, never in
+markup strings, so nothing in a log can style, link, move or rewrite the investigator's
+terminal. Styles come only from this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import io
+from collections.abc import Iterator, Sequence
 
-import polars as pl
-from rich.console import RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from distillscan.investigate import Investigation
+from distillscan.render.model import (
+    Bucket,
+    Campaign,
+    Entity,
+    MixedAccount,
+    Report,
+    SignalRow,
+    Template,
+    Timeline,
+    ingest_summary,
+    severity_rank,
+)
 from distillscan.textsafe import inert
 
 SEVERITY_STYLES = {
@@ -25,106 +38,415 @@ SEVERITY_STYLES = {
     "low": "cyan",
     "none": "dim",
 }
-SIGNALS = ("elicitation", "breadth", "automation", "template", "sync", "infra", "pivot")
+SPARKS = "▁▂▃▄▅▆▇█"
+#: How many members, templates, entities and examples a panel lists before counting the rest.
+MEMBERS_SHOWN = 8
+TEMPLATES_SHOWN = 3
+ENTITIES_SHOWN = 5
+#: Widest a prompt example or an id may print before it is cut (with a visible marker).
+PROMPT_CHARS = 160
+ID_CHARS = 48
+
+ENTITY_WORDS = {
+    "ip": "IP",
+    "prefix": "network",
+    "user_agent": "user agent",
+    "payment": "payment",
+    "email_domain": "email domain",
+    "created": "sign-up burst",
+}
 
 
-def _cell(value: object, limit: int = 60) -> Text:
-    return Text(inert(str(value) if value is not None else "", limit))
+def untrusted(value: object, limit: int = ID_CHARS, style: str = "") -> Text:
+    """Log text as an inert, bounded Rich ``Text`` (never parsed as markup)."""
+    return Text(inert(str(value) if value is not None else "", limit), style=style)
 
 
-def _severity(value: str) -> Text:
-    return Text(value, style=SEVERITY_STYLES.get(value, ""))
+def severity_text(severity: str, score: float | None = None) -> Text:
+    """A severity label in its colour, optionally with the score."""
+    label = severity.upper() if severity in ("critical", "high") else severity
+    text = Text(label, style=SEVERITY_STYLES.get(severity, ""))
+    if score is not None:
+        text.append(f" {score:.2f}")
+    return text
 
 
-def _strongest(row: dict[str, Any], n: int = 3) -> str:
-    pairs = [(name, float(row.get(f"contribution_{name}") or 0.0)) for name in SIGNALS]
-    top = sorted((p for p in pairs if p[1] > 0.05), key=lambda p: (-p[1], p[0]))[:n]
-    return ", ".join(f"{name} {value:.2f}" for name, value in top) or "-"
+def when(instant: str | None) -> str:
+    """An ISO instant as ``YYYY-MM-DD HH:MM`` (UTC), or ``-``."""
+    return instant[:16].replace("T", " ") if instant else "-"
 
 
-def render(investigation: Investigation) -> Iterator[RenderableType]:
-    """Yield the report's renderables in order."""
-    manifest = investigation.manifest
-    totals = manifest["totals"]
-    accounts = investigation.accounts
-    header = Text()
-    header.append("distillscan investigation\n", style="bold")
-    header.append(f"inputs: {len(manifest['inputs'])} file(s); ")
-    header.append(
-        f"events: {totals['rows_loaded']:,} loaded, {totals['rows_quarantined']:,} quarantined; "
-    )
-    header.append(f"accounts: {accounts.height:,}\n")
-    ran = [p["id"] for p in investigation.passes if p["ran"]]
-    header.append(f"passes run: {', '.join(ran) or 'none'}\n")
-    for skipped in (p for p in investigation.passes if not p["ran"]):
-        header.append(f"pass skipped: {skipped['id']}: {skipped['skipped']}\n", style="yellow")
-    yield header
+def count(n: int, word: str) -> str:
+    """``n word`` with the plural when needed (``1 account``, ``2 accounts``)."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
-    campaigns = investigation.campaigns
-    if campaigns.is_empty():
+
+def render(report: Report, *, case: str | None = None) -> Iterator[RenderableType]:
+    """Yield the report's renderables in order (the CLI prints them to stdout).
+
+    Args:
+        report: The report model.
+        case: How to name the case folder in drill-down hints (omitted when None).
+    """
+    yield header(report)
+    campaigns = report["campaigns"]
+    if not campaigns:
         yield Text("No campaign found.", style="green")
     else:
-        table = Table(title="Suspected campaigns", title_justify="left")
-        for column in (
-            "severity",
-            "campaign",
-            "name",
-            "accounts",
-            "exchanges",
-            "capabilities",
-            "release pivot",
-        ):
+        yield campaigns_table(campaigns)
+        for campaign in campaigns:
+            yield campaign_panel(campaign, report["mixed_accounts"], case)
+    flagged = [
+        a
+        for a in report["accounts"]
+        if a["campaign_id"] is None and severity_rank(a["severity"]) >= severity_rank("medium")
+    ]
+    if flagged:
+        table = Table(
+            title=f"Flagged accounts outside campaigns ({len(flagged)})", title_justify="left"
+        )
+        for column in ("severity", "account", "events", "strongest signals"):
             table.add_column(column)
-        for row in campaigns.iter_rows(named=True):
+        for account in flagged[:25]:
+            top = sorted(account["contributions"].items(), key=lambda p: (-p[1], p[0]))[:3]
             table.add_row(
-                _severity(row["severity"]),
-                _cell(row["campaign_id"]),
-                _cell(row["name"], 80),
-                str(row["n_accounts"]),
-                f"{row['n_events']:,}",
-                _cell(", ".join(row["capabilities"] or []), 60),
-                _cell(row["release_pivot"] or "-", 60),
+                severity_text(account["severity"], account["score"]),
+                untrusted(account["account_id"]),
+                f"{account['n_events']:,}",
+                ", ".join(f"{name} {value:.2f}" for name, value in top if value >= 0.05) or "-",
             )
         yield table
+        if len(flagged) > 25:
+            yield Text(f"... and {len(flagged) - 25} more (distillscan report --format json)")
+    if report["mixed_accounts"]:
+        yield mixed_table(report["mixed_accounts"])
+    if case is not None:
+        hint = Text("drill down: ", style="dim")
+        hint.append(untrusted(f"distillscan show {case} campaign CAMPAIGN_ID", 300))
+        hint.append("  or  ", style="dim")
+        hint.append(untrusted(f"distillscan show {case} account ACCOUNT_ID", 300))
+        yield hint
 
-    flagged = accounts.filter(pl.col("severity").is_in(["medium", "high", "critical"])).sort(
-        "score", "account_id", descending=[True, False]
+
+def plain_text(report: Report, *, case: str | None, width: int = 100) -> str:
+    """The report as plain text at a fixed width without colour (``--output FILE``, goldens)."""
+    buffer = io.StringIO()
+    out = Console(
+        file=buffer, width=width, color_system=None, highlight=False, markup=False, emoji=False
     )
-    if not flagged.is_empty():
-        table = Table(title=f"Flagged accounts ({flagged.height})", title_justify="left")
-        for column in ("severity", "score", "account", "campaign", "events", "strongest signals"):
-            table.add_column(column)
-        for row in flagged.head(25).iter_rows(named=True):
-            table.add_row(
-                _severity(row["severity"]),
-                f"{row['score']:.2f}",
-                _cell(row["account_id"], 40),
-                _cell(row["campaign_id"] or "-"),
-                f"{row['n_events']:,}",
-                _strongest(row),
-            )
-        yield table
-        if flagged.height > 25:
-            yield Text(f"... and {flagged.height - 25} more (see accounts.parquet)")
+    for renderable in render(report, case=case):
+        out.print(renderable)
+    return buffer.getvalue()
 
-    if "is_mixed" in accounts.columns:
-        mixed = accounts.filter(pl.col("is_mixed").fill_null(False)).sort("account_id")
-        if not mixed.is_empty():
-            table = Table(
-                title="Mixed accounts (reseller traffic hiding a harvest)", title_justify="left"
-            )
-            for column in ("account", "end users", "contamination", "implicated end users"):
-                table.add_column(column)
-            for row in mixed.iter_rows(named=True):
-                implicated = row["implicated_end_users"] or []
-                shown = ", ".join(implicated[:5]) + (
-                    f" (+{len(implicated) - 5})" if len(implicated) > 5 else ""
-                )
-                table.add_row(
-                    _cell(row["account_id"], 40),
-                    str(row["n_end_users"]),
-                    f"{row['contamination_share']:.0%}",
-                    _cell(shown, 80),
-                )
-            yield table
-    yield Text(f"case: {investigation.case}", style="dim")
+
+def header(report: Report) -> Panel:
+    """Inputs, counts, time span, accounts, and which passes ran or were skipped."""
+    manifest, scope, summary = report["manifest"], report["scope"], report["summary"]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    inputs = manifest["inputs"]
+    listing = Text(f"{count(len(inputs), 'file')}")
+    for entry in inputs[:5]:
+        listing.append("\n")
+        listing.append(untrusted(entry["path"], 80))
+        listing.append(
+            f"  {entry['format']}, {entry['rows_read']:,} rows, sha256 {entry['sha256'][:12]}",
+            style="dim",
+        )
+    if len(inputs) > 5:
+        listing.append(f"\n... and {len(inputs) - 5} more")
+    grid.add_row("inputs", listing)
+    grid.add_row("loaded", f"{ingest_summary(manifest)}; {scope['events']:,} events in the window")
+    span = f"{when(scope['first_event'])} → {when(scope['last_event'])} UTC"
+    if scope["window_from"] or scope["window_to"]:
+        span += f" (window {when(scope['window_from'])} → {when(scope['window_to'])})"
+    grid.add_row("time span", span)
+    grid.add_row(
+        "accounts",
+        f"{scope['accounts']:,} analysed; {summary['flagged_accounts']:,} flagged; "
+        f"{summary['campaign_accounts']:,} in campaigns; {summary['mixed_accounts']:,} mixed",
+    )
+    ran = [p["id"] for p in report["passes"] if p["ran"]]
+    grid.add_row("passes run", Text(", ".join(ran) or "none"))
+    skipped = [p for p in report["passes"] if not p["ran"]]
+    if skipped:
+        lines = Text()
+        for i, p in enumerate(skipped):
+            if i:
+                lines.append("\n")
+            lines.append(f"{p['id']}: ", style="yellow")
+            lines.append(untrusted(p["skipped_reason"], 200))
+        grid.add_row("skipped", lines)
+    notes = [(p["id"], n) for p in report["passes"] for n in p["notes"]]
+    if notes:
+        lines = Text()
+        for i, (pass_id, note) in enumerate(notes):
+            if i:
+                lines.append("\n")
+            lines.append(f"{pass_id}: ", style="dim")
+            lines.append(untrusted(note, 200))
+        grid.add_row("notes", lines)
+    n = summary["campaigns"]
+    verdict = (
+        Text(f"{count(n, 'suspected campaign')}, highest severity ")
+        + severity_text(summary["highest_severity"] or "none")
+        if n
+        else Text("no suspected campaign", style="green")
+    )
+    grid.add_row("finding", verdict)
+    title = "distillscan report" + (" (redacted)" if report["run"]["redacted"] else "")
+    return Panel(grid, title=Text(title, style="bold"), title_align="left")
+
+
+def campaigns_table(campaigns: Sequence[Campaign]) -> Table:
+    """One row per campaign, most severe first: what it is, how big, its pivot and signals."""
+    table = Table(title="Suspected campaigns", title_justify="left", show_lines=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("campaign and targets", ratio=5)
+    table.add_column("size", no_wrap=True)
+    table.add_column("release pivot", ratio=2)
+    table.add_column("strongest signals", ratio=2)
+    for c in campaigns:
+        name = Text(c["name"], style="bold")
+        name.append("\n")
+        name.append(untrusted(c["campaign_id"], style="dim"))
+        name.append("\ntargets: ", style="dim")
+        name.append(", ".join(x.replace("_", " ") for x in c["capabilities"][:5]) or "-")
+        table.add_row(
+            severity_text(c["severity"], c["score"]),
+            name,
+            f"{count(c['n_accounts'], 'account')}\n{count(c['n_events'], 'exchange')}",
+            pivot_text(c),
+            "\n".join(c["strongest_signals"]) or "-",
+        )
+    return table
+
+
+def pivot_text(campaign: Campaign) -> Text:
+    """The release pivot in a few words: the model, the share moved, how many accounts."""
+    pivot = campaign["release_pivot"]
+    if pivot is None:
+        return Text("-")
+    text = untrusted(pivot["model"], 40)
+    text.append(
+        f": {pivot['share']:.0%} of traffic within 24 h, {count(pivot['accounts'], 'account')}"
+    )
+    return text
+
+
+def campaign_panel(
+    campaign: Campaign,
+    mixed: Sequence[MixedAccount],
+    case: str | None,
+    *,
+    members: int = MEMBERS_SHOWN,
+    templates: int = TEMPLATES_SHOWN,
+    entities: int = ENTITIES_SHOWN,
+) -> Panel:
+    """Why the campaign was named, when it ran, what it shared, and who is in it.
+
+    ``members``, ``templates`` and ``entities`` bound how many of each are listed before the
+    rest is counted (the drill-down lists them all).
+    """
+    parts: list[RenderableType] = []
+    facts = Text(
+        f"{count(campaign['n_accounts'], 'account')} · {count(campaign['n_events'], 'exchange')}"
+        f" · {when(campaign['first_seen'])} → {when(campaign['last_seen'])} UTC\n"
+    )
+    facts.append("targets: ", style="bold")
+    facts.append(", ".join(x.replace("_", " ") for x in campaign["capabilities"]) or "-")
+    parts.append(facts)
+
+    parts.append(
+        Text(
+            f"\nWhy it was named (content {campaign['content']:.2f} × operations "
+            f"{campaign['operations']:.2f} → score {campaign['score']:.2f})",
+            style="bold",
+        )
+    )
+    parts.append(signals_table(campaign["signals"]))
+
+    parts.append(
+        Text(f"\nActivity ({campaign['timeline']['bucket_hours']} h buckets, UTC)", "bold")
+    )
+    parts.append(sparkline(campaign["timeline"]))
+
+    if campaign["templates"]:
+        parts.append(Text("\nShared templates", style="bold"))
+        parts.append(templates_text(campaign["templates"], templates))
+    if campaign["infrastructure"]:
+        parts.append(Text("\nShared infrastructure", style="bold"))
+        parts.append(entities_table(campaign["infrastructure"], entities))
+
+    parts.append(Text(f"\nMembers ({campaign['n_accounts']:,})", style="bold"))
+    parts.append(members_table(campaign, members))
+
+    linked = [m for m in mixed if m["account_id"] in set(campaign["mixed_accounts"])]
+    if linked:
+        parts.append(Text("\nMixed accounts whose tenants use its templates", style="bold"))
+        for m in linked:
+            parts.append(mixed_line(m))
+    if case is not None:
+        hint = Text("\nfull evidence: ", style="dim")
+        hint.append(untrusted(f"distillscan show {case} campaign {campaign['campaign_id']}", 300))
+        parts.append(hint)
+    title = severity_text(campaign["severity"], campaign["score"])
+    title.append(" · ")
+    title.append(untrusted(campaign["campaign_id"]))
+    title.append(" · ")
+    title.append(campaign["name"])
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+def signals_table(rows: Sequence[SignalRow]) -> Table:
+    """Signal, strength, contribution and the plain-words figure behind it."""
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    table.add_column("signal", no_wrap=True)
+    table.add_column("strength", justify="right")
+    table.add_column("weight", justify="right")
+    table.add_column("what was measured", ratio=1)
+    for row in rows:
+        dim = "dim" if row["contribution"] < 0.05 else ""
+        figure = Text(row["figure"], style=dim)
+        if row["subject"] is not None:
+            figure.append(": ")
+            figure.append(untrusted(row["subject"], 60))
+        table.add_row(
+            Text(row["label"], style=dim),
+            Text(f"{row['value']:.2f}", style=dim),
+            Text(f"{row['contribution']:.2f}", style=dim),
+            figure,
+        )
+    return table
+
+
+def sparkline(timeline: Timeline) -> Text:
+    """Events per bucket as a sparkline, with the release of the pivot model marked below."""
+    buckets: list[Bucket] = timeline["buckets"]
+    if not buckets:
+        return Text("no events in the window", style="dim")
+    peak = max(b["events"] for b in buckets) or 1
+    line = Text("  ")
+    for b in buckets:
+        level = round(b["events"] / peak * (len(SPARKS) - 1))
+        char = SPARKS[level] if b["events"] else " "
+        line.append(char, style="magenta" if b["on_release_model"] else "cyan")
+    line.append(f"  peak {peak:,}/bucket")
+    released = timeline["released_at"]
+    if released is not None and timeline["release_model"] is not None:
+        index = next((i for i, b in enumerate(buckets) if b["start"] > released), len(buckets)) - 1
+        marker = Text("\n  " + " " * max(index, 0) + "▲ ", style="bold magenta")
+        marker.append(untrusted(timeline["release_model"], 40, style="bold magenta"))
+        moved = sum(b["on_release_model"] for b in buckets[max(index, 0) :])
+        after = sum(b["events"] for b in buckets[max(index, 0) :]) or 1
+        marker.append(f" first seen {when(released)}; {moved / after:.0%} of the traffic after it")
+        line.append(marker)
+    line.append(f"\n  {when(buckets[0]['start'])}", style="dim")
+    line.append(f" … {when(buckets[-1]['start'])}", style="dim")
+    return line
+
+
+def templates_text(templates: Sequence[Template], shown: int = TEMPLATES_SHOWN) -> Table:
+    """The most used shared skeletons, each with up to two example prompts."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    for i, t in enumerate(templates[:shown]):
+        line = Text(f"{t['side']} with ", style="bold")
+        line.append(untrusted(t["skeleton"], 80))
+        outside = (
+            f"also used by {count(t['other_accounts'], 'account')} outside"
+            if t["other_accounts"]
+            else "used by no other account"
+        )
+        line.append(
+            f"\n{count(t['accounts'], 'account')}, {count(t['events'], 'event')}; {outside}",
+            style="dim",
+        )
+        for x in t["examples"][:2]:
+            line.append("\ne.g. ", style="dim")
+            line.append(untrusted(f"{x['source_file']}:{x['source_line']}", 80, style="dim"))
+            line.append(" ")
+            line.append(untrusted(x["account_id"], 32, style="dim"))
+            line.append(": ")
+            line.append(untrusted(x["prompt"], PROMPT_CHARS))
+        grid.add_row(f"{i + 1}.", line)
+    if len(templates) > shown:
+        grid.add_row("", Text(f"... and {len(templates) - shown} more"))
+    return grid
+
+
+def entities_table(entities: Sequence[Entity], shown: int = ENTITIES_SHOWN) -> Table:
+    """Shared IPs, networks, user agents and sign-up details."""
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    for column in ("kind", "value", "accounts", "events", "outside"):
+        table.add_column(column, justify="right" if column in ("accounts", "events") else "left")
+    for e in entities[:shown]:
+        table.add_row(
+            ENTITY_WORDS.get(e["kind"], e["kind"]),
+            untrusted(e["value"], 60),
+            f"{e['accounts']:,}",
+            f"{e['events']:,}",
+            f"{e['other_accounts']:,} other",
+        )
+    if len(entities) > shown:
+        table.add_row("", Text(f"... and {len(entities) - shown} more"), "", "", "")
+    return table
+
+
+def members_table(campaign: Campaign, shown: int = MEMBERS_SHOWN) -> Table:
+    """The first members (most severe first), then a count of the rest."""
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    for column in ("account", "severity", "events", "active", "strongest signals"):
+        table.add_column(column, justify="right" if column == "events" else "left")
+    members = campaign["members"]
+    for m in members[:shown]:
+        table.add_row(
+            untrusted(m["account_id"], 40),
+            severity_text(m["severity"], m["score"]),
+            f"{m['n_events']:,}",
+            f"{when(m['first_seen'])[:10]} → {when(m['last_seen'])[:10]}",
+            ", ".join(m["strongest_signals"]) or "-",
+        )
+    if len(members) > shown:
+        table.add_row(Text(f"... and {len(members) - shown:,} more"), "", "", "", "")
+    return table
+
+
+def mixed_line(m: MixedAccount) -> Table:
+    """A mixed account: contamination, end users, and the implicated ones."""
+    text = untrusted(m["account_id"], 40)
+    text.append(
+        f": {m['contamination_share']:.0%} of {count(m['n_events'], 'event')} from "
+        f"{len(m['implicated_end_users'])} of {count(m['n_end_users'], 'end user')}; "
+        "implicated: "
+    )
+    text.append(untrusted(", ".join(m["implicated_end_users"][:5]), 120))
+    if len(m["implicated_end_users"]) > 5:
+        text.append(f" (+{len(m['implicated_end_users']) - 5})")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row("-", text)
+    return grid
+
+
+def mixed_table(mixed: Sequence[MixedAccount]) -> Table:
+    """Every mixed account (a reseller or app whose traffic hides a harvesting tenant)."""
+    table = Table(title="Mixed accounts (reseller traffic hiding a harvest)", title_justify="left")
+    for column in ("account", "end users", "contamination", "implicated end users", "campaigns"):
+        table.add_column(column)
+    for m in mixed:
+        implicated = m["implicated_end_users"]
+        shown = ", ".join(implicated[:5]) + (
+            f" (+{len(implicated) - 5})" if len(implicated) > 5 else ""
+        )
+        table.add_row(
+            untrusted(m["account_id"], 40),
+            f"{m['n_end_users']:,}",
+            f"{m['contamination_share']:.0%}",
+            untrusted(shown, 120),
+            untrusted(", ".join(m["campaigns"]) or "-", 80),
+        )
+    return table

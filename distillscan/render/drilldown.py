@@ -1,0 +1,421 @@
+"""``distillscan show CASE campaign ID`` and ``show CASE account ID``: the full evidence for one.
+
+A campaign's drill-down is its report entry without the report's cuts: every member, more
+templates and shared entities, and every evidence row with its example event (source
+``file:line``, time, model, the start of the prompt). An account's drill-down gathers what the case
+knows about it: its signals with their contributions and the figures behind them, its campaign,
+its evidence rows (example events, and links to other accounts in either direction), its first
+events, the infrastructure and prompt skeletons it shares, and, for a reseller, its busiest end
+users.
+
+Both are built as plain JSON values (like the report model) and printed either with Rich (every
+log value inert, see :mod:`distillscan.render.terminal`) or as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypedDict
+
+import polars as pl
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from distillscan.errors import CaseError
+from distillscan.investigate import Investigation
+from distillscan.render import facts
+from distillscan.render.loader import load_record
+from distillscan.render.model import (
+    Account,
+    Campaign,
+    Entity,
+    Evidence,
+    Example,
+    MixedAccount,
+    SignalRow,
+    Template,
+    Timeline,
+    account_of,
+    baselines,
+    build_report,
+    entity_of,
+    evidence_rows,
+    example_of,
+    instant,
+    link_partner,
+    rounded,
+    signal_rows,
+    template_of,
+    timeline_of,
+)
+from distillscan.render.terminal import (
+    ID_CHARS,
+    campaign_panel,
+    count,
+    entities_table,
+    severity_text,
+    signals_table,
+    sparkline,
+    templates_text,
+    untrusted,
+    when,
+)
+
+#: Account figures shown in an account's drill-down (when the passes produced them).
+FIGURES = (
+    "n_events",
+    "active_days",
+    "quiet_hours_share",
+    "gap_cv",
+    "peak_per_minute",
+    "at_ceiling_share",
+    "n_capabilities",
+    "capability_entropy",
+    "single_shot_share",
+    "distinct_prompt_share",
+    "top_skeleton_share",
+    "elicitation_share",
+    "asks_long_output",
+    "asks_multiple",
+    "asks_reasoning",
+    "asks_logprobs",
+    "template_share",
+    "template_partners",
+    "template_peers",
+    "sync_partners",
+    "shared_infrastructure",
+    "pivot_model",
+    "pivot_share",
+    "population_share",
+    "n_end_users",
+    "implicated_events",
+    "contamination_share",
+    "content",
+    "operations",
+)
+#: Account metadata columns shown when the case has them.
+METADATA = ("created_at", "email_domain", "payment_fingerprint", "country")
+FIRST_EVENTS = 5
+END_USERS = 20
+#: The drill-down's listing limits (the report's are smaller).
+TEMPLATES = 20
+ENTITIES = 50
+
+
+class CampaignBrief(TypedDict):
+    """The campaign an account belongs to."""
+
+    campaign_id: str
+    name: str
+    severity: str
+    score: float
+    n_accounts: int
+
+
+class EndUser(TypedDict):
+    """One of a reseller's end users."""
+
+    end_user_id: str
+    events: int
+    first_seen: str | None
+    last_seen: str | None
+    implicated: bool
+
+
+class CampaignDetail(TypedDict):
+    """Everything ``show CASE campaign ID`` prints."""
+
+    campaign: Campaign
+    mixed_accounts: list[MixedAccount]
+
+
+class AccountDetail(TypedDict):
+    """Everything ``show CASE account ID`` prints."""
+
+    account: Account
+    campaign: CampaignBrief | None
+    signals: list[SignalRow]
+    figures: dict[str, Any]
+    metadata: dict[str, str | None]
+    timeline: Timeline
+    templates: list[Template]
+    infrastructure: list[Entity]
+    end_users: list[EndUser]
+    first_events: list[Example]
+    evidence: list[Evidence]
+
+
+def campaign_detail(investigation: Investigation, wanted: str) -> CampaignDetail:
+    """One campaign, by its id or a unique prefix of it.
+
+    Raises:
+        CaseError: no campaign, or several, match.
+    """
+    ids = sorted(investigation.campaigns["campaign_id"].to_list())
+    matches = [c for c in ids if c == wanted] or [c for c in ids if c.startswith(wanted)]
+    if len(matches) != 1:
+        problem = "matches several campaigns" if matches else "is not a campaign of this case"
+        listed = ", ".join(ids[:10]) + (f" (+{len(ids) - 10})" if len(ids) > 10 else "")
+        raise CaseError(f"{wanted!r} {problem}", hint=f"campaigns: {listed or 'none'}")
+    report = build_report(investigation, templates=TEMPLATES, entities=ENTITIES)
+    campaign = next(c for c in report["campaigns"] if c["campaign_id"] == matches[0])
+    mixed = [m for m in report["mixed_accounts"] if m["account_id"] in campaign["mixed_accounts"]]
+    return {"campaign": campaign, "mixed_accounts": mixed}
+
+
+def account_detail(investigation: Investigation, account_id: str) -> AccountDetail:
+    """Everything the case holds about one account (its id exactly).
+
+    Raises:
+        CaseError: the account has no events in the investigation.
+    """
+    accounts = investigation.accounts
+    own_row = accounts.filter(pl.col("account_id") == account_id)
+    if own_row.is_empty():
+        raise CaseError(
+            f"{account_id!r} is not an account of this case",
+            hint="ids are matched exactly; the JSON report lists every account",
+        )
+    row = own_row.row(0, named=True)
+    config = load_record(investigation.case).get("config") or {}
+    params = config.get("passes", {})
+    base = baselines(investigation, config)
+    pivot_model: str | None = row.get("pivot_model") if (row.get("pivot_signal") or 0) else None
+    scope = facts.Scope(
+        members=pl.DataFrame({"label": [account_id], "account_id": [account_id]}),
+        hours={account_id: facts.bucket_hours(row.get("first_seen"), row.get("last_seen"))},
+        release_model={account_id: pivot_model} if pivot_model else {},
+    )
+    con = facts.open_events(investigation.case, investigation.window)
+    try:
+        releases = facts.release_times(con, [pivot_model] if pivot_model else [])
+        buckets = facts.timelines(con, scope).get(account_id, [])
+        templates = facts.templates(con, scope, limit=5, min_accounts=1).get(account_id, [])
+        entities = facts.infrastructure(
+            con,
+            scope,
+            accounts,
+            min_share=float(params.get("infrastructure", {}).get("min_share", 0.05)),
+            min_accounts=1,
+        ).get(account_id, [])
+        evidence = evidence_rows(con, _evidence_of(investigation.evidence, account_id))
+        first = facts.first_events(con, account_id, FIRST_EVENTS)
+        end_users = facts.end_users(con, account_id, END_USERS)
+    finally:
+        con.close()
+    implicated = set(row.get("implicated_end_users") or [])
+    return {
+        "account": account_of(row),
+        "campaign": _brief(investigation.campaigns, row["campaign_id"]),
+        "signals": signal_rows(own_row, base),
+        "figures": {k: _plain(row[k]) for k in FIGURES if row.get(k) is not None},
+        "metadata": {k: _text(row.get(k)) for k in METADATA if k in row},
+        "timeline": timeline_of(
+            scope.hours[account_id],
+            pivot_model,
+            releases.get(pivot_model) if pivot_model else None,
+            buckets,
+        ),
+        "templates": [template_of(t) for t in templates],
+        "infrastructure": [entity_of(e) for e in entities],
+        "end_users": [
+            {
+                "end_user_id": str(u["end_user_id"]),
+                "events": int(u["events"]),
+                "first_seen": instant(u["first_seen"]),
+                "last_seen": instant(u["last_seen"]),
+                "implicated": u["end_user_id"] in implicated,
+            }
+            for u in end_users
+        ],
+        "first_events": [example_of(e) for e in first],
+        "evidence": evidence,
+    }
+
+
+def _evidence_of(evidence: pl.DataFrame, account_id: str) -> pl.DataFrame:
+    """The account's evidence rows, and link rows stored under the account at the other end."""
+    inbound = evidence.filter(
+        pl.col("kind").str.starts_with("link:")
+        & (pl.col("account_id") != account_id)
+        & pl.col("detail").str.starts_with(f"with {account_id}: ")
+    )
+    # The prefix test can match a longer id that starts with this one and ": "; keep exact ones.
+    keep = [
+        link_partner(detail, {account_id}) == account_id for detail in inbound["detail"].to_list()
+    ]
+    inbound = inbound.filter(pl.Series(keep, dtype=pl.Boolean))
+    own = evidence.filter(pl.col("account_id") == account_id)
+    return pl.concat([own, inbound], how="vertical_relaxed")
+
+
+def _brief(campaigns: pl.DataFrame, campaign_id: str | None) -> CampaignBrief | None:
+    if campaign_id is None:
+        return None
+    match = campaigns.filter(pl.col("campaign_id") == campaign_id)
+    if match.is_empty():
+        return None
+    c = match.row(0, named=True)
+    return {
+        "campaign_id": c["campaign_id"],
+        "name": c["name"],
+        "severity": c["severity"],
+        "score": rounded(c["score"]),
+        "n_accounts": int(c["n_accounts"]),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A figure as a JSON value: floats rounded, instants as ISO strings."""
+    if isinstance(value, float):
+        return rounded(value)
+    if isinstance(value, datetime):
+        return instant(value)
+    return value
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return instant(value) if isinstance(value, datetime) else str(value)
+
+
+def render_campaign(detail: CampaignDetail, case: str) -> Iterator[RenderableType]:
+    """The campaign's panel with nothing cut, then every evidence row."""
+    campaign = detail["campaign"]
+    yield campaign_panel(
+        campaign,
+        detail["mixed_accounts"],
+        None,
+        members=len(campaign["members"]),
+        templates=len(campaign["templates"]),
+        entities=len(campaign["infrastructure"]),
+    )
+    yield evidence_table(campaign["evidence"], f"Evidence ({len(campaign['evidence']):,} rows)")
+    hint = Text("an account: ", style="dim")
+    hint.append(untrusted(f"distillscan show {case} account ACCOUNT_ID", 300))
+    yield hint
+
+
+def render_account(detail: AccountDetail) -> Iterator[RenderableType]:
+    """The account's header, signals, activity, shared things, end users and evidence."""
+    account = detail["account"]
+    head = Text()
+    head.append_text(severity_text(account["severity"], account["score"]))
+    head.append(
+        f" · {count(account['n_events'], 'event')} · {when(account['first_seen'])} → "
+        f"{when(account['last_seen'])} UTC · content {account['content']:.2f} × operations "
+        f"{account['operations']:.2f}"
+    )
+    campaign = detail["campaign"]
+    head.append("\ncampaign: ", style="bold")
+    if campaign is None:
+        head.append("none")
+    else:
+        head.append(untrusted(campaign["campaign_id"]))
+        head.append(
+            f" ({campaign['name']}; {campaign['severity']} {campaign['score']:.2f}, "
+            f"{count(campaign['n_accounts'], 'account')})"
+        )
+    if account["is_mixed"]:
+        head.append("\nmixed account: ", style="bold")
+        head.append(f"{(account['contamination_share'] or 0.0):.0%} of its traffic is harvest-like")
+    for key, value in detail["metadata"].items():
+        if value is not None:
+            head.append(f"\n{key.replace('_', ' ')}: ", style="bold")
+            head.append(untrusted(value, 80))
+    parts: list[RenderableType] = [head]
+    parts.append(Text("\nSignals", style="bold"))
+    parts.append(signals_table(detail["signals"]))
+    parts.append(Text("\nFigures", style="bold"))
+    parts.append(_figures(detail["figures"]))
+    hours = detail["timeline"]["bucket_hours"]
+    parts.append(Text(f"\nActivity ({hours} h buckets, UTC)", style="bold"))
+    parts.append(sparkline(detail["timeline"]))
+    if detail["templates"]:
+        parts.append(Text("\nMost used prompt skeletons", style="bold"))
+        parts.append(templates_text(detail["templates"], len(detail["templates"])))
+    if detail["infrastructure"]:
+        parts.append(Text("\nInfrastructure (and how many other accounts use it)", style="bold"))
+        parts.append(entities_table(detail["infrastructure"], len(detail["infrastructure"])))
+    if detail["end_users"]:
+        parts.append(Text("\nBusiest end users", style="bold"))
+        parts.append(_end_users(detail["end_users"]))
+    title = Text("account ")
+    title.append(untrusted(account["account_id"], ID_CHARS))
+    yield Panel(Group(*parts), title=title, title_align="left")
+    yield events_table(detail["first_events"], "First events")
+    yield evidence_table(detail["evidence"], f"Evidence ({len(detail['evidence']):,} rows)")
+
+
+def _figures(figures: dict[str, Any]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim")
+    table.add_column()
+    for key, value in figures.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        table.add_row(key, untrusted(shown, 80))
+    return table
+
+
+def _end_users(users: Sequence[EndUser]) -> Table:
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    for column in ("end user", "events", "first seen", "last seen", ""):
+        table.add_column(column, justify="right" if column == "events" else "left")
+    for u in users:
+        table.add_row(
+            untrusted(u["end_user_id"], 40),
+            f"{u['events']:,}",
+            when(u["first_seen"]),
+            when(u["last_seen"]),
+            Text("implicated", style="bold red") if u["implicated"] else "",
+        )
+    return table
+
+
+def events_table(events: Sequence[Example], title: str) -> Table:
+    """Example events: where they are (file:line), when, which model, and the prompt's start."""
+    table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("source", ratio=2)
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("model", ratio=1)
+    table.add_column("prompt (start)", ratio=5)
+    for e in events:
+        table.add_row(
+            untrusted(f"{e['source_file']}:{e['source_line']}", 80),
+            when(e["ts"]),
+            untrusted(e["model"], 30),
+            untrusted(e["prompt"], 200),
+        )
+    return table
+
+
+def evidence_table(evidence: Sequence[Evidence], title: str) -> Table:
+    """Evidence rows: account, pass, source file:line (or the linked account), detail, prompt."""
+    table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("account", ratio=2)
+    table.add_column("pass", ratio=2)
+    table.add_column("source", ratio=2)
+    table.add_column("detail", ratio=4)
+    table.add_column("prompt (start)", ratio=4)
+    for e in evidence:
+        source = (
+            untrusted(f"{e['source_file']}:{e['source_line']}", 80)
+            if e["source_file"]
+            else Text("-")
+        )
+        detail = untrusted(e["detail"], 200)
+        if e["ts"]:
+            detail.append(f"\n{when(e['ts'])} ", style="dim")
+            detail.append(untrusted(e["model"], 30, style="dim"))
+        table.add_row(
+            untrusted(e["account_id"], 40),
+            Text(e["pass_id"]),
+            source,
+            detail,
+            untrusted(e["prompt"], 160),
+        )
+    return table

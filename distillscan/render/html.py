@@ -1,0 +1,598 @@
+"""The HTML report: one self-contained file (inline CSS and SVG; no script, no network).
+
+It carries the Markdown report's content plus two pictures per campaign, drawn server-side as
+inline SVG: activity over time (events per bucket, the part on the newly released model
+highlighted, the release marked) and the linkage between member accounts (links coloured by
+kind). A Content-Security-Policy forbids scripts and any fetch, so even a mistake in escaping
+could not run code or call out; and every log value is escaped with
+:func:`distillscan.render.escape.html_text` anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from distillscan.render.escape import html_text as h
+from distillscan.render.markdown import ENTITY_WORDS, daily, when
+from distillscan.render.model import (
+    Campaign,
+    Evidence,
+    Link,
+    Report,
+    ingest_summary,
+    severity_rank,
+)
+
+#: Members drawn in a linkage picture (the most severe first); the rest are counted.
+GRAPH_NODES = 60
+#: Links drawn at most (the JSON report lists them all).
+GRAPH_LINKS = 300
+MEMBERS_SHOWN = 50
+EVIDENCE_SHOWN = 40
+LINK_COLOURS = {"template": "#1f77b4", "sync": "#d62728", "infrastructure": "#2ca02c"}
+SEVERITY_COLOURS = {
+    "critical": "#b30000",
+    "high": "#e34a33",
+    "medium": "#fc8d59",
+    "low": "#7fa7c9",
+    "none": "#999999",
+}
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:72rem;padding:0 1rem;color:#1b1b1b}
+h1{font-size:1.6rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;margin:.6rem 0;width:100%}
+th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;
+background:#f6f8fa;overflow-wrap:anywhere}
+pre{padding:.5rem;white-space:pre-wrap;border:1px solid #e3e3e3}
+.sev{display:inline-block;padding:0 .4rem;border-radius:.2rem;color:#fff;font-weight:600}
+.campaign{border:1px solid #ccc;border-radius:.4rem;padding:0 1rem 1rem;margin:1.2rem 0}
+.note{color:#555}.charts{display:flex;flex-wrap:wrap;gap:1rem}
+figure{margin:.5rem 0}figcaption{color:#555;font-size:.9em}
+"""
+
+
+def render(report: Report, *, case: str = "CASE") -> str:
+    """The whole report as one HTML document (ends with a newline)."""
+    body = [
+        _title(report),
+        _summary(report),
+        _scope(report),
+    ]
+    for index, campaign in enumerate(report["campaigns"]):
+        body.append(_campaign(index + 1, campaign, report, case))
+    body.append(_mixed(report))
+    body.append(_methodology(report))
+    redacted = " (redacted)" if report["run"]["redacted"] else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'\">\n"
+        '<meta name="referrer" content="no-referrer">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>distillscan report{redacted}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(b for b in body if b)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _sev(severity: str, score: float | None = None) -> str:
+    colour = SEVERITY_COLOURS.get(severity, "#999")
+    label = h(severity) + (f" {score:.2f}" if score is not None else "")
+    return f'<span class="sev" style="background:{colour}">{label}</span>'
+
+
+def _code(text: str | None, limit: int = 120) -> str:
+    return f"<code>{h(text, limit)}</code>" if text else "-"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]) -> str:
+    head = "".join(f"<th>{cell}</th>" for cell in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{cell}</td>' if i in numeric else f"<td>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _title(report: Report) -> str:
+    s = report["summary"]
+    headline = (
+        f"{s['campaigns']:,} suspected distillation campaign{'s' if s['campaigns'] != 1 else ''}"
+        if s["campaigns"]
+        else "no suspected distillation campaign"
+    )
+    parts = [
+        f"<h1>distillscan report: {headline}</h1>",
+        f'<p class="note">Written by distillscan {h(report["run"]["version"])} (report schema '
+        f"{h(report['schema_version'])}). Scores rank accounts for review: they are evidence for "
+        "an investigator, not a verdict.</p>",
+    ]
+    if report["run"]["redacted"]:
+        parts.append(
+            "<p><strong>Redacted.</strong> Account ids, end-user ids, IP addresses and email "
+            "addresses are pseudonyms (stable within this case); prompt text is replaced by its "
+            "fingerprint.</p>"
+        )
+    return "\n".join(parts)
+
+
+def _summary(report: Report) -> str:
+    s = report["summary"]
+    out = ["<h2>Summary</h2>"]
+    if report["campaigns"]:
+        out.append(
+            _table(
+                [
+                    "Severity",
+                    "Campaign",
+                    "Accounts",
+                    "Exchanges",
+                    "Targets",
+                    "Release pivot",
+                    "Strongest signals",
+                ],
+                [
+                    [
+                        _sev(c["severity"], c["score"]),
+                        f'<a href="#{h(c["campaign_id"])}">{h(c["name"], 200)}</a><br>'
+                        + _code(c["campaign_id"]),
+                        f"{c['n_accounts']:,}",
+                        f"{c['n_events']:,}",
+                        h(", ".join(x.replace("_", " ") for x in c["capabilities"][:4])) or "-",
+                        _pivot(c),
+                        h(", ".join(c["strongest_signals"])) or "-",
+                    ]
+                    for c in report["campaigns"]
+                ],
+                {2, 3},
+            )
+        )
+    else:
+        out.append("<p>No group of accounts met the campaign criteria.</p>")
+    out.append(
+        f"<ul><li>{s['flagged_accounts']:,} account(s) scored medium or above; "
+        f"{s['campaign_accounts']:,} belong to campaigns.</li>"
+        f"<li>{s['mixed_accounts']:,} mixed account(s): resellers or apps whose traffic hides a "
+        'harvesting tenant (<a href="#mixed-accounts">below</a>).</li></ul>'
+    )
+    return "\n".join(out)
+
+
+def _pivot(c: Campaign) -> str:
+    p = c["release_pivot"]
+    if p is None:
+        return "-"
+    return (
+        f"{_code(p['model'], 60)}: {p['share']:.0%} of traffic within 24 h "
+        f"({p['accounts']:,} account(s))"
+    )
+
+
+def _scope(report: Report) -> str:
+    manifest, scope = report["manifest"], report["scope"]
+    out = ["<h2>Scope</h2>"]
+    out.append(
+        _table(
+            ["Input", "Format", "Table", "Rows read", "Loaded", "Quarantined", "SHA-256"],
+            [
+                [
+                    _code(i["path"], 200),
+                    h(i["format"], 40),
+                    h(i["target"], 40),
+                    f"{i['rows_read']:,}",
+                    f"{i['rows_loaded']:,}",
+                    f"{i['rows_quarantined']:,}",
+                    _code(i["sha256"], 80),
+                ]
+                for i in manifest["inputs"]
+            ],
+            {3, 4, 5},
+        )
+    )
+    window = (
+        "the whole export"
+        if not (scope["window_from"] or scope["window_to"])
+        else f"{when(scope['window_from'])} to {when(scope['window_to'])} UTC"
+    )
+    items = [
+        f"Loaded: {h(ingest_summary(manifest), 400)}.",
+        f"Analysed: {scope['events']:,} events from {when(scope['first_event'])} to "
+        f"{when(scope['last_event'])} UTC (window: {window}); {scope['accounts']:,} accounts.",
+    ]
+    items += [
+        f"Left out: {_code(s['path'], 200)}: {h(s['reason'], 200)}" for s in manifest["skipped"]
+    ]
+    out.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+    return "\n".join(out)
+
+
+def _campaign(index: int, c: Campaign, report: Report, case: str) -> str:
+    cid = h(c["campaign_id"])
+    out = [f'<section class="campaign" id="{cid}">']
+    out.append(f"<h2>{index}. {_sev(c['severity'], c['score'])} {h(c['name'], 200)}</h2>")
+    facts = [
+        f"Campaign id: {_code(c['campaign_id'])}",
+        f"Score {c['score']:.2f} (content {c['content']:.2f} × operations "
+        f"{c['operations']:.2f}); {c['n_accounts']:,} accounts; {c['n_events']:,} exchanges; "
+        f"{when(c['first_seen'])} to {when(c['last_seen'])} UTC.",
+        "Targets: " + (h(", ".join(x.replace("_", " ") for x in c["capabilities"])) or "-"),
+        "Linked by: " + (h(", ".join(c["link_kinds"])) or "no") + " links.",
+    ]
+    pivot = c["release_pivot"]
+    if pivot is not None:
+        facts.append(
+            f"Release pivot: {pivot['accounts']:,} account(s) moved {pivot['share']:.0%} of their "
+            f"traffic to {_code(pivot['model'], 60)} within 24 h of its first appearance "
+            f"({when(pivot['released_at'])} UTC); all traffic in that window: "
+            f"{(pivot['population_share'] or 0.0):.0%}."
+        )
+    out.append("<ul>" + "".join(f"<li>{f}</li>" for f in facts) + "</ul>")
+    out.append("<h3>Why it was named</h3>")
+    out.append(
+        _table(
+            ["Signal", "Strength", "Weight", "What was measured"],
+            [
+                [
+                    h(r["label"]),
+                    f"{r['value']:.2f}",
+                    f"{r['contribution']:.2f}",
+                    h(r["figure"], 400)
+                    + (f": {_code(r['subject'], 60)}" if r["subject"] is not None else ""),
+                ]
+                for r in c["signals"]
+            ],
+            {1, 2},
+        )
+    )
+    out.append("<h3>Activity and linkage</h3>")
+    out.append(
+        '<div class="charts">'
+        f"<figure>{timeline_svg(c)}<figcaption>Exchanges per "
+        f"{c['timeline']['bucket_hours']} h (UTC); darker: on the newly released model; the line "
+        "marks its first appearance.</figcaption></figure>"
+        f"<figure>{linkage_svg(c)}<figcaption>Member accounts and the links that joined them "
+        f"{_legend()}.</figcaption></figure></div>"
+    )
+    days = daily(c["timeline"]["buckets"]) if c["timeline"]["bucket_hours"] < 24 else []
+    if days:
+        model = c["timeline"]["release_model"]
+        out.append(
+            "<details><summary>Timeline table</summary>"
+            + _table(
+                ["Day (UTC)", "Exchanges", "Accounts active (peak)"]
+                + ([f"On {_code(model, 40)}"] if model else []),
+                [
+                    [h(d["start"]), f"{d['events']:,}", f"{d['accounts']:,}"]
+                    + ([f"{d['on_release_model']:,}"] if model else [])
+                    for d in days
+                ],
+                {1, 2, 3},
+            )
+            + "</details>"
+        )
+    if c["templates"]:
+        out.append("<h3>Shared templates</h3>")
+        for i, t in enumerate(c["templates"]):
+            outside = (
+                f"also used by {t['other_accounts']:,} account(s) outside the campaign"
+                if t["other_accounts"]
+                else "used by no account outside the campaign"
+            )
+            out.append(
+                f"<p><strong>Template {i + 1}</strong>: prompts that {h(t['side'][:-1])} with "
+                f"{_code(t['skeleton'], 80)} (normalised): {t['accounts']:,} account(s), "
+                f"{t['events']:,} exchange(s); {outside}.</p>"
+            )
+            for x in t["examples"][:2]:
+                source = f"{x['source_file']}:{x['source_line']}"
+                out.append(
+                    f'<p class="note">Example from {_code(source, 200)}, account '
+                    f"{_code(x['account_id'], 80)}:</p>"
+                    f"<pre>{h(x['prompt'], 600, one_line=False)}</pre>"
+                )
+    if c["infrastructure"]:
+        out.append("<h3>Shared infrastructure</h3>")
+        out.append(
+            _table(
+                ["Kind", "Value", "Accounts", "Exchanges", "Other accounts"],
+                [
+                    [
+                        h(ENTITY_WORDS.get(e["kind"], e["kind"])),
+                        _code(e["value"], 120),
+                        f"{e['accounts']:,}",
+                        f"{e['events']:,}",
+                        f"{e['other_accounts']:,}",
+                    ]
+                    for e in c["infrastructure"]
+                ],
+                {2, 3, 4},
+            )
+        )
+    out.append(f"<h3>Members ({c['n_accounts']:,})</h3>")
+    out.append(
+        _table(
+            ["Account", "Severity", "Exchanges", "First seen", "Last seen", "Strongest"],
+            [
+                [
+                    _code(m["account_id"], 80),
+                    _sev(m["severity"], m["score"]),
+                    f"{m['n_events']:,}",
+                    h(when(m["first_seen"])),
+                    h(when(m["last_seen"])),
+                    h(", ".join(m["strongest_signals"])) or "-",
+                ]
+                for m in c["members"][:MEMBERS_SHOWN]
+            ],
+            {2},
+        )
+    )
+    if len(c["members"]) > MEMBERS_SHOWN:
+        out.append(f"<p>... and {len(c['members']) - MEMBERS_SHOWN:,} more (JSON report).</p>")
+    linked = [m for m in report["mixed_accounts"] if m["account_id"] in set(c["mixed_accounts"])]
+    if linked:
+        out.append("<h3>Mixed accounts whose tenants use its templates</h3><ul>")
+        for m in linked:
+            out.append(
+                f"<li>{_code(m['account_id'], 80)}: {m['contamination_share']:.0%} of "
+                f"{m['n_events']:,} exchanges from {len(m['implicated_end_users'])} of "
+                f"{m['n_end_users']:,} end users (implicated: "
+                + ", ".join(_code(u, 60) for u in m["implicated_end_users"][:10])
+                + ")</li>"
+            )
+        out.append("</ul>")
+    out.append("<h3>Evidence</h3>")
+    out.append(_evidence(c["evidence"]))
+    command = f"distillscan show {case} campaign {c['campaign_id']}"
+    out.append(f'<p class="note">All {len(c["evidence"]):,} rows: {_code(command, 300)}</p>')
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _evidence(evidence: Sequence[Evidence]) -> str:
+    events = [e for e in evidence if e["event_id"] is not None][:EVIDENCE_SHOWN]
+    links = [e for e in evidence if e["event_id"] is None][:EVIDENCE_SHOWN]
+    rows = [
+        [
+            _code(e["account_id"], 60),
+            h(e["pass_id"], 40),
+            _code(f"{e['source_file']}:{e['source_line']}", 120) if e["source_file"] else "-",
+            _code(e["detail"], 160),
+            _code(e["prompt"], 160),
+        ]
+        for e in [*events, *links]
+    ]
+    if not rows:
+        return "<p>No evidence rows.</p>"
+    return _table(["Account", "Pass", "Source", "Detail", "Prompt (start)"], rows, set())
+
+
+def _legend() -> str:
+    return (
+        "("
+        + ", ".join(
+            f'<span style="color:{colour}">&#9632;</span> {h(kind)}'
+            for kind, colour in LINK_COLOURS.items()
+        )
+        + ")"
+    )
+
+
+def _parse(instant: str) -> datetime:
+    return datetime.fromisoformat(instant.removesuffix("Z"))
+
+
+def timeline_svg(c: Campaign, width: int = 560, height: int = 180) -> str:
+    """Events per bucket as bars (the part on the released model darker), release marked."""
+    timeline = c["timeline"]
+    buckets = timeline["buckets"]
+    if not buckets:
+        return "<p>No events in the window.</p>"
+    left, right, top, bottom = 40, 10, 18, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(b["events"] for b in buckets) or 1
+    bar_w = plot_w / len(buckets)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="activity over time">',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+        'stroke="#999"/>',
+        f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{peak:,}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end">0</text>',
+    ]
+    for i, b in enumerate(buckets):
+        x = left + i * bar_w
+        total_h = b["events"] / peak * plot_h
+        new_h = b["on_release_model"] / peak * plot_h
+        parts.append(
+            f'<rect x="{x:.1f}" y="{top + plot_h - total_h:.1f}" width="{max(bar_w - 1, 1):.1f}" '
+            f'height="{total_h:.1f}" fill="#9ecae1"><title>{h(when(b["start"]))}: '
+            f"{b['events']:,} exchanges, {b['on_release_model']:,} on the new model</title></rect>"
+        )
+        if new_h:
+            parts.append(
+                f'<rect x="{x:.1f}" y="{top + plot_h - new_h:.1f}" '
+                f'width="{max(bar_w - 1, 1):.1f}" height="{new_h:.1f}" fill="#6a3d9a"/>'
+            )
+    parts.append(
+        f'<text x="{left}" y="{height - 8}" font-size="10">{h(when(buckets[0]["start"]))}</text>'
+    )
+    parts.append(
+        f'<text x="{left + plot_w}" y="{height - 8}" font-size="10" text-anchor="end">'
+        f"{h(when(buckets[-1]['start']))}</text>"
+    )
+    released, model = timeline["released_at"], timeline["release_model"]
+    if released is not None and model is not None:
+        start = _parse(buckets[0]["start"])
+        span = (len(buckets) * timeline["bucket_hours"]) * 3600
+        offset = (_parse(released) - start).total_seconds() / span
+        x = left + min(max(offset, 0.0), 1.0) * plot_w
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{top + plot_h}" '
+            'stroke="#6a3d9a" stroke-dasharray="4 3"/>'
+        )
+        anchor = "end" if x > left + plot_w * 0.7 else "start"
+        parts.append(
+            f'<text x="{x + (-3 if anchor == "end" else 3):.1f}" y="{top - 6}" font-size="10" '
+            f'text-anchor="{anchor}" fill="#6a3d9a">{h(model, 40)} released '
+            f"{h(when(released))}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def linkage_svg(c: Campaign, size: int = 360) -> str:
+    """Members on a circle (most severe first, up to :data:`GRAPH_NODES`), links between them."""
+    members = sorted(
+        c["members"], key=lambda m: (-severity_rank(m["severity"]), -m["score"], m["account_id"])
+    )[:GRAPH_NODES]
+    shown = {m["account_id"]: i for i, m in enumerate(members)}
+    n = len(members)
+    if n == 0:
+        return "<p>No members.</p>"
+    centre, radius = size / 2, size / 2 - 40
+    position = {
+        account: (
+            centre + radius * math.cos(2 * math.pi * i / n - math.pi / 2),
+            centre + radius * math.sin(2 * math.pi * i / n - math.pi / 2),
+        )
+        for account, i in shown.items()
+    }
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}" role="img" aria-label="account linkage">'
+    ]
+    links: Sequence[Link] = [
+        link
+        for link in c["links"]
+        if link["account_a"] in position and link["account_b"] in position
+    ]
+    for link in links[:GRAPH_LINKS]:
+        (x1, y1), (x2, y2) = position[link["account_a"]], position[link["account_b"]]
+        # Links of different kinds between the same pair run side by side, not on top.
+        shift = 2.5 * (
+            list(LINK_COLOURS).index(link["kind"]) - 1 if link["kind"] in LINK_COLOURS else 0
+        )
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        dx, dy = -(y2 - y1) / length * shift, (x2 - x1) / length * shift
+        x1, y1, x2, y2 = x1 + dx, y1 + dy, x2 + dx, y2 + dy
+        colour = LINK_COLOURS.get(link["kind"], "#777")
+        parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
+            f'stroke-opacity="0.55" stroke-width="1.5"><title>{h(link["kind"])}: '
+            f"{h(link['account_a'], 60)} and {h(link['account_b'], 60)}</title></line>"
+        )
+    for m in members:
+        x, y = position[m["account_id"]]
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" '
+            f'fill="{SEVERITY_COLOURS.get(m["severity"], "#999")}"><title>'
+            f"{h(m['account_id'], 80)} ({h(m['severity'])} {m['score']:.2f}, "
+            f"{m['n_events']:,} exchanges)</title></circle>"
+        )
+        if n <= 16:
+            anchor = "start" if x >= centre else "end"
+            dx = 9 if anchor == "start" else -9
+            parts.append(
+                f'<text x="{x + dx:.1f}" y="{y + 3:.1f}" font-size="9" '
+                f'text-anchor="{anchor}">{h(m["account_id"], 22)}</text>'
+            )
+    shown_note = []
+    if len(c["members"]) > n:
+        shown_note.append(f"{n} of {len(c['members']):,} members")
+    if len(links) > GRAPH_LINKS:
+        shown_note.append(f"{GRAPH_LINKS} of {len(links):,} links")
+    if shown_note:
+        parts.append(
+            f'<text x="4" y="{size - 6}" font-size="10">{" and ".join(shown_note)} shown</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _mixed(report: Report) -> str:
+    out = ['<h2 id="mixed-accounts">Mixed accounts</h2>']
+    mixed = report["mixed_accounts"]
+    if not mixed:
+        out.append("<p>No account mixes ordinary end users with harvesting ones.</p>")
+        return "\n".join(out)
+    out.append(
+        "<p>Accounts that pass their own end users' ids (resellers, apps) and whose traffic "
+        "mixes ordinary end users with harvesting ones. The implicated end users are the "
+        "finding, not the whole account.</p>"
+    )
+    out.append(
+        _table(
+            [
+                "Account",
+                "Exchanges",
+                "End users",
+                "Contamination",
+                "Implicated end users",
+                "Campaigns",
+            ],
+            [
+                [
+                    _code(m["account_id"], 80),
+                    f"{m['n_events']:,}",
+                    f"{m['n_end_users']:,}",
+                    f"{m['contamination_share']:.0%}",
+                    ", ".join(_code(u, 60) for u in m["implicated_end_users"][:10]) or "-",
+                    ", ".join(_code(x, 40) for x in m["campaigns"]) or "-",
+                ]
+                for m in mixed
+            ],
+            {1, 2, 3},
+        )
+    )
+    return "\n".join(out)
+
+
+def _methodology(report: Report) -> str:
+    method = report["methodology"]
+    out = ["<h2>Methodology and limitations</h2>"]
+    out.append(
+        "<p>Each account gets signals in [0, 1] from independent passes. <em>Content</em> "
+        "signals (chain-of-thought elicitation, broad single-shot prompting) and "
+        "<em>operations</em> signals (automation, shared templates, synchronization, shared "
+        "infrastructure, release pivots) each combine by noisy-OR, and the score is the "
+        "geometric mean of the two families. Accounts linked by shared templates, synchronized "
+        "activity or shared infrastructure form campaigns, scored as a whole.</p>"
+    )
+    items = [
+        "Severities: "
+        + ", ".join(
+            f"{h(name)} &ge; {value:.2f}" for name, value in method["severity_thresholds"].items()
+        )
+        + "."
+    ]
+    for p in report["passes"]:
+        status = "ran" if p["ran"] else f"skipped: {h(p['skipped_reason'], 300)}"
+        notes = "".join(f"; {h(n, 300)}" for n in p["notes"])
+        items.append(f"{h(p['id'])}: {status}{notes}")
+    out.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+    out.append("<h3>Known false-positive classes</h3>")
+    out.append(
+        _table(
+            ["Legitimate use", "What it shares with a campaign", "What keeps it out"],
+            [
+                [h(f["legitimate_use"], 300), h(f["resembles"], 300), h(f["kept_out_by"], 300)]
+                for f in method["false_positive_classes"]
+            ],
+            set(),
+        )
+    )
+    out.append("<h3>Limitations</h3>")
+    out.append("<ul>" + "".join(f"<li>{h(x, 500)}</li>" for x in method["limitations"]) + "</ul>")
+    return "\n".join(out)

@@ -1,0 +1,90 @@
+"""Rebuild an :class:`~distillscan.investigate.Investigation` from a finished case folder.
+
+``distillscan report`` and ``distillscan show`` read what ``investigate`` wrote
+(``accounts.parquet``, ``campaigns.parquet``, ``evidence.parquet``, ``investigation.json``) rather
+than re-running the passes: a report must describe the investigation that was done, and reading
+Parquet takes milliseconds where the passes take minutes on a large export.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from distillscan.case import Case
+from distillscan.errors import CaseError
+from distillscan.investigate import Investigation
+
+#: Files ``investigate`` writes into the case folder; all must be present to report.
+RESULT_FILES = ("investigation.json", "accounts.parquet", "campaigns.parquet", "evidence.parquet")
+
+
+def load_record(case_dir: Path) -> dict[str, Any]:
+    """The case's ``investigation.json`` (passes, window and configuration used).
+
+    Raises:
+        CaseError: it is missing or unreadable.
+    """
+    path = case_dir / "investigation.json"
+    try:
+        record: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise CaseError(
+            f"{case_dir}: no investigation results in this case",
+            hint=f"run: distillscan investigate --case {case_dir}",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise CaseError(f"{path}: cannot read the investigation record ({exc})") from None
+    return record
+
+
+def load_investigation(case_dir: Path) -> Investigation:
+    """Read a finished investigation back from ``case_dir``.
+
+    Raises:
+        CaseError: the folder is not a case, or ``investigate`` has not completed in it.
+    """
+    case = Case(case_dir)
+    if not case.exists():
+        raise CaseError(
+            f"{case_dir}: not a case folder (no manifest.json)",
+            hint="give the folder passed to --case when investigating",
+        )
+    manifest = case.load_manifest()
+    record = load_record(case_dir)
+    missing = [name for name in RESULT_FILES if not (case_dir / name).is_file()]
+    if missing:
+        raise CaseError(
+            f"{case_dir}: investigation results incomplete (missing {', '.join(missing)})",
+            hint=f"run: distillscan investigate --case {case_dir}",
+        )
+    try:
+        accounts = pl.read_parquet(case_dir / "accounts.parquet")
+        campaigns = pl.read_parquet(case_dir / "campaigns.parquet")
+        evidence = pl.read_parquet(case_dir / "evidence.parquet")
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise CaseError(f"{case_dir}: cannot read the investigation results ({exc})") from None
+    if "score" not in accounts.columns:
+        raise CaseError(
+            f"{case_dir}: accounts.parquet holds no scores (ingested but not investigated)",
+            hint=f"run: distillscan investigate --case {case_dir}",
+        )
+    window = record.get("window") or {}
+    return Investigation(
+        case=case_dir,
+        manifest=manifest,
+        ingest=None,
+        passes=list(record.get("passes") or []),
+        accounts=accounts,
+        campaigns=campaigns,
+        evidence=evidence,
+        window=(_instant(window.get("from")), _instant(window.get("to"))),
+    )
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

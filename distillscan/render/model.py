@@ -1,0 +1,1146 @@
+"""The report model: everything any output format shows, built once from a finished investigation.
+
+Every renderer (terminal, Markdown, JSON, HTML) reads this one structure, so the formats carry the
+same findings, and the JSON output *is* this structure (its schema is ``docs/output-schema.json``,
+documented in ``docs/output-schema.md``). It is made of plain JSON values so that it serialises
+byte-identically: rows are sorted, floats are rounded to :data:`DECIMALS` places, instants are
+UTC ISO-8601 strings, and nothing depends on the clock or on where the case folder lives.
+
+Text from the logs (ids, prompts, user agents, model names, evidence details) is kept *as is*
+here: escaping belongs to each output format. Text the model writes itself (signal figures,
+names) only ever contains numbers and fixed vocabulary; where a figure is about a log value (the
+model an account pivoted to) that value is kept apart, in ``subject``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+import duckdb
+import polars as pl
+
+from distillscan import __version__
+from distillscan.config import defaults
+from distillscan.detect.features import ALL_CAPABILITIES
+from distillscan.investigate import Investigation
+from distillscan.render import facts
+from distillscan.render.loader import load_record
+from distillscan.scoring import SEVERITIES
+
+SCHEMA_VERSION = "1.0"
+DECIMALS = 4
+#: Severities that make an account "flagged" on its own.
+FLAGGED = ("medium", "high", "critical")
+#: How many templates and infrastructure entities each campaign lists.
+TEMPLATES_PER_CAMPAIGN = 5
+ENTITIES_PER_CAMPAIGN = 10
+#: Characters of an evidence event's prompt kept in the model.
+EVIDENCE_PROMPT_CHARS = 160
+
+
+class SignalRow(TypedDict):
+    """One signal behind a score, in numbers and in words."""
+
+    signal: str
+    family: str
+    label: str
+    value: float
+    contribution: float
+    figure: str
+    subject: str | None
+
+
+class Bucket(TypedDict):
+    """Activity in one timeline bucket."""
+
+    start: str
+    events: int
+    on_release_model: int
+    accounts: int
+
+
+class Timeline(TypedDict):
+    """Activity over time, with the release the traffic pivoted to (if any)."""
+
+    bucket_hours: int
+    release_model: str | None
+    released_at: str | None
+    buckets: list[Bucket]
+
+
+class Example(TypedDict):
+    """An example event: where it is in the inputs, and (the start of) its prompt."""
+
+    account_id: str
+    event_id: str
+    ts: str | None
+    model: str | None
+    source_file: str | None
+    source_line: int | None
+    prompt: str | None
+    prompt_chars: int | None
+
+
+class Template(TypedDict):
+    """A prompt skeleton shared by several accounts."""
+
+    template_id: str
+    side: str
+    skeleton: str
+    accounts: int
+    events: int
+    other_accounts: int
+    examples: list[Example]
+
+
+class Entity(TypedDict):
+    """A piece of infrastructure several accounts share."""
+
+    kind: str
+    value: str
+    accounts: int
+    events: int
+    other_accounts: int
+
+
+class Member(TypedDict):
+    """A campaign member, briefly."""
+
+    account_id: str
+    severity: str
+    score: float
+    n_events: int
+    first_seen: str | None
+    last_seen: str | None
+    strongest_signals: list[str]
+
+
+class Evidence(TypedDict):
+    """One evidence row (an example event or a link between accounts)."""
+
+    account_id: str
+    pass_id: str
+    kind: str
+    event_id: str | None
+    source_file: str | None
+    source_line: int | None
+    detail: str | None
+    ts: str | None
+    model: str | None
+    prompt: str | None
+    prompt_chars: int | None
+
+
+class Link(TypedDict):
+    """A link between two members (from the evidence's link rows)."""
+
+    account_a: str
+    account_b: str
+    kind: str
+
+
+class ReleasePivot(TypedDict):
+    """Members moving to a newly released model within 24 hours."""
+
+    model: str
+    released_at: str | None
+    accounts: int
+    share: float
+    population_share: float | None
+
+
+class Campaign(TypedDict):
+    """A suspected campaign with everything shown about it."""
+
+    campaign_id: str
+    name: str
+    severity: str
+    score: float
+    content: float
+    operations: float
+    coordination: float
+    n_accounts: int
+    n_events: int
+    first_seen: str | None
+    last_seen: str | None
+    capabilities: list[str]
+    link_kinds: list[str]
+    release_pivot: ReleasePivot | None
+    strongest_signals: list[str]
+    signals: list[SignalRow]
+    timeline: Timeline
+    templates: list[Template]
+    infrastructure: list[Entity]
+    accounts: list[str]
+    members: list[Member]
+    links: list[Link]
+    mixed_accounts: list[str]
+    evidence: list[Evidence]
+
+
+class MixedAccount(TypedDict):
+    """An account whose traffic mixes ordinary end users with harvesting ones."""
+
+    account_id: str
+    severity: str
+    score: float
+    n_events: int
+    n_end_users: int
+    implicated_events: int
+    contamination_share: float
+    implicated_end_users: list[str]
+    campaigns: list[str]
+
+
+class Account(TypedDict):
+    """One scored account."""
+
+    account_id: str
+    score: float
+    severity: str
+    campaign_id: str | None
+    n_events: int
+    first_seen: str | None
+    last_seen: str | None
+    content: float
+    operations: float
+    is_mixed: bool
+    contamination_share: float | None
+    signals: dict[str, float]
+    contributions: dict[str, float]
+
+
+class Input(TypedDict):
+    """One input file of the case."""
+
+    path: str
+    target: str
+    format: str
+    sha256: str
+    size: int | None
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    warnings: list[str]
+
+
+class Manifest(TypedDict):
+    """What was read: inputs with their hashes, files left out, and the totals."""
+
+    inputs: list[Input]
+    skipped: list[dict[str, str]]
+    totals: dict[str, int]
+
+
+class Coverage(TypedDict):
+    """The slice of time and traffic the investigation covered."""
+
+    window_from: str | None
+    window_to: str | None
+    first_event: str | None
+    last_event: str | None
+    events: int
+    accounts: int
+
+
+class PassInfo(TypedDict):
+    """Whether a pass ran, or why it was skipped, and what it noted."""
+
+    id: str
+    title: str
+    ran: bool
+    skipped_reason: str | None
+    notes: list[str]
+
+
+class Summary(TypedDict):
+    """Counts for the headline."""
+
+    campaigns: int
+    highest_severity: str | None
+    campaigns_by_severity: dict[str, int]
+    campaign_accounts: int
+    flagged_accounts: int
+    mixed_accounts: int
+
+
+class FalsePositive(TypedDict):
+    """A class of legitimate use that resembles a campaign, and what keeps it out."""
+
+    legitimate_use: str
+    resembles: str
+    kept_out_by: str
+
+
+class Methodology(TypedDict):
+    """How scores become severities, and what the method cannot see."""
+
+    severity_thresholds: dict[str, float]
+    false_positive_classes: list[FalsePositive]
+    limitations: list[str]
+
+
+class Run(TypedDict):
+    """Which tool wrote the report (no clock, no paths: the report is reproducible)."""
+
+    tool: str
+    version: str
+    redacted: bool
+
+
+class Report(TypedDict):
+    """The whole report (the JSON output; see ``docs/output-schema.md``)."""
+
+    schema_version: str
+    run: Run
+    manifest: Manifest
+    scope: Coverage
+    passes: list[PassInfo]
+    summary: Summary
+    campaigns: list[Campaign]
+    mixed_accounts: list[MixedAccount]
+    accounts: list[Account]
+    methodology: Methodology
+
+
+#: The scored signals: id, family, label, in the order reports list them.
+SIGNALS: tuple[tuple[str, str, str], ...] = (
+    ("elicitation", "content", "chain-of-thought elicitation"),
+    ("breadth", "content", "broad, single-shot prompting"),
+    ("automation", "operations", "round-the-clock automation"),
+    ("template", "operations", "shared templates"),
+    ("sync", "operations", "synchronized with other accounts"),
+    ("infra", "operations", "shared infrastructure"),
+    ("pivot", "operations", "release pivot"),
+)
+SIGNAL_IDS = tuple(s[0] for s in SIGNALS)
+
+COT_LABELS = {
+    "step_by_step": "step by step",
+    "show_reasoning": "show your reasoning",
+    "rationale": "rationales",
+    "rubric_grading": "rubric grading",
+    "safe_alternative": "safe alternatives",
+    "max_length": "maximal length",
+    "self_verification": "self-verification",
+}
+INFRA_WORDS = {
+    "ip": "IP addresses",
+    "prefix": "network prefixes",
+    "user_agent": "user agents",
+    "payment": "payment details",
+    "email_domain": "email domains",
+    "created": "sign-up bursts",
+}
+
+FALSE_POSITIVES: tuple[FalsePositive, ...] = (
+    {
+        "legitimate_use": "templated enterprise app, 24/7",
+        "resembles": "automation, templates",
+        "kept_out_by": "narrow content, no elicitation: content near 0",
+    },
+    {
+        "legitimate_use": "evaluation team: 'step by step', bursts, new model on day one",
+        "resembles": "elicitation, breadth, trying a new model",
+        "kept_out_by": "bursts (not round the clock), small share moved to the new model, "
+        "no cross-customer coordination: operations low",
+    },
+    {
+        "legitimate_use": "coding assistant: one system prompt, many end users",
+        "resembles": "one system prompt and user agent",
+        "kept_out_by": "one account; its end users are conversational and narrow",
+    },
+    {
+        "legitimate_use": "university behind NAT, accounts created in a burst",
+        "resembles": "IP prefix, sign-up burst",
+        "kept_out_by": "ordinary, conversational content: never eligible to link",
+    },
+    {
+        "legitimate_use": "legitimate reseller",
+        "resembles": "many end users, round-the-clock aggregate",
+        "kept_out_by": "conversational aggregate; the abusive tenant is reported as a mixed "
+        "account, not the whole reseller",
+    },
+)
+
+LIMITATIONS: tuple[str, ...] = (
+    "Content passes need prompt text; metadata-only exports get the operations passes only.",
+    "Phrase families cover English, Chinese, Spanish, Russian, Korean, French, German and "
+    "Japanese; elicitation in other languages is seen only through parameters and structure.",
+    "Skeleton fingerprints catch templates with a fixed head or tail; a generator that "
+    "paraphrases every request is linked by synchronization and infrastructure instead.",
+    "Timestamps without an offset are taken as UTC; a log in local time shifts hour-of-day "
+    "profiles but not their flatness.",
+    "Scores rank accounts for review; they are evidence for an investigator, not a verdict.",
+)
+
+
+def build_report(
+    investigation: Investigation,
+    *,
+    templates: int = TEMPLATES_PER_CAMPAIGN,
+    entities: int = ENTITIES_PER_CAMPAIGN,
+) -> Report:
+    """Assemble the report of a finished investigation (reads the case's events for facts).
+
+    Args:
+        investigation: The investigation (just run, or loaded from its case folder).
+        templates: Shared templates listed per campaign.
+        entities: Shared infrastructure entities listed per campaign.
+
+    Raises:
+        CaseError: the case's events or investigation record cannot be read.
+    """
+    record = load_record(investigation.case)
+    config = record.get("config") or defaults()
+    con = facts.open_events(investigation.case, investigation.window)
+    try:
+        return _build(investigation, config, con, (templates, entities))
+    finally:
+        con.close()
+
+
+def _build(
+    investigation: Investigation,
+    config: dict[str, Any],
+    con: duckdb.DuckDBPyConnection,
+    limits: tuple[int, int],
+) -> Report:
+    accounts = investigation.accounts
+    campaigns_frame = investigation.campaigns.sort(
+        pl.col("severity").replace_strict(_rank(), default=0),
+        "score",
+        "campaign_id",
+        descending=[True, True, False],
+    )
+    first, last, n_events = facts.event_span(con)
+    campaigns = _campaigns(con, investigation, campaigns_frame, config, limits)
+    mixed = _mixed(con, accounts, campaigns)
+    for campaign in campaigns:
+        campaign["mixed_accounts"] = sorted(
+            m["account_id"] for m in mixed if campaign["campaign_id"] in m["campaigns"]
+        )
+    by_severity = {
+        s: sum(1 for c in campaigns if c["severity"] == s) for s in reversed(SEVERITIES[1:])
+    }
+    flagged = accounts.filter(pl.col("severity").is_in(FLAGGED)).height
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {"tool": "distillscan", "version": __version__, "redacted": False},
+        "manifest": _manifest(investigation.manifest),
+        "scope": {
+            "window_from": instant(investigation.window[0]),
+            "window_to": instant(investigation.window[1]),
+            "first_event": instant(first),
+            "last_event": instant(last),
+            "events": n_events,
+            "accounts": accounts.height,
+        },
+        "passes": [
+            {
+                "id": str(p["id"]),
+                "title": str(p["title"]),
+                "ran": bool(p["ran"]),
+                "skipped_reason": p.get("skipped"),
+                "notes": [str(n) for n in p.get("notes") or []],
+            }
+            for p in investigation.passes
+        ],
+        "summary": {
+            "campaigns": len(campaigns),
+            "highest_severity": campaigns[0]["severity"] if campaigns else None,
+            "campaigns_by_severity": by_severity,
+            "campaign_accounts": sum(c["n_accounts"] for c in campaigns),
+            "flagged_accounts": flagged,
+            "mixed_accounts": len(mixed),
+        },
+        "campaigns": campaigns,
+        "mixed_accounts": mixed,
+        "accounts": _accounts(accounts),
+        "methodology": {
+            "severity_thresholds": {
+                name: float(config["scoring"]["severity"][name]) for name in SEVERITIES[1:]
+            },
+            "false_positive_classes": list(FALSE_POSITIVES),
+            "limitations": list(LIMITATIONS),
+        },
+    }
+
+
+def _rank() -> dict[str, int]:
+    return {name: i for i, name in enumerate(SEVERITIES)}
+
+
+def severity_rank(severity: str | None) -> int:
+    """Position of ``severity`` in :data:`~distillscan.scoring.SEVERITIES` (none = 0)."""
+    return _rank().get(severity or "none", 0)
+
+
+def rounded(value: Any) -> float:
+    """A float rounded to :data:`DECIMALS` places (None as 0.0; never -0.0)."""
+    return round(float(value or 0.0), DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def instant(value: datetime | None) -> str | None:
+    """A UTC ISO-8601 instant to the second with a ``Z`` (None stays None)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="seconds") + "Z"
+
+
+def rows_of(manifest: Manifest, target: str) -> tuple[int, int, int]:
+    """Rows read, loaded and quarantined from the inputs of one table (``events``, ...)."""
+    inputs = [i for i in manifest["inputs"] if i["target"] == target]
+    return (
+        sum(i["rows_read"] for i in inputs),
+        sum(i["rows_loaded"] for i in inputs),
+        sum(i["rows_quarantined"] for i in inputs),
+    )
+
+
+def ingest_summary(manifest: Manifest) -> str:
+    """One sentence of what was loaded: events, and other tables when there are any."""
+    _read, loaded, quarantined = rows_of(manifest, "events")
+    text = f"{loaded:,} events loaded, {quarantined:,} rows quarantined"
+    for target, words in (("accounts", "account metadata"), ("cloudtrail", "CloudTrail")):
+        _read, other, other_quarantined = rows_of(manifest, target)
+        if other or other_quarantined:
+            text += f"; {words}: {other:,} rows loaded, {other_quarantined:,} quarantined"
+    return text
+
+
+def _manifest(manifest: dict[str, Any]) -> Manifest:
+    inputs: list[Input] = [
+        {
+            "path": str(entry.get("path")),
+            "target": str(entry.get("target") or "events"),
+            "format": str(entry.get("format")),
+            "sha256": str(entry.get("sha256")),
+            "size": entry.get("size"),
+            "rows_read": int(entry.get("rows_read") or 0),
+            "rows_loaded": int(entry.get("rows_loaded") or 0),
+            "rows_quarantined": int(entry.get("rows_quarantined") or 0),
+            "warnings": [str(w) for w in entry.get("warnings") or []],
+        }
+        for entry in manifest.get("inputs") or []
+    ]
+    inputs.sort(key=lambda i: (i["path"], i["sha256"]))
+    skipped = sorted(
+        (
+            {"path": str(s.get("path")), "reason": str(s.get("reason"))}
+            for s in manifest.get("skipped") or []
+        ),
+        key=lambda s: (s["path"], s["reason"]),
+    )
+    totals = {k: int(v) for k, v in sorted((manifest.get("totals") or {}).items())}
+    return {"inputs": inputs, "skipped": skipped, "totals": totals}
+
+
+def _column(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """``name`` as a float column, or zeros when a skipped pass left it out."""
+    if name in frame.columns:
+        return pl.col(name).cast(pl.Float64).fill_null(0.0)
+    return pl.lit(0.0)
+
+
+def pooled_figures(frame: pl.DataFrame) -> dict[str, Any]:
+    """The figures behind the signals of a group of accounts (one account: its own figures).
+
+    Shares are event-weighted over the accounts; counts of partners and peers are maxima; the
+    other entries count accounts showing each signal.
+    """
+    weight = pl.col("n_events").cast(pl.Float64)
+    weighted = [
+        "elicitation_share",
+        *(f"cot_{name}" for name in COT_LABELS),
+        "asks_multiple",
+        "asks_logprobs",
+        "asks_reasoning",
+        "asks_long_output",
+        "single_shot_share",
+        "capability_entropy",
+        "quiet_hours_share",
+        "template_share",
+        *(f"{s}_signal" for s in SIGNAL_IDS),
+        *(f"contribution_{s}" for s in SIGNAL_IDS),
+    ]
+    total = max(float(frame["n_events"].sum() or 0), 1.0)
+    row = frame.select(
+        *[((_column(frame, c) * weight).sum() / total).alias(c) for c in weighted],
+        _column(frame, "n_capabilities").max().alias("n_capabilities"),
+        # The shared_templates pass names its partner count template_partners (earlier
+        # versions: template_peers); read whichever the case has.
+        _column(
+            frame, "template_partners" if "template_partners" in frame.columns else "template_peers"
+        )
+        .max()
+        .alias("template_peers"),
+        _column(frame, "sync_partners").max().alias("sync_partners"),
+        _column(frame, "peak_per_minute").max().alias("peak_per_minute"),
+        *[(_column(frame, f"{s}_signal") > 0.3).sum().alias(f"n_{s}") for s in SIGNAL_IDS],
+    ).row(0, named=True)
+    pivoting = (
+        frame.filter(_column(frame, "pivot_signal") > 0.3)
+        if "pivot_model" in frame.columns
+        else frame.clear()
+    )
+    row["pivot_share"] = (
+        float(pivoting.select(_column(pivoting, "pivot_share").mean()).item() or 0.0)
+        if not pivoting.is_empty()
+        else 0.0
+    )
+    row["population_share"] = (
+        float(pivoting.select(_column(pivoting, "population_share").mean()).item() or 0.0)
+        if not pivoting.is_empty()
+        else 0.0
+    )
+    row["pivot_model"] = (
+        pivoting.group_by("pivot_model")
+        .len()
+        .sort("len", "pivot_model", descending=[True, False])["pivot_model"][0]
+        if not pivoting.is_empty()
+        else None
+    )
+    kinds: set[str] = set()
+    if "shared_infrastructure" in frame.columns:
+        for value in frame["shared_infrastructure"].drop_nulls().unique().to_list():
+            kinds.update(k for k in str(value).split(",") if k)
+    row["infra_kinds"] = sorted(kinds)
+    row["n_accounts"] = frame.height
+    return row
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _who(n: int, of: int, verb: str) -> str:
+    """Subject and verb of a figure: 'shares' for one account, 'N of M accounts share' else."""
+    return f"{verb}s" if of == 1 else f"{n} of {of} accounts {verb}"
+
+
+def figure(
+    signal: str, f: dict[str, Any], quiet_share_human: float, ordinary: dict[str, float]
+) -> str:
+    """The plain-words figure behind ``signal`` for the pooled figures ``f``.
+
+    Only numbers and fixed vocabulary go in: log text never does (see the module docstring).
+    """
+    n = int(f["n_accounts"])
+    if signal == "elicitation":
+        text = (
+            f"{_pct(f['elicitation_share'])} of requests ask for reasoning traces "
+            f"(ordinary account: {_pct(ordinary.get('elicitation_share', 0.0))})"
+        )
+        cues = [(f"cot_{k}", label) for k, label in COT_LABELS.items()] + [
+            ("asks_long_output", "very long outputs"),
+            ("asks_multiple", "several completions per prompt"),
+            ("asks_reasoning", "extended reasoning"),
+            ("asks_logprobs", "log-probabilities"),
+        ]
+        above = sorted(
+            (
+                (float(f[column]) - ordinary.get(column, 0.0), label, column)
+                for column, label in cues
+                if float(f[column]) - ordinary.get(column, 0.0) >= 0.01
+            ),
+            key=lambda item: (-item[0], item[1]),
+        )[:4]
+        if above:
+            text += "; above the ordinary level: " + ", ".join(
+                f"{label} {_pct(f[column])} vs {_pct(ordinary.get(column, 0.0))}"
+                for _excess, label, column in above
+            )
+        return text
+    if signal == "breadth":
+        return (
+            f"prompts cover {int(f['n_capabilities'])} of {len(ALL_CAPABILITIES)} capabilities "
+            f"(evenness {f['capability_entropy']:.2f}); {_pct(f['single_shot_share'])} "
+            "single-shot, rarely following up an answer"
+        )
+    if signal == "automation":
+        return (
+            f"{_pct(f['quiet_hours_share'])} of traffic in the quietest 8 hours of the day "
+            f"(a person: about {_pct(quiet_share_human)}); peak {int(f['peak_per_minute'])} "
+            "request(s) per minute"
+        )
+    if signal == "template":
+        return (
+            f"{_pct(f['template_share'])} of prompts on skeletons shared with other accounts; "
+            + (
+                f"; up to {int(f['template_peers'])} other template-driven account(s)"
+                if f["template_peers"]
+                else ""
+            )
+        )
+    if signal == "sync":
+        if not f["sync_partners"]:
+            return "no account active in step with it beyond chance"
+        return (
+            (
+                "starts, pauses and stops"
+                if n == 1
+                else f"{int(f['n_sync'])} of {n} accounts start, pause and stop"
+            )
+            + " in the same 15-minute bins "
+            f"as up to {int(f['sync_partners'])} other account(s), beyond chance"
+        )
+    if signal == "infra":
+        kinds = [INFRA_WORDS.get(k, k.replace("_", " ")) for k in f["infra_kinds"]]
+        if not kinds:
+            return "no rare infrastructure shared with other accounts"
+        return f"{_who(int(f['n_infra']), n, 'share')} {', '.join(kinds)} with few other accounts"
+    if signal == "pivot":
+        if f["pivot_model"] is None:
+            return "no move to a newly released model"
+        return (
+            f"{_who(int(f['n_pivot']), n, 'move')} {_pct(f['pivot_share'])} of traffic to a newly "
+            f"released model within 24 h (all traffic: {_pct(f['population_share'])})"
+        )
+    raise ValueError(f"unknown signal {signal!r}")
+
+
+#: The pass that measures each signal.
+SIGNAL_PASSES = {
+    "elicitation": "cot_elicitation",
+    "breadth": "prompt_diversity",
+    "automation": "volume_rhythm",
+    "template": "shared_templates",
+    "sync": "synchronization",
+    "infra": "infrastructure",
+    "pivot": "release_pivot",
+}
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """What the figures compare against.
+
+    Attributes:
+        quiet_share_human: A person's share of traffic in their quietest 8 hours.
+        ordinary: The median account's share of each elicitation cue in these logs.
+        skipped: Signals whose pass did not run, with the reason.
+    """
+
+    quiet_share_human: float
+    ordinary: dict[str, float]
+    skipped: dict[str, str]
+
+
+def baselines(investigation: Investigation, config: dict[str, Any]) -> Baselines:
+    """The baselines of one investigation (its configuration, its accounts, its passes)."""
+    params = config.get("passes", {})
+    skipped_passes = {
+        str(p["id"]): str(p.get("skipped") or "skipped")
+        for p in investigation.passes
+        if not p.get("ran")
+    }
+    return Baselines(
+        quiet_share_human=float(params.get("volume_rhythm", {}).get("quiet_share_human", 0.06)),
+        ordinary=ordinary_levels(
+            investigation.accounts,
+            int(params.get("cot_elicitation", {}).get("min_events", 15)),
+        ),
+        skipped={
+            signal: skipped_passes[pass_id]
+            for signal, pass_id in SIGNAL_PASSES.items()
+            if pass_id in skipped_passes
+        },
+    )
+
+
+def signal_rows(frame: pl.DataFrame, base: Baselines) -> list[SignalRow]:
+    """Every scored signal of a group of accounts, strongest contribution first."""
+    f = pooled_figures(frame)
+    rows: list[SignalRow] = [
+        {
+            "signal": signal,
+            "family": family,
+            "label": label,
+            "value": rounded(f[f"{signal}_signal"]),
+            "contribution": rounded(f[f"contribution_{signal}"]),
+            "figure": (
+                f"not measured: {SIGNAL_PASSES[signal]} did not run ({base.skipped[signal]})"
+                if signal in base.skipped
+                else figure(signal, f, base.quiet_share_human, base.ordinary)
+            ),
+            "subject": f["pivot_model"] if signal == "pivot" else None,
+        }
+        for signal, family, label in SIGNALS
+    ]
+    rows.sort(key=lambda r: (-r["contribution"], SIGNAL_IDS.index(r["signal"])))
+    return rows
+
+
+def strongest(rows: Iterable[SignalRow], n: int = 3, floor: float = 0.05) -> list[str]:
+    """The ``n`` signals contributing most (at least ``floor``)."""
+    return [r["signal"] for r in rows if r["contribution"] >= floor][:n]
+
+
+#: Figures whose ordinary level (the median account's) the elicitation figure compares against.
+ORDINARY_COLUMNS = (
+    "elicitation_share",
+    *(f"cot_{name}" for name in COT_LABELS),
+    "asks_long_output",
+    "asks_multiple",
+    "asks_reasoning",
+    "asks_logprobs",
+)
+
+
+def ordinary_levels(accounts: pl.DataFrame, min_events: int) -> dict[str, float]:
+    """The median account's share of each elicitation cue: what is ordinary in these logs.
+
+    The ``cot_elicitation`` pass weighs every cue by its excess over this level (accounts with
+    at least ``min_events`` events), so the report shows both numbers.
+    """
+    present = [c for c in ORDINARY_COLUMNS if c in accounts.columns]
+    trusted = accounts.filter(pl.col("n_events") >= min_events)
+    if trusted.is_empty() or not present:
+        return {}
+    row = trusted.select(pl.col(c).cast(pl.Float64).median() for c in present).row(0)
+    return {c: float(v or 0.0) for c, v in zip(present, row, strict=True)}
+
+
+def _campaigns(
+    con: duckdb.DuckDBPyConnection,
+    investigation: Investigation,
+    frame: pl.DataFrame,
+    config: dict[str, Any],
+    limits: tuple[int, int],
+) -> list[Campaign]:
+    accounts = investigation.accounts
+    if frame.is_empty():
+        return []
+    membership = frame.select(pl.col("campaign_id").alias("label"), "members").explode("members")
+    membership = membership.rename({"members": "account_id"})
+    member_rows = accounts.join(
+        membership.rename({"label": "in_campaign"}), on="account_id", how="inner"
+    )
+    pivots = {
+        cid: f["pivot_model"]
+        for cid in frame["campaign_id"].to_list()
+        if (f := pooled_figures(member_rows.filter(pl.col("in_campaign") == cid)))["pivot_model"]
+    }
+    releases = facts.release_times(con, list(pivots.values()))
+    scope = facts.Scope(
+        members=membership,
+        hours={
+            r["campaign_id"]: facts.bucket_hours(r["first_seen"], r["last_seen"])
+            for r in frame.iter_rows(named=True)
+        },
+        release_model=pivots,
+    )
+    timelines = facts.timelines(con, scope)
+    templates = facts.templates(
+        con, scope, limit=limits[0], common_accounts=common_accounts(config, accounts.height)
+    )
+    entities = facts.infrastructure(
+        con,
+        scope,
+        accounts,
+        min_share=float(config["passes"]["infrastructure"]["min_share"]),
+        limit=limits[1],
+    )
+    evidence = evidence_rows(con, investigation.evidence)
+    base = baselines(investigation, config)
+    result: list[Campaign] = []
+    for row in frame.iter_rows(named=True):
+        cid = row["campaign_id"]
+        members = member_rows.filter(pl.col("in_campaign") == cid)
+        signals = signal_rows(members, base)
+        coordination: SignalRow = {
+            "signal": "coordination",
+            "family": "operations",
+            "label": "coordinated group",
+            "value": rounded(row["coordination"]),
+            "contribution": rounded(row["coordination"]),
+            "figure": f"{row['n_accounts']} accounts joined by "
+            + (", ".join(row["link_kinds"] or []) or "no")
+            + " links",
+            "subject": None,
+        }
+        signals = sorted(
+            [*signals, coordination],
+            key=lambda r: (-r["contribution"], (*SIGNAL_IDS, "coordination").index(r["signal"])),
+        )
+        pivot_model = pivots.get(cid)
+        pooled = pooled_figures(members)
+        release: ReleasePivot | None = (
+            {
+                "model": pivot_model,
+                "released_at": instant(releases.get(pivot_model)),
+                "accounts": int(pooled["n_pivot"]),
+                "share": rounded(pooled["pivot_share"]),
+                "population_share": rounded(pooled["population_share"]),
+            }
+            if pivot_model is not None
+            else None
+        )
+        member_list = _members(members)
+        ids = set(row["members"] or [])
+        campaign_evidence = [e for e in evidence if e["account_id"] in ids]
+        result.append(
+            {
+                "campaign_id": cid,
+                "name": row["name"],
+                "severity": row["severity"],
+                "score": rounded(row["score"]),
+                "content": rounded(row["content"]),
+                "operations": rounded(row["operations"]),
+                "coordination": rounded(row["coordination"]),
+                "n_accounts": int(row["n_accounts"]),
+                "n_events": int(row["n_events"]),
+                "first_seen": instant(row["first_seen"]),
+                "last_seen": instant(row["last_seen"]),
+                "capabilities": list(row["capabilities"] or []),
+                "link_kinds": sorted(row["link_kinds"] or []),
+                "release_pivot": release,
+                "strongest_signals": strongest(signals),
+                "signals": signals,
+                "timeline": timeline_of(
+                    scope.hours[cid],
+                    pivot_model,
+                    releases.get(pivot_model) if pivot_model else None,
+                    timelines.get(cid, []),
+                ),
+                "templates": [template_of(t) for t in templates.get(cid, [])],
+                "infrastructure": [entity_of(e) for e in entities.get(cid, [])],
+                "accounts": sorted(ids),
+                "members": member_list,
+                "links": member_links(campaign_evidence, ids),
+                "mixed_accounts": [],
+                "evidence": campaign_evidence,
+            }
+        )
+    return result
+
+
+def common_accounts(config: dict[str, Any], n_accounts: int) -> int:
+    """Above this many accounts a prompt skeleton is common, as the ``shared_templates`` pass
+    decides (``max_account_fraction`` of the accounts, but never below ``min_common_accounts``).
+    """
+    params = config.get("passes", {}).get("shared_templates", {})
+    fraction = float(params.get("max_account_fraction", 0.25))
+    floor = int(params.get("min_common_accounts", 25))
+    return max(floor, int(fraction * n_accounts))
+
+
+def template_of(row: dict[str, Any]) -> Template:
+    """A template from a :func:`facts.templates` row, with a stable id."""
+    digest = hashlib.sha256(f"{row['side']}\n{row['skeleton']}".encode()).hexdigest()
+    return {
+        "template_id": f"tpl-{digest[:10]}",
+        "side": str(row["side"]),
+        "skeleton": str(row["skeleton"]),
+        "accounts": int(row["accounts"]),
+        "events": int(row["events"]),
+        "other_accounts": int(row["other_accounts"]),
+        "examples": [example_of(x) for x in row["examples"] or []],
+    }
+
+
+def example_of(row: dict[str, Any]) -> Example:
+    """An example event from a :mod:`facts` row."""
+    return {
+        "account_id": str(row["account_id"]),
+        "event_id": str(row["event_id"]),
+        "ts": instant(row.get("ts")),
+        "model": row.get("model"),
+        "source_file": row.get("source_file"),
+        "source_line": row.get("source_line"),
+        "prompt": row.get("prompt"),
+        "prompt_chars": row.get("prompt_chars"),
+    }
+
+
+def _members(members: pl.DataFrame) -> list[Member]:
+    ordered = members.sort(
+        pl.col("severity").replace_strict(_rank(), default=0),
+        "score",
+        "n_events",
+        "account_id",
+        descending=[True, True, True, False],
+    )
+    result: list[Member] = []
+    for row in ordered.iter_rows(named=True):
+        contributions = sorted(
+            ((s, rounded(row.get(f"contribution_{s}"))) for s in SIGNAL_IDS),
+            key=lambda pair: (-pair[1], SIGNAL_IDS.index(pair[0])),
+        )
+        top = [s for s, value in contributions if value >= 0.05][:3]
+        result.append(
+            {
+                "account_id": row["account_id"],
+                "severity": row["severity"],
+                "score": rounded(row["score"]),
+                "n_events": int(row["n_events"]),
+                "first_seen": instant(row.get("first_seen")),
+                "last_seen": instant(row.get("last_seen")),
+                "strongest_signals": top,
+            }
+        )
+    return result
+
+
+def evidence_rows(con: duckdb.DuckDBPyConnection, evidence: pl.DataFrame) -> list[Evidence]:
+    """Evidence rows in their stored order, with the time, model and prompt start of each event."""
+    keys = [
+        (a, e) for a, e in evidence.select("account_id", "event_id").iter_rows() if e is not None
+    ]
+    events = facts.events_by_id(con, keys)
+    rows: list[Evidence] = []
+    for row in evidence.iter_rows(named=True):
+        event = events.get((row["account_id"], row["event_id"])) if row["event_id"] else None
+        prompt = event["prompt"] if event else None
+        rows.append(
+            {
+                "account_id": row["account_id"],
+                "pass_id": row["pass_id"],
+                "kind": row["kind"],
+                "event_id": row["event_id"],
+                "source_file": row["source_file"],
+                "source_line": row["source_line"],
+                "detail": row["detail"],
+                "ts": instant(event["ts"]) if event else None,
+                "model": event["model"] if event else None,
+                "prompt": prompt[:EVIDENCE_PROMPT_CHARS] if prompt is not None else None,
+                "prompt_chars": event["prompt_chars"] if event else None,
+            }
+        )
+    return rows
+
+
+def link_partner(detail: str | None, candidates: set[str]) -> str | None:
+    """The other account of a link row (its detail reads ``with ACCOUNT: ...``).
+
+    Account ids may themselves contain ``": "``, so each possible cut is tried against the known
+    ids instead of parsing the text; when several known ids fit, the longest wins.
+    """
+    if not detail or not detail.startswith("with "):
+        return None
+    found = None
+    position = detail.find(": ", 5)
+    while position != -1:
+        if (name := detail[5:position]) in candidates:
+            found = name
+        position = detail.find(": ", position + 1)
+    return found
+
+
+def member_links(evidence: list[Evidence], members: set[str]) -> list[Link]:
+    """Links between members of one campaign, one per (pair, kind), sorted."""
+    found: set[tuple[str, str, str]] = set()
+    for row in evidence:
+        if not row["kind"].startswith("link:"):
+            continue
+        partner = link_partner(row["detail"], members)
+        if partner is None or partner == row["account_id"]:
+            continue
+        a, b = sorted((row["account_id"], partner))
+        found.add((a, b, row["kind"].removeprefix("link:")))
+    return [{"account_a": a, "account_b": b, "kind": k} for a, b, k in sorted(found)]
+
+
+def _mixed(
+    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, campaigns: list[Campaign]
+) -> list[MixedAccount]:
+    if "is_mixed" not in accounts.columns:
+        return []
+    mixed = accounts.filter(pl.col("is_mixed").fill_null(False)).sort("account_id")
+    if mixed.is_empty():
+        return []
+    tenants = (
+        mixed.select("account_id", pl.col("implicated_end_users").alias("end_user_id"))
+        .explode("end_user_id")
+        .drop_nulls()
+    )
+    scope = facts.Scope(
+        members=pl.DataFrame(
+            [(c["campaign_id"], a) for c in campaigns for a in c["accounts"]],
+            schema={"label": pl.String, "account_id": pl.String},
+            orient="row",
+        ),
+        hours={c["campaign_id"]: 1 for c in campaigns},
+        release_model={},
+    )
+    links = facts.tenant_links(con, scope, tenants)
+    return [
+        {
+            "account_id": row["account_id"],
+            "severity": row["severity"],
+            "score": rounded(row["score"]),
+            "n_events": int(row["n_events"]),
+            "n_end_users": int(row.get("n_end_users") or 0),
+            "implicated_events": int(row.get("implicated_events") or 0),
+            "contamination_share": rounded(row.get("contamination_share")),
+            "implicated_end_users": sorted(row.get("implicated_end_users") or []),
+            "campaigns": links.get(row["account_id"], []),
+        }
+        for row in mixed.iter_rows(named=True)
+    ]
+
+
+def account_of(row: dict[str, Any]) -> Account:
+    """One ``accounts.parquet`` row as a report account."""
+    return {
+        "account_id": row["account_id"],
+        "score": rounded(row["score"]),
+        "severity": row["severity"],
+        "campaign_id": row["campaign_id"],
+        "n_events": int(row["n_events"]),
+        "first_seen": instant(row.get("first_seen")),
+        "last_seen": instant(row.get("last_seen")),
+        "content": rounded(row.get("content")),
+        "operations": rounded(row.get("operations")),
+        "is_mixed": bool(row.get("is_mixed") or False),
+        "contamination_share": (
+            rounded(row["contamination_share"])
+            if row.get("contamination_share") is not None
+            else None
+        ),
+        "signals": {s: rounded(row.get(f"{s}_signal")) for s in SIGNAL_IDS},
+        "contributions": {s: rounded(row.get(f"contribution_{s}")) for s in SIGNAL_IDS},
+    }
+
+
+def _accounts(accounts: pl.DataFrame) -> list[Account]:
+    ordered = accounts.sort("score", "account_id", descending=[True, False])
+    return [account_of(row) for row in ordered.iter_rows(named=True)]
+
+
+def timeline_of(
+    hours: int, model: str | None, released: datetime | None, buckets: list[dict[str, Any]]
+) -> Timeline:
+    """A timeline from :func:`facts.timelines` buckets."""
+    return {
+        "bucket_hours": hours,
+        "release_model": model,
+        "released_at": instant(released) if model is not None else None,
+        "buckets": [
+            {
+                "start": instant(b["start"]) or "",
+                "events": int(b["events"]),
+                "on_release_model": int(b["on_release_model"]),
+                "accounts": int(b["accounts"]),
+            }
+            for b in buckets
+        ],
+    }
+
+
+def entity_of(row: dict[str, Any]) -> Entity:
+    """A shared entity from a :func:`facts.infrastructure` row."""
+    return {
+        "kind": str(row["kind"]),
+        "value": str(row["value"]),
+        "accounts": int(row["accounts"]),
+        "events": int(row["events"] or 0),
+        "other_accounts": int(row["other_accounts"]),
+    }

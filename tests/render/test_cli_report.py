@@ -1,0 +1,116 @@
+"""``distillscan report`` and ``show`` from the command line: outputs, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from distillscan.cli import app
+from tests.render.conftest import Scenario
+
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "100", "NO_COLOR": "1"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_report_formats_to_stdout_and_file(scenario: Scenario, tmp_path: Path) -> None:
+    code, out, _ = _run("report", str(scenario.case), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["schema_version"] == "1.0"
+    code, out, _ = _run("report", str(scenario.case), "-f", "markdown")
+    assert code == 0 and out.startswith("# distillscan report: 1 suspected")
+    target = tmp_path / "report.html"
+    code, out, _ = _run("report", str(scenario.case), "-f", "html", "-o", str(target))
+    assert code == 0 and out == ""
+    assert target.read_text("utf-8").startswith("<!DOCTYPE html>")
+    code, out, _ = _run("report", str(scenario.case))
+    assert code == 0
+    assert "Suspected campaigns" in out and "Why it was named" in out
+
+
+def test_report_is_byte_identical_across_runs(scenario: Scenario, tmp_path: Path) -> None:
+    for fmt in ("json", "markdown"):
+        first, second = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
+        assert _run("report", str(scenario.case), "-f", fmt, "-o", str(first))[0] == 0
+        assert _run("report", str(scenario.case), "-f", fmt, "-o", str(second))[0] == 0
+        assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.parametrize(("severity", "expected"), [("low", 1), ("high", 1), ("critical", 1)])
+def test_fail_on_exits_1_when_a_campaign_reaches_it(
+    scenario: Scenario, severity: str, expected: int
+) -> None:
+    assert scenario.report["campaigns"][0]["severity"] == "critical"
+    code, out, _ = _run("report", str(scenario.case), "-f", "json", "--fail-on", severity)
+    assert code == expected
+    assert json.loads(out)["summary"]["campaigns"] == 1  # the report is still written
+
+
+def test_fail_on_exits_0_without_campaigns(benign: Scenario) -> None:
+    assert benign.report["campaigns"] == []
+    code, out, _ = _run("report", str(benign.case), "-f", "json", "--fail-on", "low")
+    assert code == 0
+    assert json.loads(out)["summary"]["highest_severity"] is None
+
+
+def test_usage_and_input_errors_exit_2(scenario: Scenario, tmp_path: Path) -> None:
+    assert _run("report", str(tmp_path / "missing"))[0] == 2
+    assert _run("report", str(scenario.case), "-f", "pdf")[0] == 2
+    assert _run("report", str(scenario.case), "--fail-on", "severe")[0] == 2
+    code, _, err = _run("report", str(scenario.case), "-o", str(tmp_path / "no" / "dir.md"))
+    assert code == 2 and "cannot write" in err
+    assert _run("show", str(scenario.case), "campaign", "camp-ffffffffff")[0] == 2
+    assert _run("show", str(scenario.case), "account", "nobody")[0] == 2
+    assert _run("show", str(scenario.case), "thing", "x")[0] == 2
+
+
+def test_report_on_an_ingested_but_not_investigated_case(tmp_path: Path) -> None:
+    log = tmp_path / "one.jsonl"
+    log.write_text(
+        '{"timestamp": "2026-02-02T00:00:00Z", "account_id": "a", "prompt": "hi"}\n', "utf-8"
+    )
+    assert _run("ingest", str(log), "--case", str(tmp_path / "case"))[0] == 0
+    code, _, err = _run("report", str(tmp_path / "case"))
+    assert code == 2
+    assert "investigate" in err
+
+
+def test_help_documents_exit_codes() -> None:
+    code, out, _ = _run("report", "--help")
+    assert code == 0
+    assert "Exit codes" in out and "--fail-on" in out
+
+
+def test_show_campaign_and_account(scenario: Scenario) -> None:
+    campaign = scenario.report["campaigns"][0]
+    code, out, _ = _run("show", str(scenario.case), "campaign", campaign["campaign_id"][:9])
+    assert code == 0
+    assert "Evidence" in out and "api-export.jsonl:" in out
+    member = campaign["members"][0]["account_id"]
+    code, out, _ = _run("show", str(scenario.case), "account", member)
+    assert code == 0
+    assert "Signals" in out and campaign["campaign_id"] in out
+    code, out, _ = _run("show", str(scenario.case), "account", member, "-f", "json")
+    assert code == 0
+    detail = json.loads(out)
+    assert detail["account"]["account_id"] == member
+    assert {row["signal"] for row in detail["signals"]} >= {"elicitation", "template", "sync"}
+    assert any(e["source_file"] for e in detail["evidence"])
+
+
+def test_investigate_prints_the_report_and_no_progress_when_piped(tmp_path: Path) -> None:
+    from tests.render.scenario import write_scenario
+
+    log = write_scenario(tmp_path / "logs")
+    code, out, err = _run(
+        "investigate", str(log), "--case", str(tmp_path / "case"), "--fail-on", "high"
+    )
+    assert code == 1
+    assert "Suspected campaigns" in out
+    assert "⠋" not in err and "running passes" not in err  # stderr is not a terminal

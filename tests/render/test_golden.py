@@ -1,0 +1,55 @@
+"""Each output format of the scenario report matches its golden file byte for byte.
+
+The goldens are the scenario of :mod:`tests.render.scenario` (terminal at 100 columns, no
+colour). When a change to the detection or the renderers is intended, regenerate them with
+``DISTILLSCAN_UPDATE_GOLDEN=1 pytest tests/render/test_golden.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from distillscan.render import html, json_report, markdown, terminal
+from distillscan.render.loader import load_investigation
+from distillscan.render.model import Report, build_report
+from tests.render.conftest import Scenario
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+UPDATE = os.environ.get("DISTILLSCAN_UPDATE_GOLDEN") == "1"
+
+RENDERERS = {
+    "scenario.txt": lambda report: terminal.plain_text(report, case="CASE", width=100),
+    "scenario.md": markdown.render,
+    "scenario.json": json_report.render,
+    "scenario.html": html.render,
+}
+
+
+def _matches_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    data = text.encode("utf-8")
+    if UPDATE:
+        path.write_bytes(data)
+    assert path.is_file(), f"missing golden {path}: run with DISTILLSCAN_UPDATE_GOLDEN=1"
+    assert path.read_bytes() == data, f"{name} differs from its golden (see module docstring)"
+
+
+@pytest.mark.parametrize("name", sorted(RENDERERS))
+def test_format_matches_golden(name: str, scenario: Scenario) -> None:
+    render = RENDERERS[name]
+    _matches_golden(name, render(scenario.report))
+
+
+def test_same_case_elsewhere_gives_the_same_bytes(scenario: Scenario, tmp_path: Path) -> None:
+    """No clock and no absolute path reaches Markdown or JSON: a moved case reports the same."""
+    moved = tmp_path / "somewhere" / "else"
+    shutil.copytree(scenario.case, moved)
+    again: Report = build_report(load_investigation(moved))
+    assert json_report.render(again) == json_report.render(scenario.report)
+    assert markdown.render(again) == markdown.render(scenario.report)
+    assert str(tmp_path) not in json_report.render(again)
+    assert str(scenario.root) not in markdown.render(scenario.report)

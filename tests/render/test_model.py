@@ -1,0 +1,114 @@
+"""Pieces of the report model and the escaping helpers, on small hand-made inputs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+from distillscan.render import facts, markdown
+from distillscan.render.escape import formula_safe, html_text, md_block, md_code
+from distillscan.render.model import link_partner, member_links
+from tests.render.conftest import Scenario, build
+
+
+def test_link_partner_tries_every_cut_against_known_ids() -> None:
+    members = {"a: b", "a", "c"}
+    assert link_partner("with a: b: shared 3 fingerprints", members) == "a: b"
+    assert link_partner("with a: b: shared", {"a"}) == "a"
+    assert link_partner("with c: x", members) == "c"
+    assert link_partner("with z: x", members) is None
+    assert link_partner("share prefix", members) is None
+    assert link_partner(None, members) is None
+
+
+def test_member_links_are_deduplicated_and_sorted() -> None:
+    row = {
+        "pass_id": "sync",
+        "event_id": None,
+        "source_file": None,
+        "source_line": None,
+        "ts": None,
+        "model": None,
+        "prompt": None,
+        "prompt_chars": None,
+    }
+    evidence = [
+        {**row, "account_id": "b", "kind": "link:sync", "detail": "with a: overlap 0.7"},
+        {**row, "account_id": "a", "kind": "link:sync", "detail": "with b: overlap 0.7"},
+        {**row, "account_id": "a", "kind": "link:template", "detail": "with outsider: x"},
+    ]
+    links = member_links(evidence, {"a", "b"})  # type: ignore[arg-type]
+    assert links == [{"account_a": "a", "account_b": "b", "kind": "sync"}]
+
+
+def test_timeline_buckets_stay_small_and_aligned() -> None:
+    start = datetime(2026, 2, 2, 0, 12)
+    assert facts.bucket_hours(start, datetime(2026, 2, 2, 20)) == 1
+    assert facts.bucket_hours(start, datetime(2026, 2, 5, 0, 4)) == 2
+    assert facts.bucket_hours(start, datetime(2026, 3, 2)) == 24
+    assert facts.bucket_hours(start, datetime(2027, 2, 2)) == 168
+    assert facts.bucket_start(datetime(2026, 2, 3, 13, 59), 6) == datetime(2026, 2, 3, 12)
+
+
+def test_daily_rows_merge_buckets_by_day() -> None:
+    buckets = [
+        {"start": "2026-02-02T00:00:00Z", "events": 3, "on_release_model": 0, "accounts": 2},
+        {"start": "2026-02-02T12:00:00Z", "events": 4, "on_release_model": 1, "accounts": 3},
+        {"start": "2026-02-03T00:00:00Z", "events": 5, "on_release_model": 5, "accounts": 1},
+    ]
+    days = markdown.daily(buckets)  # type: ignore[arg-type]
+    assert [(d["start"], d["events"], d["on_release_model"]) for d in days] == [
+        ("2026-02-02", 7, 1),
+        ("2026-02-03", 5, 5),
+    ]
+
+
+def test_markdown_code_spans_survive_backticks_pipes_and_newlines() -> None:
+    parser = MarkdownIt("commonmark").enable("table")
+    for value in ("a`b", "``x``", "`lead", "trail`", "p|q", "line\nbreak", "<b>x</b>"):
+        span = md_code(value, in_table=False)
+        tokens = parser.parseInline(span)[0].children or []
+        assert [t.type for t in tokens] == ["code_inline"], value
+        assert tokens[0].content.replace("\\n", "\n") == value, value
+    row = f"| {md_code('p|q')} | {md_code('x')} |"
+    table = parser.render(f"| a | b |\n| --- | --- |\n{row}\n")
+    assert table.count("<td>") == 2 and "p|q" in table
+    assert md_code("") == "-" and md_code(None) == "-"
+
+
+def test_fenced_blocks_cannot_be_closed_from_inside() -> None:
+    block = md_block("before\n```\n# heading\n````\nafter")
+    tokens = MarkdownIt("commonmark").parse(block)
+    assert [t.type for t in tokens] == ["fence"]
+    assert "# heading" in tokens[0].content
+
+
+def test_formula_prefixes_get_a_visible_quote() -> None:
+    assert formula_safe("=SUM(A1)") == "'=SUM(A1)"
+    assert md_code("+cmd", in_table=False) == "`'+cmd`"
+    assert html_text("@x") == "&#x27;@x"
+    assert formula_safe("plain") == "plain"
+
+
+def test_skipped_passes_are_reported_not_zeroed(tmp_path: Path, scenario: Scenario) -> None:
+    """A metadata-only export: content passes are skipped, and every output says so."""
+    folder = tmp_path / "meta" / "logs"
+    folder.mkdir(parents=True)
+    lines = (scenario.root / "logs" / "api-export.jsonl").read_text("utf-8").splitlines()
+    stripped = []
+    for line in lines:
+        record = json.loads(line)
+        record.pop("messages", None)
+        stripped.append(json.dumps(record))
+    (folder / "metadata.jsonl").write_text("\n".join(stripped) + "\n", "utf-8")
+    result = build(tmp_path / "meta", existing=folder / "metadata.jsonl")
+    skipped = {p["id"]: p["skipped_reason"] for p in result.report["passes"] if not p["ran"]}
+    assert "cot_elicitation" in skipped and "prompt" in (skipped["cot_elicitation"] or "")
+    text = markdown.render(result.report)
+    assert "Passes skipped:" in text and "cot_elicitation" in text
+    for campaign in result.report["campaigns"]:
+        rows = {r["signal"]: r for r in campaign["signals"]}
+        assert rows["elicitation"]["figure"].startswith("not measured: cot_elicitation")

@@ -1,0 +1,87 @@
+"""``--redact`` leaves no raw account id, end-user id, IP address, email or prompt text."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from distillscan.render import html, json_report, markdown, terminal
+from distillscan.render.redact import Redactor, redact
+from tests.render.conftest import Scenario
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _log_values(scenario: Scenario) -> dict[str, set[str]]:
+    """Every id, address, email and prompt in the scenario's raw log."""
+    values: dict[str, set[str]] = {"ids": set(), "ips": set(), "emails": set(), "prompts": set()}
+    for path in (scenario.root / "logs").iterdir():
+        text = path.read_text("utf-8")
+        values["emails"].update(EMAIL.findall(text))
+        for line in text.splitlines():
+            record = json.loads(line)
+            values["ids"].add(record["account_id"])
+            if "end_user_id" in record:
+                values["ids"].add(record["end_user_id"])
+            if "source_ip" in record:
+                values["ips"].add(record["source_ip"])
+            values["prompts"].add(record["messages"][-1]["content"])
+    return values
+
+
+@pytest.mark.parametrize("which", ["scenario", "hostile"])
+def test_redacted_outputs_leak_nothing(which: str, request: pytest.FixtureRequest) -> None:
+    scenario: Scenario = request.getfixturevalue(which)
+    report = redact(scenario.report)
+    outputs = {
+        "json": json.dumps(json.loads(json_report.render(report)), ensure_ascii=False),
+        "markdown": markdown.render(report),
+        "html": html.render(report),
+        "terminal": terminal.plain_text(report, case="CASE", width=200),
+    }
+    values = _log_values(scenario)
+    assert values["emails"], "the scenario should carry an email to redact"
+    for name, text in outputs.items():
+        for account in values["ids"]:
+            assert account not in text, (name, account)
+        for ip in values["ips"]:
+            assert ip not in text, (name, ip)
+            prefix = ip.rsplit(".", 1)[0] + "."
+            assert prefix not in text, (name, prefix)
+        for email in values["emails"]:
+            assert email not in text, (name, email)
+        for prompt in values["prompts"]:
+            # Pieces of prompts (skeletons are case folded) must not survive either.
+            for piece in (prompt[:32], prompt[-32:]):
+                assert piece not in text and piece.lower() not in text, (name, piece)
+
+
+def test_redaction_keeps_the_findings(scenario: Scenario) -> None:
+    report = redact(scenario.report)
+    before, after = scenario.report["campaigns"][0], report["campaigns"][0]
+    assert report["run"]["redacted"] is True
+    assert after["campaign_id"] == before["campaign_id"]
+    assert after["n_accounts"] == before["n_accounts"]
+    assert [s["value"] for s in after["signals"]] == [s["value"] for s in before["signals"]]
+    assert len(set(after["accounts"])) == len(before["accounts"])
+    # One account keeps one pseudonym everywhere in the report.
+    members = {m["account_id"] for m in after["members"]}
+    assert members == set(after["accounts"])
+    assert {link["account_a"] for link in after["links"]} <= members
+    assert all(t["skeleton"].startswith("[prompt sha256:") for t in after["templates"])
+
+
+def test_pseudonyms_are_stable_and_salted() -> None:
+    one = Redactor("salt-a", ["acct-1", "acct-12"], ["user-7"])
+    again = Redactor("salt-a", ["acct-12", "acct-1"], ["user-7"])
+    other = Redactor("salt-b", ["acct-1"], [])
+    assert one.account("acct-1") == again.account("acct-1")
+    assert one.account("acct-1") != other.account("acct-1")
+    # Longest id first, in one pass: acct-12 is not rewritten as acct-1 followed by "2".
+    scrubbed = one.scrub("with acct-12: from 10.1.2.3 and 2001:db8::1, mail ops@corp.example")
+    assert scrubbed is not None
+    assert one.account("acct-12") in scrubbed
+    for raw in ("acct-1", "10.1.2.3", "2001:db8::1", "ops@corp.example"):
+        assert raw not in scrubbed
