@@ -394,6 +394,9 @@ def read_json(stream: InputStream) -> Iterator[Batch]:
                     break
                 text.advance(text.pos + 1)
                 text.skip_ws()
+                if text.peek() == "]":  # a trailing comma: lenient, nothing is lost
+                    _finish_array(text, bool(wrapped), number, rejects)
+                    break
         end = _decode_one(text, decoder)
         if isinstance(end, str):  # why the value cannot be read
             if in_array:

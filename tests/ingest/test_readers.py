@@ -159,6 +159,12 @@ def test_a_sequence_of_values_resumes_after_a_broken_one(tmp_path: Path) -> None
     assert [line for line, _ in records] == [1, 3, 5]
 
 
+def test_a_trailing_comma_in_an_array_costs_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "comma.json"
+    path.write_text('[{"a": 1},\n {"b": 2},\n]\n')
+    assert frame(path, "json") == ([(1, '{"a": 1}'), (2, '{"b": 2}')], [])
+
+
 def test_garbage_after_the_array_is_quarantined(tmp_path: Path) -> None:
     path = tmp_path / "tail.json"
     path.write_text('{"Records": [{"a": 1}], "nextToken": "abc"}\n')
