@@ -15,6 +15,13 @@ PLAUSIBLE_FROM = "2000-01-01"
 PLAUSIBLE_TO = "2100-01-01"
 
 _NUMERIC = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+#: Characters that do not make a string value present (a blank id is a missing id).
+_BLANK = "' ' || chr(9) || chr(10) || chr(13)"
+
+
+def _blank(v: str) -> str:
+    """SQL: the JSON value ``v`` is a string of nothing but whitespace."""
+    return f"(json_type({v}) = 'VARCHAR' AND trim(json_extract_string({v}, '$'), {_BLANK}) = '')"
 
 
 def _cast(column: Column) -> str:
@@ -25,16 +32,21 @@ def _cast(column: Column) -> str:
     if kind == "string":
         return (
             f"CASE WHEN json_type({v}) = 'VARCHAR' OR json_type({v}) IN {_NUMERIC} "
-            f"THEN nullif(json_extract_string({v}, '$'), '') END"
+            f"THEN CASE WHEN NOT {_blank(v)} THEN json_extract_string({v}, '$') END END"
         )
     if kind == "integer":
         return (
-            f"CASE WHEN json_type({v}) IN {_NUMERIC} OR json_type({v}) = 'VARCHAR' "
-            f"THEN try_cast(nullif({text}, '') AS BIGINT) END"
+            # Whole numbers only: 4096, "4096", 4096.0 or 1e3, never a rounded 1.5.
+            f"CASE WHEN json_type({v}) IN {_NUMERIC} OR json_type({v}) = 'VARCHAR' THEN CASE "
+            f"WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN try_cast({text} AS BIGINT) "
+            f"WHEN isfinite(try_cast({text} AS DOUBLE)) "
+            f"AND try_cast({text} AS DOUBLE) = trunc(try_cast({text} AS DOUBLE)) "
+            f"THEN try_cast(try_cast({text} AS DOUBLE) AS BIGINT) END END"
         )
     if kind == "number":
         return (
-            f"CASE WHEN json_type({v}) IN {_NUMERIC} OR json_type({v}) = 'VARCHAR' "
+            f"CASE WHEN (json_type({v}) IN {_NUMERIC} OR json_type({v}) = 'VARCHAR') "
+            f"AND isfinite(try_cast(nullif({text}, '') AS DOUBLE)) "
             f"THEN try_cast(nullif({text}, '') AS DOUBLE) END"
         )
     if kind == "boolean":
@@ -45,10 +57,7 @@ def _cast(column: Column) -> str:
             f"WHEN 'BIGINT' THEN CASE {text} WHEN '1' THEN true WHEN '0' THEN false END END"
         )
     if kind == "timestamp":
-        return (
-            f"CASE WHEN ds_parse_ts({v}) >= TIMESTAMP '{PLAUSIBLE_FROM}' "
-            f"AND ds_parse_ts({v}) < TIMESTAMP '{PLAUSIBLE_TO}' THEN ds_parse_ts({v}) END"
-        )
+        return f"ds_parse_ts({v})"  # the plausible range is checked with the other problems
     raise ValueError(kind)
 
 
@@ -64,10 +73,15 @@ _EXPECTED = {
 def _problem(column: Column, required: bool) -> str:
     """SQL giving the reason the column's value cannot be used, or NULL."""
     v = column.name
-    present = f"({v} IS NOT NULL AND json_type({v}) <> 'NULL' AND {v}::VARCHAR NOT IN ('\"\"'))"
+    present = f"({v} IS NOT NULL AND json_type({v}) <> 'NULL' AND NOT {_blank(v)})"
     shown = f"left({v}::VARCHAR, 60)"
     bad = f"printf('{v}: expected {_EXPECTED[column.kind]}, got %s', {shown})"
     checks = f"WHEN {present} AND typed_{v} IS NULL THEN {bad}"
+    if column.kind == "timestamp":
+        checks += (
+            f" WHEN typed_{v} < TIMESTAMP '{PLAUSIBLE_FROM}'"
+            f" OR typed_{v} >= TIMESTAMP '{PLAUSIBLE_TO}' THEN {bad}"
+        )
     if column.kind == "integer":
         checks += f" WHEN typed_{v} < 0 THEN printf('{v}: must not be negative, got %d', typed_{v})"
     if required:
