@@ -400,7 +400,7 @@ def build_campaign_c(ctx: BuildContext, budget: int) -> None:
     shared = evasion.shared_details
     cards: list[str] = []
     accounts: list[int] = []
-    delay = ctx.uniform(6, 20)
+    delay = ctx.uniform(3, 12)
     for i in range(n):
         first = min(ctx.days - 1, int(i * ctx.days / n))
         life = ctx.rng.py.randint(1, 4)

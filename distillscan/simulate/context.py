@@ -23,6 +23,7 @@ class BuildContext:
     content: ContentModel
     infra: Infra
     rng: Rng
+    system_draws: int = 0
 
     @property
     def days(self) -> int:
@@ -107,12 +108,16 @@ class BuildContext:
         """A pool of ``count`` system prompts rendered from the ``style`` templates.
 
         Rendering happens once, here: the same prompt text then recurs verbatim across the
-        persona's (or the campaign's) requests, as a fixed system prompt does.
+        persona's (or the campaign's, with a ``script`` name) requests, as a fixed system prompt
+        does. Without a script every call draws afresh, so unrelated personas only share a prompt
+        when the templates leave little room (as "You are a helpful assistant." does).
         """
         pack = self.content.grammar.languages[language]
         texts = pack.system.get(style) or self.content.grammar.languages["en"].system[style]
         source = language if pack.system.get(style) else "en"
-        rnd = self.rng.child("system", style, language, script, count).py
+        self.system_draws += 1
+        name = script or f"draw-{self.system_draws}"
+        rnd = self.rng.child("system", style, language, name, count).py
         prompts = sorted(
             {self.content.grammar.render(rnd.choice(texts), source, rnd) for _ in range(count)}
         )

@@ -191,7 +191,11 @@ def build_power_users(ctx: BuildContext, budget: int) -> None:
             conversation_turns=ctx.jitter(3.5, 0.25),
             mix=ctx.content.mix(weights, structured_share=0.15),
             styles=styles,
-            system_pool=ctx.system_pool("assistant", language, 2) if ctx.chance(0.4) else -1,
+            system_pool=(
+                ctx.system_pool(ctx.rng.weighted(["assistant", "reasoning"], [85, 15]), language, 2)
+                if ctx.chance(0.4)
+                else -1
+            ),
             system_share=0.7,
             tools="functions" if ctx.chance(0.1) else None,
             tools_share=0.3,
@@ -220,7 +224,7 @@ def build_developers(ctx: BuildContext, budget: int) -> None:
             account.ips.append(ctx.infra.ipv4_in(ctx.infra.prefix24("cloud")))
         weights = interests(ctx, DEVELOPER_FAMILIES, (2, 4), language, 0.6)
         plateau = ctx.uniform(0.1, 0.45)
-        style = "coder" if ctx.chance(0.6) else "assistant"
+        style = ctx.rng.weighted(["coder", "assistant", "agent", "reasoning"], [50, 30, 14, 6])
         ctx.population.add_persona(
             kind="developer",
             group="developer",
@@ -377,8 +381,10 @@ def build_eval_teams(ctx: BuildContext, budget: int) -> None:
                 release_burst=True,
                 mix=mix,
                 styles=styles,
-                system_pool=ctx.system_pool("assistant", "en", 1) if ctx.chance(0.3) else -1,
-                system_share=1.0,
+                system_pool=ctx.system_pool(
+                    ctx.rng.weighted(["assistant", "reasoning", "judge"], [40, 35, 25]), "en", 2
+                ),
+                system_share=ctx.uniform(0.2, 0.8),
                 param_style="eval",
                 models=models,
                 adopt_delay_h=ctx.uniform(0.5, 4.0),
@@ -536,7 +542,7 @@ def add_reseller_end_users(
 ) -> None:
     """Legitimate end users of a reseller: ordinary people and developers in many languages."""
     styles = ctx.content.style_mix(
-        {"plain": 55, "polite": 15, "casual": 10, "cot": 8, "format": 6, "long": 6}
+        {"plain": 55, "polite": 15, "casual": 10, "cot": 8, "format": 6, "long": 6, "safe_alt": 0.4}
     )
     models = ctx.content.model_mix({"atlas-2": 60, "atlas-2-mini": 40})
     codes = [f"t{ctx.rng.py.randint(100, 999)}" for _ in range(tenants)]
@@ -562,7 +568,11 @@ def add_reseller_end_users(
             conversation_turns=ctx.jitter(2.5, 0.25),
             mix=ctx.content.mix(weights, structured_share=0.1),
             styles=styles,
-            system_pool=ctx.system_pool("assistant", language, 1) if ctx.chance(0.3) else -1,
+            system_pool=(
+                ctx.system_pool(ctx.rng.weighted(["assistant", "safe"], [97, 3]), language, 1)
+                if ctx.chance(0.3)
+                else -1
+            ),
             system_share=0.9,
             param_style="chat" if families is PERSON_FAMILIES else "power",
             models=models,

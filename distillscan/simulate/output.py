@@ -8,9 +8,15 @@ overlapping with the generation of the next slice on the other core.
 from __future__ import annotations
 
 import gzip
+import io
 import queue
 import threading
+from datetime import date
 from pathlib import Path
+
+import polars as pl
+
+from distillscan.simulate.dialects.base import Dialect
 
 #: zlib level: 1 keeps up with generation; the files are still 4-5x smaller than the JSON.
 COMPRESSION_LEVEL = 1
@@ -84,3 +90,67 @@ class DayFileWriter:
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+def _lines(column: pl.Series, separator: str) -> bytes:
+    """The column's strings joined by ``separator`` (and ending with it when a newline)."""
+    if separator == "\n":
+        buffer = io.BytesIO()
+        column.to_frame().write_csv(buffer, include_header=False, quote_style="never")
+        return buffer.getvalue()
+    joined: str = column.str.join(separator).item()
+    return joined.encode("utf-8")
+
+
+class ExportWriter:
+    """The day files of one export: the log file and, for some formats, a companion file."""
+
+    def __init__(self, out_dir: Path, dialect: Dialect, first_day: date) -> None:
+        self.out_dir = out_dir
+        self.dialect = dialect
+        self.logs = DayFileWriter()
+        self.companion = DayFileWriter() if dialect.companion_file_name(first_day) else None
+        self.files: list[str] = []
+        self._companion_records = 0
+
+    @property
+    def columns(self) -> list[str]:
+        """Columns a ready frame must hold besides ``ts`` and ``event_hex``."""
+        return ["line", "companion"] if self.companion else ["line"]
+
+    def start_day(self, day: date) -> str:
+        """Open the files of ``day``; return the log file's name."""
+        name = self.dialect.file_name(day)
+        self.logs.open(self.out_dir / name)
+        self.files.append(name)
+        companion_name = self.dialect.companion_file_name(day)
+        if self.companion and companion_name:
+            self.companion.open(self.out_dir / companion_name)
+            self.companion.write(self.dialect.companion_head.encode("utf-8"))
+            self.files.append(companion_name)
+            self._companion_records = 0
+        return name
+
+    def write(self, ready: pl.DataFrame) -> None:
+        """Append sorted rows (``line`` and, with a companion, ``companion``)."""
+        if ready.height == 0:
+            return
+        self.logs.write(_lines(ready["line"], "\n"))
+        if self.companion:
+            separator = self.dialect.companion_separator
+            head = separator.encode("utf-8") if self._companion_records else b""
+            self.companion.write(head + _lines(ready["companion"], separator))
+            self._companion_records += ready.height
+
+    def end_day(self) -> None:
+        """Close the files of the current day."""
+        self.logs.close()
+        if self.companion:
+            self.companion.write(self.dialect.companion_tail.encode("utf-8"))
+            self.companion.close()
+
+    def finish(self) -> None:
+        """Wait for the compression threads."""
+        self.logs.finish()
+        if self.companion:
+            self.companion.finish()

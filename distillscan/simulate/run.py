@@ -7,7 +7,6 @@ over the hour) are carried into the next slice, so each file is sorted by time.
 
 from __future__ import annotations
 
-import io
 import math
 import shutil
 from collections.abc import Callable
@@ -25,13 +24,14 @@ from distillscan.simulate.config import GROUPS, MODELS_BEFORE, NEW_MODEL, Simula
 from distillscan.simulate.content import ContentModel
 from distillscan.simulate.context import BuildContext
 from distillscan.simulate.dialects import make_dialect
+from distillscan.simulate.dialects.base import Dialect
 from distillscan.simulate.infra import Infra
 from distillscan.simulate.kinds import BENIGN_BUILDERS
-from distillscan.simulate.output import DayFileWriter
+from distillscan.simulate.output import ExportWriter
 from distillscan.simulate.population import Population
 from distillscan.simulate.rng import Rng
-from distillscan.simulate.timing import US_PER_DAY, Timing
-from distillscan.simulate.traffic import EventGenerator, persona_frame
+from distillscan.simulate.timing import Timing
+from distillscan.simulate.traffic import EventGenerator, image_standins, persona_frame
 from distillscan.simulate.truth import TRUTH_DIR, Tally, write_accounts, write_truth
 
 Progress = Callable[[str], None]
@@ -100,21 +100,22 @@ def simulate(
     content.bank.freeze()
     personas, pools = persona_frame(population, content)
     timing = Timing(config, personas, population.schedules, budgets, rng.child("timing"))
-    generator = EventGenerator(config, population, content, personas, pools)
-    dialect = make_dialect(config.output_format, content, generator.image_data)
+    images = image_standins(config.seed)
+    dialect = make_dialect(config.output_format, content, images)
+    generator = EventGenerator(
+        config, population, content, personas, pools, dialect, image_count=len(images)
+    )
     tally = Tally()
     group_of = personas["group"]
     summary = SimulationSummary(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    writer = DayFileWriter()
-    carry = pl.DataFrame(schema={"ts": pl.Int64, "event_hex": pl.String, "line": pl.String})
+    writer = ExportWriter(out_dir, dialect, config.start.date())
+    carry = pl.DataFrame(
+        schema={"ts": pl.Int64, "event_hex": pl.String, **dict.fromkeys(writer.columns, pl.String)}
+    )
     try:
         for day in range(config.days):
-            date = (config.start + timedelta(days=day)).date()
-            name = dialect.file_name(date)
-            say(f"generating {name}")
-            writer.open(out_dir / name)
-            summary.files.append(name)
+            say(f"generating {writer.start_day((config.start + timedelta(days=day)).date())}")
             counts = timing.counts(day)
             segments = timing.plan(day, counts)
             total = int(counts["count"].sum() or 0)
@@ -130,25 +131,20 @@ def simulate(
                 if part.height:
                     events = generator.generate(part, rng.child("events", day, first_hour))
                     _count(events, tally, group_of)
-                    rendered = dialect.render(events).select("ts", "event_hex", "line")
-                    frames.append(rendered)
+                    frames.append(_render(dialect, events, writer.columns))
                 pending = pl.concat(frames).sort("ts", "event_hex")
                 last_slice = day == config.days - 1 and first_hour + hours >= 24
-                limit = hi if not last_slice else day_us + US_PER_DAY * 366
-                ready = pending.filter(pl.col("ts") < limit)
-                carry = pending.filter(pl.col("ts") >= limit)
-                if ready.height:
-                    buffer = io.BytesIO()
-                    ready.select("line").write_csv(
-                        buffer, include_header=False, quote_style="never"
-                    )
-                    writer.write(buffer.getvalue())
-                    summary.events += ready.height
-            writer.close()
+                # the last slice takes every remaining event, even one spilling past the window
+                ready = pending if last_slice else pending.filter(pl.col("ts") < hi)
+                carry = pending.clear() if last_slice else pending.filter(pl.col("ts") >= hi)
+                writer.write(ready)
+                summary.events += ready.height
+            writer.end_day()
     finally:
         writer.finish()
+    summary.files = list(writer.files)
     say("writing accounts.csv and truth/")
-    summary.accounts = write_accounts(out_dir, population, tally)
+    summary.accounts = write_accounts(out_dir, population, tally, dialect)
     summary.events_by_group = dict(sorted(tally.groups.items()))
     settings = {
         "distillscan_version": __version__,
@@ -176,12 +172,20 @@ def simulate(
         "events_by_group": summary.events_by_group,
         "files": summary.files,
     }
-    written = write_truth(out_dir, population, tally, settings)
+    written = write_truth(out_dir, population, tally, settings, dialect)
     summary.campaigns = written["campaigns"]
     for row in written["labels"]:
         summary.labels[row["label"]] = summary.labels.get(row["label"], 0) + 1
     summary.files += ["accounts.csv", f"{TRUTH_DIR}/"]
     return summary
+
+
+def _render(dialect: Dialect, events: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Serialise a slice's events: ``ts``, ``event_hex`` and the written ``columns``."""
+    rendered = dialect.render(events)
+    if "companion" in columns:
+        rendered = rendered.with_columns(dialect.companion_line().alias("companion"))
+    return rendered.select("ts", "event_hex", *columns)
 
 
 def _count(events: pl.DataFrame, tally: Tally, group_of: pl.Series) -> None:

@@ -9,7 +9,9 @@ drawn once per conversation and broadcast to its turns.
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
+from typing import Protocol
 
 import polars as pl
 
@@ -44,6 +46,34 @@ ERRORS: tuple[tuple[int, float], ...] = ((429, 0.6), (500, 0.15), (529, 0.25))
 IMAGE_STANDINS = 12
 
 _ASSIGN = {"single": 0, "round_robin": 1, "random": 2}
+
+
+class Identities(Protocol):
+    """How an output format names accounts, organisations, keys and clients."""
+
+    def account_identity(self, account_id: str, org_id: str) -> str:
+        """The account's name in the logs."""
+        ...
+
+    def org_identity(self, org_id: str) -> str:
+        """The organisation's name in the logs."""
+        ...
+
+    def key_identity(self, key: str) -> str:
+        """The API key's name in the logs."""
+        ...
+
+    def agent_identity(self, agent: str) -> str:
+        """The user agent as the logs show it."""
+        ...
+
+
+def image_standins(seed: int) -> list[str]:
+    """Short base64 stand-ins for image payloads (a real export holds the full data)."""
+    rnd = Rng(seed, "images").py
+    return [base64.b64encode(rnd.randbytes(45)).decode("ascii") for _ in range(IMAGE_STANDINS)]
+
+
 _PLANNERS = ("sessions", "stream", "burst")
 
 
@@ -144,10 +174,8 @@ class AccountTables:
     keys: pl.Series
 
     @classmethod
-    def build(cls, population: Population) -> AccountTables:
-        """Flatten every account's pools."""
-        import json
-
+    def build(cls, population: Population, identities: Identities) -> AccountTables:
+        """Flatten every account's pools, naming things as the output format does."""
         ips: list[str] = []
         agents: list[str] = []
         keys: list[str] = []
@@ -167,8 +195,8 @@ class AccountTables:
             )
         }
         for a in population.accounts:
-            rows["account_id"].append(a.account_id)
-            rows["org_id"].append(a.org_id)
+            rows["account_id"].append(identities.account_identity(a.account_id, a.org_id))
+            rows["org_id"].append(identities.org_identity(a.org_id))
             rows["ip_off"].append(len(ips))
             rows["ip_n"].append(len(a.ips))
             rows["ip_sticky"].append(a.ip_sticky)
@@ -176,10 +204,13 @@ class AccountTables:
             rows["ua_off"].append(len(agents))
             rows["ua_n"].append(len(a.user_agents))
             rows["ua_sticky"].append(a.ua_sticky)
-            agents.extend(json.dumps(u, ensure_ascii=False)[1:-1] for u in a.user_agents)
+            agents.extend(
+                json.dumps(identities.agent_identity(u), ensure_ascii=False)[1:-1]
+                for u in a.user_agents
+            )
             rows["key_off"].append(len(keys))
             rows["key_n"].append(len(a.api_keys))
-            keys.extend(a.api_keys)
+            keys.extend(identities.key_identity(k) for k in a.api_keys)
         return cls(
             pl.DataFrame(rows),
             pl.Series("ip", ips, dtype=pl.String),
@@ -209,12 +240,14 @@ class EventGenerator:
         content: ContentModel,
         personas: pl.DataFrame,
         pools: pl.Series,
+        identities: Identities,
+        image_count: int,
     ) -> None:
         self.config = config
         self.content = content
         self.personas = personas
         self.pools = pools
-        self.accounts = AccountTables.build(population)
+        self.accounts = AccountTables.build(population, identities)
         self.release_us = int(config.release.timestamp()) * US_PER_SECOND
         self.models = pl.Series("model", [*MODELS_BEFORE, NEW_MODEL], dtype=pl.String)
         tool_kind = [
@@ -280,11 +313,7 @@ class EventGenerator:
         self.max_tokens_value = pl.Series(
             "mt", [int(v) if v is not None else None for v in max_values], dtype=pl.Int64
         )
-        rnd = Rng(config.seed, "images").py
-        self.image_count = IMAGE_STANDINS
-        self.image_data = [
-            base64.b64encode(rnd.randbytes(45)).decode("ascii") for _ in range(IMAGE_STANDINS)
-        ]
+        self.image_count = image_count
 
     def generate(self, segments: pl.DataFrame, rng: Rng) -> pl.DataFrame:
         """Events of ``segments`` (any order of rows is fine), one row each, unsorted."""
@@ -508,7 +537,7 @@ class EventGenerator:
                 "system_tokens": system_tokens,
             }
         )
-        frame = frame.with_columns(rng.hex_ids(n, 12).alias("event_hex"))
+        frame = frame.with_columns(rng.hex_ids(n, 16).alias("event_hex"))
         frame = self._infrastructure(frame, rng.child("infra"))
         return self._prompt_tokens(frame)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from distillscan.ingest.discover import TRUTH_MARKER
 from distillscan.simulate.population import Population
+from distillscan.simulate.traffic import Identities
 
 TRUTH_DIR = "truth"
 
@@ -58,10 +59,18 @@ def _time(value: Any) -> str:
     return text
 
 
-def write_accounts(out_dir: Path, population: Population, tally: Tally) -> int:
+def write_accounts(
+    out_dir: Path, population: Population, tally: Tally, identities: Identities
+) -> int:
     """Write ``DIR/accounts.csv`` (accounts that sent events); return how many."""
     rows: list[list[object]] = [
-        [a.account_id, _time(a.created_at), a.email_domain, a.payment_fingerprint or "", a.country]
+        [
+            identities.account_identity(a.account_id, a.org_id),
+            _time(a.created_at),
+            a.email_domain,
+            a.payment_fingerprint or "",
+            a.country,
+        ]
         for a in population.accounts
         if a.index in tally.account_events
     ]
@@ -71,7 +80,9 @@ def write_accounts(out_dir: Path, population: Population, tally: Tally) -> int:
     return len(rows)
 
 
-def account_labels(population: Population, tally: Tally) -> list[dict[str, Any]]:
+def account_labels(
+    population: Population, tally: Tally, identities: Identities
+) -> list[dict[str, Any]]:
     """One truth row per account that sent events."""
     rows = []
     for account in population.accounts:
@@ -88,7 +99,7 @@ def account_labels(population: Population, tally: Tally) -> list[dict[str, Any]]
             label, share = "mixed", campaign / total
         rows.append(
             {
-                "account_id": account.account_id,
+                "account_id": identities.account_identity(account.account_id, account.org_id),
                 "kind": account.kind,
                 "label": label,
                 "campaign_id": account.campaign_id if campaign else None,
@@ -101,7 +112,11 @@ def account_labels(population: Population, tally: Tally) -> list[dict[str, Any]]
 
 
 def write_truth(
-    out_dir: Path, population: Population, tally: Tally, settings: dict[str, Any]
+    out_dir: Path,
+    population: Population,
+    tally: Tally,
+    settings: dict[str, Any],
+    identities: Identities,
 ) -> dict[str, Any]:
     """Write the ``truth/`` folder; return the campaigns as written."""
     folder = out_dir / TRUTH_DIR
@@ -111,7 +126,7 @@ def write_truth(
         "Ingest and investigate skip this folder.\n",
         "utf-8",
     )
-    labels = account_labels(population, tally)
+    labels = account_labels(population, tally, identities)
     header = [
         "account_id",
         "kind",
@@ -124,7 +139,9 @@ def write_truth(
     (folder / "accounts.csv").write_text(
         _csv([[r[h] if r[h] is not None else "" for h in header] for r in labels], header), "utf-8"
     )
-    ids = {a.index: a.account_id for a in population.accounts}
+    ids = {
+        a.index: identities.account_identity(a.account_id, a.org_id) for a in population.accounts
+    }
     end_rows = [
         [ids[account], end_user, str(counts[1] > 0).lower(), counts[0] + counts[1]]
         for (account, end_user), counts in tally.end_users.items()

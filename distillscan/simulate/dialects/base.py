@@ -40,6 +40,13 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def lookup(column: pl.Expr, mapping: dict[int, str], default: str) -> pl.Expr:
+    """``mapping[value]`` for each row of an integer column (``default`` when absent)."""
+    return column.replace_strict(
+        list(mapping), list(mapping.values()), default=lit(default), return_dtype=pl.String
+    )
+
+
 def table(values: list[str]) -> pl.Series:
     """A lookup table of fragments, gathered by index."""
     return pl.Series(values, dtype=pl.String)
@@ -67,6 +74,39 @@ class Dialect(ABC):
             name: table([self.param_fragment(name, v) for v in content.param_values[name]])
             for name in PARAM_FIELDS
         }
+
+    # --- identities: how the format names accounts, keys and clients ------------------------
+
+    def account_identity(self, account_id: str, org_id: str) -> str:
+        """The account as this format's logs name it (the truth files use the same name)."""
+        return account_id
+
+    def org_identity(self, org_id: str) -> str:
+        """The organisation as this format's logs name it."""
+        return org_id
+
+    def key_identity(self, key: str) -> str:
+        """The API key as this format's logs name it."""
+        return key
+
+    def agent_identity(self, agent: str) -> str:
+        """The client user agent as this format's logs show it."""
+        return agent
+
+    # --- companion files (CloudTrail for Bedrock) --------------------------------------------
+
+    def companion_file_name(self, day: date) -> str | None:
+        """Name of a second file written for ``day`` (None: no companion)."""
+        return None
+
+    def companion_line(self) -> pl.Expr:  # pragma: no cover - only for dialects with companions
+        """The companion record of each row."""
+        raise NotImplementedError
+
+    #: Text written before the first, between and after the companion records of a file.
+    companion_head = ""
+    companion_separator = "\n"
+    companion_tail = ""
 
     # --- per-format pieces ------------------------------------------------------------------
 
@@ -108,10 +148,40 @@ class Dialect(ABC):
         """Base64 stand-in image data for each row."""
         return pl.lit(table(self.image_data)).gather(pl.col("image"))
 
+    tool_id_prefix = "toolu_01"
+
     def tool_use_id(self, shift: int = 0) -> pl.Expr:
         """Id of the tool call made in answer to the row ``shift`` rows earlier."""
         hex_id = pl.col("event_hex").shift(shift) if shift else pl.col("event_hex")
-        return pl.concat_str([lit("toolu_01"), hex_id.str.slice(0, 22)])
+        return pl.concat_str([lit(self.tool_id_prefix), hex_id.str.slice(0, 22)])
+
+    @staticmethod
+    def uuid() -> pl.Expr:
+        """The row's id as a UUID (8-4-4-4-12 hex digits)."""
+        h = pl.col("event_hex")
+        return pl.concat_str(
+            [
+                h.str.slice(0, 8),
+                lit("-"),
+                h.str.slice(8, 4),
+                lit("-"),
+                h.str.slice(12, 4),
+                lit("-"),
+                h.str.slice(16, 4),
+                lit("-"),
+                h.str.slice(20, 12),
+            ]
+        )
+
+    @staticmethod
+    def iso_time(column: str = "ts", fmt: str = "%Y-%m-%dT%H:%M:%S%.3fZ") -> pl.Expr:
+        """A microsecond epoch column as ISO 8601 text."""
+        return pl.col(column).cast(pl.Datetime("us")).dt.strftime(fmt)
+
+    @staticmethod
+    def number(column: str) -> pl.Expr:
+        """An integer column as JSON text."""
+        return pl.col(column).cast(pl.String)
 
     def render(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Add the ``line`` column (one JSON record per row) to ``frame``."""

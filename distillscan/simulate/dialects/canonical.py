@@ -51,22 +51,21 @@ class Canonical(Dialect):
 
     def user_message(self) -> pl.Expr:
         text = quoted("user_text")
-        result_content = (
+        # a computer-use screenshot travels next to the tool result it illustrates
+        screenshot = (
             pl.when(pl.col("screenshot"))
-            .then(
-                pl.concat_str(
-                    [lit('[{"type":"text","text":'), text, lit("},"), self._image_block(), lit("]")]
-                )
-            )
-            .otherwise(text)
+            .then(pl.concat_str([lit(","), self._image_block()]))
+            .otherwise(lit(""))
         )
         tool_result = pl.concat_str(
             [
                 lit('{"role":"user","content":[{"type":"tool_result","tool_use_id":"'),
                 self.tool_use_id(1),
                 lit('","content":'),
-                result_content,
-                lit("}]}"),
+                text,
+                lit("}"),
+                screenshot,
+                lit("]}"),
             ]
         )
         with_image = pl.concat_str(
@@ -108,11 +107,11 @@ class Canonical(Dialect):
             .then(lit('"ok"'))
             .otherwise(quoted(pl.col("status").cast(pl.String)))
         )
-        timestamp = pl.col("ts").cast(pl.Datetime("us")).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        timestamp = self.iso_time()
         return pl.concat_str(
             [
                 lit('{"event_id":"req_'),
-                pl.col("event_hex"),
+                pl.col("event_hex").str.slice(0, 24),
                 lit('","timestamp":"'),
                 timestamp,
                 lit('","account_id":"'),
@@ -136,11 +135,10 @@ class Canonical(Dialect):
                 pl.col("messages"),
                 optional("tools", self.tools_column(), pl.col("tools_set") >= 0),
                 *self.param_columns(),
+                # a failed call has no answer and bills no tokens
                 optional("response", quoted("response"), ~pl.col("error")),
-                lit(',"prompt_tokens":'),
-                pl.col("prompt_tokens").cast(pl.String),
-                lit(',"completion_tokens":'),
-                pl.col("completion_tokens").cast(pl.String),
+                optional("prompt_tokens", self.number("prompt_tokens"), ~pl.col("error")),
+                optional("completion_tokens", self.number("completion_tokens"), ~pl.col("error")),
                 lit(',"status":'),
                 status,
                 lit("}"),
