@@ -24,7 +24,7 @@ from distillscan.ingest import IngestReport, ingest
 from distillscan.investigate import Investigation, default_case_dir, investigate
 from distillscan.render import drilldown, html, json_report, markdown
 from distillscan.render import terminal as terminal_report
-from distillscan.render.loader import load_investigation
+from distillscan.render.loader import load_investigation, reading
 from distillscan.render.model import Report, build_report, severity_rank
 from distillscan.render.progress import StatusLine
 from distillscan.render.redact import redact
@@ -278,7 +278,8 @@ def investigate_command(
                 progress=status,
             )
             status("preparing the report")
-            report = build_report(result)
+            with reading(case_dir):
+                report = build_report(result)
     except DistillscanError as exc:
         fail(exc)
     if result.ingest is not None and not quiet:
@@ -417,7 +418,8 @@ def report_command(
     --fail-on was found; 2 usage or input error (not a case, not investigated, cannot write).
     """
     try:
-        report = build_report(load_investigation(case))
+        with reading(case):
+            report = build_report(load_investigation(case))
     except DistillscanError as exc:
         fail(exc)
     if redacted:
@@ -456,11 +458,12 @@ def show_command(
     Exit codes: 0 done; 2 usage or input error (not a case, unknown id).
     """
     try:
-        investigation = load_investigation(case)
-        if kind is ShowKind.campaign:
-            campaign = drilldown.campaign_detail(investigation, item_id)
-        else:
-            account = drilldown.account_detail(investigation, item_id)
+        with reading(case):
+            investigation = load_investigation(case)
+            if kind is ShowKind.campaign:
+                campaign = drilldown.campaign_detail(investigation, item_id)
+            else:
+                account = drilldown.account_detail(investigation, item_id)
     except DistillscanError as exc:
         fail(exc)
     if output_format is ShowFormat.json:

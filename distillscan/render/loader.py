@@ -8,7 +8,10 @@ Parquet takes milliseconds where the passes take minutes on a large export.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,28 @@ from distillscan.investigate import Investigation
 
 #: Files ``investigate`` writes into the case folder; all must be present to report.
 RESULT_FILES = ("investigation.json", "accounts.parquet", "campaigns.parquet", "evidence.parquet")
+
+
+@contextlib.contextmanager
+def reading(case_dir: Path) -> Iterator[None]:
+    """Hold the case's shared lock while a report reads it.
+
+    An ``ingest`` or ``investigate`` holds the exclusive lock while it writes, so a report never
+    mixes the results of two runs. A case on read-only storage (evidence kept write-protected)
+    cannot be written by anyone either: it is read without the lock file it cannot create.
+
+    Raises:
+        CaseError: another command is writing to the case.
+    """
+    case = Case(case_dir)
+    with contextlib.ExitStack() as stack:
+        if case.exists():  # never create a folder (Case.lock would) for a mistyped path
+            try:
+                stack.enter_context(case.lock(shared=True))
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    raise CaseError(f"{case_dir}: cannot lock the case ({exc.strerror})") from None
+        yield
 
 
 def load_record(case_dir: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from distillscan.case import Case
 from distillscan.cli import app
 from tests.render.conftest import Scenario
 
@@ -68,6 +69,20 @@ def test_usage_and_input_errors_exit_2(scenario: Scenario, tmp_path: Path) -> No
     assert _run("show", str(scenario.case), "campaign", "camp-ffffffffff")[0] == 2
     assert _run("show", str(scenario.case), "account", "nobody")[0] == 2
     assert _run("show", str(scenario.case), "thing", "x")[0] == 2
+
+
+def test_report_refuses_a_case_being_written(scenario: Scenario) -> None:
+    with Case(scenario.case).lock():  # an ingest or investigate is writing
+        code, _, err = _run("report", str(scenario.case), "-f", "json")
+        assert code == 2 and "another distillscan command" in err
+        assert _run("show", str(scenario.case), "account", "acct-dana")[0] == 2
+    with Case(scenario.case).lock(shared=True):  # another reader is fine
+        assert _run("report", str(scenario.case), "-f", "json")[0] == 0
+
+
+def test_report_does_not_create_a_missing_case(tmp_path: Path) -> None:
+    assert _run("report", str(tmp_path / "typo"))[0] == 2
+    assert not (tmp_path / "typo").exists()
 
 
 def test_report_on_an_ingested_but_not_investigated_case(tmp_path: Path) -> None:
