@@ -9,6 +9,7 @@ import io
 import json
 import re
 from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 from markdown_it import MarkdownIt
 from rich.console import Console
@@ -156,6 +157,10 @@ def test_html_is_self_contained_and_inert(hostile: Scenario) -> None:
     assert "&lt;script&gt;ua()&lt;/script&gt;" in text  # shown, escaped
     assert "default-src 'none'" in text  # and a CSP forbids scripts and fetches anyway
     assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    charts = re.findall(r"<svg.*?</svg>", text, re.S)
+    assert len(charts) == 2 * len(hostile.report["campaigns"])  # activity and linkage
+    for chart in charts:
+        ElementTree.fromstring(chart)  # well-formed SVG, hostile titles included
 
 
 def test_json_is_ascii_and_keeps_values_exact(hostile: Scenario) -> None:
