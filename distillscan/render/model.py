@@ -671,14 +671,10 @@ def figure(
             "request(s) per minute"
         )
     if signal == "template":
-        return (
-            f"{_pct(f['template_share'])} of prompts on skeletons shared with other accounts; "
-            + (
-                f"; up to {int(f['template_peers'])} other template-driven account(s)"
-                if f["template_peers"]
-                else ""
-            )
-        )
+        text = f"{_pct(f['template_share'])} of prompts on skeletons shared with other accounts"
+        if f["template_peers"]:
+            text += f"; up to {int(f['template_peers'])} other template-driven account(s)"
+        return text
     if signal == "sync":
         if not f["sync_partners"]:
             return "no account active in step with it beyond chance"
