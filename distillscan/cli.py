@@ -480,6 +480,116 @@ def show_command(
         out.print(renderable)
 
 
+@app.command("eval")
+def eval_command(
+    case: Annotated[Path, typer.Argument(help="An investigated case folder.")],
+    truth: Annotated[Path, typer.Option("--truth", help="The simulator's truth/ folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Stable JSON on stdout.")] = False,
+) -> None:
+    """Score an investigation against ground truth: accounts, campaigns, mixed accounts."""
+    from distillscan.evaluate import evaluate, load_findings, load_truth
+
+    try:
+        accounts, _campaigns = load_findings(case)
+        result = evaluate(accounts, load_truth(truth))
+    except DistillscanError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(result.to_json())
+        return
+    print_evaluation(result.to_dict())
+
+
+def print_evaluation(result: dict[str, object]) -> None:
+    """Rich tables of an evaluation (see :class:`distillscan.evaluate.Evaluation`) on stdout."""
+    from typing import Any
+
+    from rich.table import Table
+
+    def pct(value: object) -> str:
+        return f"{value:.1%}" if isinstance(value, float) else "n/a"
+
+    def table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+        grid = Table(title=title)
+        for i, column in enumerate(columns):
+            grid.add_column(column, justify="left" if i == 0 else "right")
+        for row in rows:
+            grid.add_row(*(escape(cell) for cell in row))
+        return grid
+
+    data: dict[str, Any] = dict(result)
+    out = Console(highlight=False)
+    a = data["accounts"]
+    out.print(
+        table(
+            "Accounts (flagged = severity medium or above, or in a campaign)",
+            ("precision", "recall", "F1", "TP", "FP", "FN", "TN"),
+            [
+                (
+                    pct(a["precision"]),
+                    pct(a["recall"]),
+                    pct(a["f1"]),
+                    *(
+                        f"{a[k]:,}"
+                        for k in (
+                            "true_positives",
+                            "false_positives",
+                            "false_negatives",
+                            "true_negatives",
+                        )
+                    ),
+                )
+            ],
+        )
+    )
+    out.print(
+        table(
+            "False positives by benign kind",
+            ("kind", "accounts", "false positives", "rate"),
+            [
+                (
+                    r["kind"],
+                    f"{r['accounts']:,}",
+                    f"{r['false_positives']:,}",
+                    pct(r["false_positive_rate"]),
+                )
+                for r in data["benign_kinds"]
+            ],
+        )
+    )
+    out.print(
+        table(
+            "Planted campaigns",
+            ("campaign", "members", "flagged", "recall", "split into", "purity"),
+            [
+                (
+                    f"{r['id']}: {r['name']}",
+                    f"{r['members']:,}",
+                    f"{r['flagged']:,}",
+                    pct(r["recall"]),
+                    str(r["split_into"]),
+                    pct(r["purity"]),
+                )
+                for r in data["campaigns"]
+            ],
+        )
+    )
+    for false in data["false_campaigns"]:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(false["kinds"].items()))
+        out.print(
+            f"reported campaign {escape(false['reported_campaign'])} holds no planted account "
+            f"({false['size']} accounts: {escape(kinds)})"
+        )
+    mixed = data["mixed"]
+    if mixed.get("accounts"):
+        out.print(
+            f"Mixed accounts: {mixed['reported_mixed']} of {mixed['accounts']} reported as mixed; "
+            f"contamination estimate off by {pct(mixed['share_mean_absolute_error'])} on average; "
+            f"implicated end users: precision {pct(mixed['end_user_precision'])}, "
+            f"recall {pct(mixed['end_user_recall'])}"
+        )
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

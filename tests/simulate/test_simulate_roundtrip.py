@@ -154,10 +154,11 @@ def test_bedrock_names_principals_and_sdk_agents(cases: dict[str, Path]) -> None
     assert agents == pairs  # one SDK agent per client agent: shared agents stay shared
 
 
-def test_truth_names_accounts_as_the_logs_do(cases: dict[str, Path], tmp_path: Path) -> None:
+def test_truth_names_accounts_as_the_logs_do(cases: dict[str, Path]) -> None:
     export = cases["bedrock"].parent / "bedrock"
-    truth = duckdb.sql(f"SELECT account_id FROM read_csv('{export / 'truth' / 'accounts.csv'}')")
-    meta = duckdb.sql(f"SELECT account_id FROM read_csv('{export / 'accounts.csv'}')")
+    con = duckdb.connect()
+    truth = con.sql(f"SELECT account_id FROM read_csv('{export / 'truth' / 'accounts.csv'}')")
+    meta = con.sql(f"SELECT account_id FROM read_csv('{export / 'accounts.csv'}')")
     case_con = Case(cases["bedrock"]).connect()
     logged = {row[0] for row in case_con.sql("SELECT DISTINCT account_id FROM events").fetchall()}
     case_con.close()
