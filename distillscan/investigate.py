@@ -38,6 +38,8 @@ from distillscan.scoring import merge_signals, score_accounts
 
 Progress = Callable[[str], None]
 
+#: Links of each kind kept as evidence per campaign member.
+LINK_EVIDENCE_PER_ACCOUNT = 3
 #: Capabilities whose presence names an agentic campaign.
 AGENTIC = ("tool_use", "agentic_planning", "computer_use", "vision")
 
@@ -312,7 +314,21 @@ def _evidence(
     members = accounts.filter(pl.col("campaign_id").is_not_null()).select(
         "account_id", "campaign_id"
     )
-    link_rows = edges.join(members, left_on="account_a", right_on="account_id").select(
+    # Each member's strongest few links of each kind: enough to show why, bounded in size.
+    both_ends = pl.concat(
+        [
+            edges,
+            edges.rename({"account_a": "account_b", "account_b": "account_a"}).select(
+                edges.columns
+            ),
+        ]
+    )
+    link_rows = (
+        both_ends.join(members, left_on="account_a", right_on="account_id")
+        .sort("weight", "account_b", descending=[True, False])
+        .group_by("account_a", "kind", maintain_order=True)
+        .head(LINK_EVIDENCE_PER_ACCOUNT)
+    ).select(
         pl.col("account_a").alias("account_id"),
         pl.format("link:{}", "kind").alias("kind"),
         pl.lit(None, pl.String).alias("event_id"),

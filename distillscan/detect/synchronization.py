@@ -1,7 +1,8 @@
 """Cross-account synchronization: accounts that start, stop and pause together.
 
-Activity is cut into bins (15 minutes by default). For a candidate pair of accounts the pass
-measures the Jaccard overlap of their active bins and corrects it for chance: two accounts that
+Activity is cut into bins (15 minutes by default), each account's active bins kept as one bit
+string. For a candidate pair of accounts the pass measures the Jaccard overlap of their active
+bins (a bit count) and corrects it for chance: two accounts that
 are on all the time overlap completely without being coordinated, so the score is how far the
 observed overlap exceeds what two independent accounts with the same activity rates would show,
 ``(J - E[J]) / (1 - E[J])``.
@@ -19,8 +20,8 @@ Known false positives: accounts of one organisation driven by one scheduler (a n
 split across keys); accounts behind the same business-hours office. Synchronization links
 accounts; the behaviour of the group decides whether it is a campaign.
 
-Cost: one aggregation of events by (account, bin), candidate generation linear in accounts and
-blocks, and a join of candidate pairs with their bins (pairs x bins per account).
+Cost: one aggregation of events by account into bit strings, candidate generation linear in
+accounts and blocks, and one bit operation per candidate pair (pairs are linear in accounts).
 """
 
 from __future__ import annotations
@@ -30,10 +31,22 @@ import polars as pl
 from distillscan.db import has_table
 from distillscan.detect.base import Context, Pass, PassOutput
 
+SPAN_SQL = """
+SELECT epoch(time_bucket(to_minutes($bin_minutes), min(ts)))::BIGINT AS first_bin_s,
+    (epoch(max(ts)) - epoch(time_bucket(to_minutes($bin_minutes), min(ts))))::BIGINT
+        // ($bin_minutes * 60) + 1 AS n_bins
+FROM events
+"""
+
 SQL = """
 CREATE OR REPLACE TEMP TABLE activity AS
-SELECT account_id, time_bucket(to_minutes($bin_minutes), ts) AS bin, count(*) AS n
-FROM events GROUP BY ALL;
+-- Each account's active bins as one bit string: pair overlaps become bit operations.
+WITH binned AS (
+    SELECT account_id, (epoch(ts)::BIGINT - $first_bin_s) // ($bin_minutes * 60) AS bin
+    FROM events
+)
+SELECT account_id, bitstring_agg(bin, 0, $last_bin) AS bins, count(DISTINCT bin) AS active_bins
+FROM binned GROUP BY account_id;
 
 CREATE OR REPLACE TEMP TABLE blocks AS
 WITH starts AS (
@@ -51,9 +64,14 @@ network_blocks AS (
         'net:' || regexp_extract(source_ip, '^(\\d+\\.\\d+\\.\\d+)\\.', 1) AS block
     FROM events WHERE source_ip LIKE '%.%.%.%'
 )
-SELECT * FROM starts
-UNION SELECT * FROM template_blocks
-UNION SELECT * FROM network_blocks;
+SELECT b.* FROM (
+    SELECT * FROM starts
+    UNION SELECT * FROM template_blocks
+    UNION SELECT * FROM network_blocks
+) AS b
+-- Accounts with too few active bins cannot show synchronization: leave them out early.
+JOIN activity USING (account_id)
+WHERE activity.active_bins >= $min_active_bins;
 
 CREATE OR REPLACE TEMP TABLE sync_candidates AS
 WITH ordered AS (
@@ -74,30 +92,17 @@ WHERE a <> b AND (oa.org_id IS NULL OR ob.org_id IS NULL OR oa.org_id <> ob.org_
 """
 
 PAIR_SQL = """
-WITH span AS (
-    SELECT count(DISTINCT bin) AS n_bins FROM activity
-),
-bins AS (
-    SELECT account_id, count(*) AS active_bins FROM activity GROUP BY account_id
-),
-overlap AS (
-    SELECT c.account_a, c.account_b, count(*) AS shared_bins
+WITH scored AS (
+    SELECT c.account_a, c.account_b,
+        bit_count(x.bins & y.bins) AS shared_bins,
+        x.active_bins AS bins_a, y.active_bins AS bins_b,
+        x.active_bins / $n_bins AS rate_a, y.active_bins / $n_bins AS rate_b
     FROM sync_candidates c
     JOIN activity x ON x.account_id = c.account_a
-    JOIN activity y ON y.account_id = c.account_b AND y.bin = x.bin
-    GROUP BY ALL
-),
-scored AS (
-    SELECT o.account_a, o.account_b, o.shared_bins, ba.active_bins AS bins_a,
-        bb.active_bins AS bins_b, s.n_bins,
-        o.shared_bins / (ba.active_bins + bb.active_bins - o.shared_bins) AS jaccard,
-        ba.active_bins / s.n_bins AS rate_a, bb.active_bins / s.n_bins AS rate_b
-    FROM overlap o
-    JOIN bins ba ON ba.account_id = o.account_a
-    JOIN bins bb ON bb.account_id = o.account_b, span s
-    WHERE least(ba.active_bins, bb.active_bins) >= $min_active_bins
+    JOIN activity y ON y.account_id = c.account_b
 )
 SELECT *,
+    shared_bins / (bins_a + bins_b - shared_bins) AS jaccard,
     rate_a * rate_b / (rate_a + rate_b - rate_a * rate_b) AS expected_jaccard
 FROM scored
 """
@@ -110,13 +115,19 @@ def run(ctx: Context) -> PassOutput:
         ctx.con.execute(
             "CREATE TEMP TABLE template_uses (account_id VARCHAR, key UBIGINT, kind VARCHAR)"
         )
+    span = ctx.frame(SPAN_SQL, bin_minutes=p["bin_minutes"]).row(0, named=True)
+    if span["n_bins"] is None:
+        return PassOutput(signals=pl.DataFrame(schema={"account_id": pl.String}))
     ctx.execute(
         SQL,
         bin_minutes=p["bin_minutes"],
+        first_bin_s=span["first_bin_s"],
+        last_bin=span["n_bins"] - 1,
         start_minutes=p["start_window_minutes"],
         fanout=p["fanout"],
+        min_active_bins=p["min_active_bins"],
     )
-    pairs = ctx.frame(PAIR_SQL, min_active_bins=p["min_active_bins"]).with_columns(
+    pairs = ctx.frame(PAIR_SQL, n_bins=span["n_bins"]).with_columns(
         (
             (pl.col("jaccard") - pl.col("expected_jaccard"))
             / (1.0 - pl.col("expected_jaccard")).clip(1e-9, None)
