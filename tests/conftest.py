@@ -1,22 +1,12 @@
-"""Shared test configuration: a deterministic Hypothesis profile and builders for test inputs.
+"""Shared test configuration: a deterministic Hypothesis profile for every property test.
 
 Hypothesis runs derandomized (the same examples on every run and machine) with a bounded number
-of examples, so property tests are reproducible in CI and keep the suite fast. Large or binary
-inputs (truncated archives, a 20 MB prompt, invalid UTF-8) are generated into temporary folders
-by the helpers below instead of being committed.
+of examples, so property tests are reproducible in CI and keep the suite fast. Builders for
+ingest inputs live in ``tests/ingest_support.py``.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
-
-import duckdb
-import pytest
-import zstandard
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -29,62 +19,3 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("distillscan")
-
-DATA = Path(__file__).parent / "data"
-
-
-def canonical_record(index: int, **fields: Any) -> dict[str, Any]:
-    """A valid canonical event; ``fields`` override or add keys (None removes one)."""
-    record: dict[str, Any] = {
-        "event_id": f"req_{index:06d}",
-        "timestamp": f"2026-02-03T14:{index // 60 % 60:02d}:{index % 60:02d}Z",
-        "account_id": f"acct_{index % 7}",
-        "model": "frontier-2",
-        "messages": [{"role": "user", "content": f"Explain topic number {index} step by step."}],
-        "max_tokens": 1024,
-    }
-    record.update(fields)
-    return {key: value for key, value in record.items() if value is not None}
-
-
-def jsonl_bytes(records: Iterable[dict[str, Any]]) -> bytes:
-    """JSON lines text of ``records``, newline-terminated."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    """``data`` gzip-compressed, with a fixed header time so the bytes are reproducible."""
-    return gzip.compress(data, mtime=0)
-
-
-def zstd_bytes(data: bytes) -> bytes:
-    """``data`` zstd-compressed."""
-    return zstandard.ZstdCompressor(level=3).compress(data)
-
-
-def read_case(case_dir: Path, table: str, columns: str = "*") -> list[tuple[Any, ...]]:
-    """Rows of a case view (``events``, ``quarantine``, ...) ordered by file and line."""
-    con = duckdb.connect(str(case_dir / "case.duckdb"), read_only=True)
-    try:
-        exists = con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = $name", {"name": table}
-        ).fetchall()[0][0]
-        if not exists:
-            return []
-        return con.execute(
-            f"SELECT {columns} FROM {table} ORDER BY source_file, source_line"
-        ).fetchall()
-    finally:
-        con.close()
-
-
-def manifest_of(case_dir: Path) -> dict[str, Any]:
-    """The case manifest as a dict."""
-    manifest: dict[str, Any] = json.loads((case_dir / "manifest.json").read_text("utf-8"))
-    return manifest
-
-
-@pytest.fixture
-def case_dir(tmp_path: Path) -> Path:
-    """A fresh (not yet created) case folder."""
-    return tmp_path / "case"

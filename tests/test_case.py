@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import canonical_record, jsonl_bytes, manifest_of
+from ingest_support import canonical_record, jsonl_bytes, manifest_of
 from typer.testing import CliRunner
 
 from distillscan.case import Case

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import DATA, canonical_record, jsonl_bytes, manifest_of
+from ingest_support import DATA, canonical_record, jsonl_bytes, manifest_of
 from typer.testing import CliRunner
 
 from distillscan.cli import app

@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import (
+from ingest_support import (
     DATA,
     canonical_record,
     gzip_bytes,

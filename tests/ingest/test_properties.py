@@ -24,9 +24,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import read_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ingest_support import read_case
 
 from distillscan.ingest import formats, ingest
 from distillscan.ingest.formats import canonical

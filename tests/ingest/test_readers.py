@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import canonical_record, gzip_bytes, jsonl_bytes, zstd_bytes
 from hypothesis import given
 from hypothesis import strategies as st
+from ingest_support import canonical_record, gzip_bytes, jsonl_bytes, zstd_bytes
 
 from distillscan.errors import InputError
 from distillscan.ingest import readers
