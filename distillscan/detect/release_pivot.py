@@ -6,8 +6,7 @@ takes the ``window_hours`` after its first appearance and measures, per account 
 the share of the account's traffic that went to the new model, against the same share for all
 traffic in that window (the population's adoption curve). The signal is the excess over the
 population, for accounts that were already active before the release (they *moved*) and whose
-traffic stayed on the new model in the following ``persist_hours`` (a pivot holds; a one-day
-trial does not).
+later traffic stayed on the new model (a pivot holds; a one-day trial does not).
 
 Why it indicates distillation: the reported campaigns pivoted to each new model version within
 24 hours; one moved nearly half its traffic in that time, far faster than organic adoption.
@@ -48,11 +47,9 @@ before AS (
     GROUP BY ALL
 ),
 after AS (
-    -- Where the account's traffic went once the release day was over: a pivot holds.
+    -- Where the account's traffic went after the release day: a pivot holds.
     SELECT e.account_id, m.model AS new_model, avg((e.model = m.model)::DOUBLE) AS after_share
-    FROM events e JOIN new_models m
-        ON e.ts >= m.released + to_hours($window_hours)
-       AND e.ts < m.released + to_hours($window_hours + $persist_hours)
+    FROM events e JOIN new_models m ON e.ts >= m.released + to_hours($window_hours)
     GROUP BY ALL
 ),
 population AS (
@@ -62,7 +59,9 @@ SELECT w.account_id, w.new_model, any_value(w.released) AS released,
     count(*) AS n_window, avg(w.on_new::DOUBLE) AS new_model_share,
     any_value(p.population_share) AS population_share,
     coalesce(any_value(b.n_before), 0) AS n_before,
-    any_value(a.after_share) AS after_share
+    -- No traffic after the release day (a churned account, or logs that end): nothing refutes
+    -- the move.
+    coalesce(any_value(a.after_share), 1.0) AS after_share
 FROM in_window w
 JOIN population p USING (new_model)
 LEFT JOIN before b USING (account_id, new_model)
@@ -79,7 +78,6 @@ def run(ctx: Context) -> PassOutput:
         min_age_hours=p["min_age_hours"],
         window_hours=p["window_hours"],
         lookback_hours=p["lookback_hours"],
-        persist_hours=p["persist_hours"],
     )
     notes: tuple[str, ...] = ()
     if frame.is_empty():
