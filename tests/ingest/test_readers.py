@@ -45,7 +45,7 @@ def frame(path: Path, reader: str = "jsonl") -> tuple[list[tuple[int, str]], lis
 LINE_TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"),
     max_size=40,
-)
+) | st.sampled_from([" " * 40, "\t" * 24 + " ", "\ufeff", "\ufeff" + " " * 30, "  x  "])
 
 
 @given(
