@@ -316,6 +316,12 @@ def simulate_command(
     profile: Annotated[
         str, typer.Option("--profile", help="default, blatant, evasive or benign.")
     ] = "default",
+    compression: Annotated[
+        str, typer.Option("--compression", help="gzip (as most exports) or zstd (faster).")
+    ] = "gzip",
+    jobs: Annotated[
+        int, typer.Option("--jobs", help="Worker processes (0: automatic); same output.")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Write simulated API logs with planted campaigns, account metadata and ground truth."""
@@ -323,7 +329,13 @@ def simulate_command(
     from distillscan.simulate import SimulationConfig, simulate
 
     config = SimulationConfig(
-        events=events, days=days, seed=seed, output_format=format_name, profile=profile
+        events=events,
+        days=days,
+        seed=seed,
+        output_format=format_name,
+        profile=profile,
+        compression=compression,
+        jobs=jobs,
     )
     try:
         summary = simulate(out, config, progress=None if quiet else _progress)

@@ -99,6 +99,8 @@ class SimulationConfig:
         output_format: How the events are wrapped (see :data:`OUTPUT_FORMATS`).
         profile: Name of a profile in ``profiles.toml``.
         start: First midnight (UTC) of the window.
+        compression: ``gzip`` (what most exports use) or ``zstd`` (much faster to write).
+        jobs: Worker processes (0: automatic); the output does not depend on it.
     """
 
     events: int = REFERENCE_EVENTS
@@ -107,6 +109,8 @@ class SimulationConfig:
     output_format: str = "canonical"
     profile: str = "default"
     start: datetime = DEFAULT_START
+    compression: str = "gzip"
+    jobs: int = 0
 
     def validate(self) -> Profile:
         """Check the settings; return the selected profile.
@@ -118,6 +122,12 @@ class SimulationConfig:
             raise ConfigError(f"--events must be at least 1, got {self.events}")
         if not 2 <= self.days <= 366:
             raise ConfigError(f"--days must be between 2 and 366, got {self.days}")
+        if self.compression not in ("gzip", "zstd"):
+            raise ConfigError(
+                f"unknown compression {self.compression!r}", hint="choose gzip or zstd"
+            )
+        if self.jobs < 0:
+            raise ConfigError(f"--jobs must not be negative, got {self.jobs}")
         if self.output_format not in OUTPUT_FORMATS:
             raise ConfigError(
                 f"unknown output format {self.output_format!r}",

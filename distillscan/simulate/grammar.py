@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from distillscan.simulate.data import read_json
 from distillscan.simulate.rng import Rng
@@ -415,20 +416,41 @@ class TextBank:
         n = len(templates)
         if n == 0:
             return pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.Float64)
-        width = int(f.template_width.gather(templates).max() or 1)  # type: ignore[arg-type]
-        # one gather for every (row, part): row-major, so part j of row i is at i * width + j
+        # one gather over every (row, part) actually used; rows' parts are contiguous, so the
+        # texts are joined per row through list offsets, without grouping
+        widths = f.template_width.gather(templates)
+        offsets = pl.concat([pl.Series([0], dtype=pl.Int64), widths.cum_sum()])
         positions = (
-            pl.DataFrame({"t": templates})
-            .with_columns(pl.int_ranges(0, width).alias("j"))
-            .explode("j")
-            .select(pl.col("t") * f.width + pl.col("j"))
+            pl.DataFrame({"t": templates, "w": widths})
+            .select(
+                (pl.col("t") * f.width).repeat_by("w").explode() + pl.int_ranges(0, "w").explode()
+            )
             .to_series()
         )
         pools = f.template_parts.gather(positions)
-        ids = self.strings_of_pools(pools, rng.uniform(n * width))
-        text = f.escaped.gather(ids).reshape((n, width)).arr.join("")
-        tokens = f.tokens.gather(ids).reshape((n, width)).arr.sum()
+        ids = self.strings_of_pools(pools, rng.uniform(len(positions)))
+        arrow_offsets = offsets.cast(pl.Int32).to_arrow()
+        text = pl.Series(
+            pa.ListArray.from_arrays(arrow_offsets, f.escaped.gather(ids).to_arrow())
+        ).list.join("")
+        tokens = pl.Series(
+            pa.ListArray.from_arrays(arrow_offsets, f.tokens.gather(ids).to_arrow())
+        ).list.sum()
         return text.alias("text"), tokens.alias("tokens")
+
+    def render_where(
+        self, templates: pl.Series, mask: pl.Series, rng: Rng
+    ) -> tuple[pl.Series, pl.Series]:
+        """:meth:`render` for the rows where ``mask`` holds; empty text and 0 tokens elsewhere.
+
+        Most rows carry no wrapper: rendering only the others saves most of the work.
+        """
+        n = len(templates)
+        where = mask.arg_true()
+        text, tokens = self.render(templates.gather(where), rng)
+        full_text = pl.repeat("", n, eager=True, dtype=pl.String).scatter(where, text)
+        full_tokens = pl.repeat(0.0, n, eager=True, dtype=pl.Float64).scatter(where, tokens)
+        return full_text, full_tokens
 
 
 @dataclass(frozen=True, slots=True)

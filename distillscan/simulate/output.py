@@ -1,40 +1,58 @@
-"""Writing day files: gzip with a fixed header, compressed on a background thread.
+"""Writing day files, compressed on a background thread (gzip by default, or zstd).
 
-The gzip header records no modification time (``mtime=0``) and the file's own name, so the same
-events always give the same bytes. Compression runs on a worker thread (zlib releases the GIL),
-overlapping with the generation of the next slice on the other core.
+Compressed bytes are reproducible: the gzip header records no modification time (``mtime=0``)
+and the file's own name, and zstd frames carry no time at all, so the same events always give the
+same bytes. Compression runs on a worker thread (zlib and zstd release the GIL), overlapping with
+the generation of the next slice.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import queue
 import threading
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
+import pyarrow as pa
+import zstandard
 
 from distillscan.simulate.dialects.base import Dialect
 
-#: zlib level: 1 keeps up with generation; the files are still 4-5x smaller than the JSON.
-COMPRESSION_LEVEL = 1
+#: File suffix of each compression.
+COMPRESSIONS: dict[str, str] = {"gzip": ".gz", "zstd": ".zst"}
+#: zlib level: 1 keeps up with generation; the files are still 4x smaller than the JSON.
+GZIP_LEVEL = 1
+#: zstd level: 3 is zstd's default, about five times faster than gzip -1 and twice as small.
+ZSTD_LEVEL = 3
+
+
+def _compressed_writer(raw: BinaryIO, compression: str, inner_name: str) -> BinaryIO:
+    if compression == "zstd":
+        writer: BinaryIO = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(
+            raw, closefd=False
+        )
+        return writer
+    return gzip.GzipFile(  # type: ignore[return-value]
+        filename=inner_name, mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL
+    )
 
 
 class DayFileWriter:
-    """Writes successive gzip files; at most a few chunks are in flight at any time."""
+    """Writes successive compressed files; at most a few chunks are in flight at any time."""
 
-    def __init__(self, level: int = COMPRESSION_LEVEL) -> None:
-        self.level = level
+    def __init__(self, compression: str = "gzip") -> None:
+        self.compression = compression
         self._queue: queue.Queue[tuple[str, object] | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="distillscan-gzip", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="distillscan-compress", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        handle: gzip.GzipFile | None = None
-        raw = None
+        handle: BinaryIO | None = None
+        raw: BinaryIO | None = None
         target: Path | None = None
         while True:
             job = self._queue.get()
@@ -49,14 +67,8 @@ class DayFileWriter:
                     target = payload
                     target.parent.mkdir(parents=True, exist_ok=True)
                     raw = (target.parent / (target.name + ".part")).open("wb")
-                    inner_name = target.name.removesuffix(".gz")
-                    handle = gzip.GzipFile(
-                        filename=inner_name,
-                        mode="wb",
-                        fileobj=raw,
-                        mtime=0,
-                        compresslevel=self.level,
-                    )
+                    inner_name = target.name.removesuffix(COMPRESSIONS[self.compression])
+                    handle = _compressed_writer(raw, self.compression, inner_name)
                 elif action == "write":
                     assert handle is not None and isinstance(payload, bytes)
                     handle.write(payload)
@@ -93,23 +105,35 @@ class DayFileWriter:
 
 
 def _lines(column: pl.Series, separator: str) -> bytes:
-    """The column's strings joined by ``separator`` (and ending with it when a newline)."""
-    if separator == "\n":
-        buffer = io.BytesIO()
-        column.to_frame().write_csv(buffer, include_header=False, quote_style="never")
-        return buffer.getvalue()
-    joined: str = column.str.join(separator).item()
-    return joined.encode("utf-8")
+    """The column's strings, each followed by ``separator``, as UTF-8 bytes.
+
+    With the separator appended in Polars, the Arrow value buffer of the column already is the
+    text to write: no per-line Python work and a single copy.
+    """
+    array = (column + separator).to_arrow().cast(pa.large_string())
+    data = array.buffers()[2]
+    if data is None or len(array) == 0:
+        return b""
+    offsets = pa.Array.from_buffers(
+        pa.int64(), len(array) + 1, [None, array.buffers()[1]], offset=array.offset
+    )
+    first, last = offsets[0].as_py(), offsets[-1].as_py()
+    return memoryview(data)[first:last].tobytes()
 
 
 class ExportWriter:
     """The day files of one export: the log file and, for some formats, a companion file."""
 
-    def __init__(self, out_dir: Path, dialect: Dialect, first_day: date) -> None:
+    def __init__(
+        self, out_dir: Path, dialect: Dialect, first_day: date, compression: str = "gzip"
+    ) -> None:
         self.out_dir = out_dir
         self.dialect = dialect
-        self.logs = DayFileWriter()
-        self.companion = DayFileWriter() if dialect.companion_file_name(first_day) else None
+        self.suffix = COMPRESSIONS[compression]
+        self.logs = DayFileWriter(compression)
+        self.companion = (
+            DayFileWriter(compression) if dialect.companion_file_name(first_day) else None
+        )
         self.files: list[str] = []
         self._companion_records = 0
 
@@ -120,11 +144,12 @@ class ExportWriter:
 
     def start_day(self, day: date) -> str:
         """Open the files of ``day``; return the log file's name."""
-        name = self.dialect.file_name(day)
+        name = self.dialect.file_name(day) + self.suffix
         self.logs.open(self.out_dir / name)
         self.files.append(name)
         companion_name = self.dialect.companion_file_name(day)
         if self.companion and companion_name:
+            companion_name += self.suffix
             self.companion.open(self.out_dir / companion_name)
             self.companion.write(self.dialect.companion_head.encode("utf-8"))
             self.files.append(companion_name)
@@ -139,7 +164,7 @@ class ExportWriter:
         if self.companion:
             separator = self.dialect.companion_separator
             head = separator.encode("utf-8") if self._companion_records else b""
-            self.companion.write(head + _lines(ready["companion"], separator))
+            self.companion.write(head + _lines(ready["companion"], separator)[: -len(separator)])
             self._companion_records += ready.height
 
     def end_day(self) -> None:

@@ -1,4 +1,9 @@
-"""``simulate()``: build the population, then generate, serialise and write day by day.
+"""``simulate()``: build the world, allocate events to days, then generate each day's file.
+
+Days are independent: a day's file holds the requests of the sessions that started that day
+(UTC), so a session running past midnight ends in it, as exports partitioned by arrival do. That
+lets days be generated in parallel worker processes; every worker rebuilds the same world from
+the settings (it is deterministic), and the bytes do not depend on how many workers ran.
 
 Memory stays flat as ``--events`` grows: a day is planned as segments (small rows), then expanded
 and written a slice of hours at a time; events that spill past a slice's end (a session running
@@ -8,9 +13,11 @@ over the hour) are carried into the next slice, so each file is sorted by time.
 from __future__ import annotations
 
 import math
-import shutil
+import multiprocessing
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +27,7 @@ import polars as pl
 from distillscan import __version__
 from distillscan.errors import ConfigError
 from distillscan.simulate.campaigns import CAMPAIGN_BUILDERS
-from distillscan.simulate.config import GROUPS, MODELS_BEFORE, NEW_MODEL, SimulationConfig
+from distillscan.simulate.config import GROUPS, MODELS_BEFORE, NEW_MODEL, Profile, SimulationConfig
 from distillscan.simulate.content import ContentModel
 from distillscan.simulate.context import BuildContext
 from distillscan.simulate.dialects import make_dialect
@@ -38,6 +45,8 @@ Progress = Callable[[str], None]
 
 #: Events expanded at once (bounds memory); a day is cut into slices of whole hours.
 SLICE_EVENTS = 30_000
+#: Below this many events one process is faster than starting workers.
+PARALLEL_FROM_EVENTS = 400_000
 _SLICE_HOURS = (24, 12, 8, 6, 4, 3, 2, 1)
 
 
@@ -65,23 +74,25 @@ def split_budget(total: int, shares: dict[str, float]) -> dict[str, int]:
     return budgets
 
 
-def simulate(
-    out_dir: Path, config: SimulationConfig, progress: Progress | None = None
-) -> SimulationSummary:
-    """Write a simulated export to ``out_dir``: day files, ``accounts.csv`` and ``truth/``.
+@dataclass(slots=True)
+class World:
+    """Everything built from the settings before the first event (identical in every worker)."""
 
-    Raises:
-        ConfigError: invalid settings, or ``out_dir`` exists and is not empty.
-    """
-    say = progress or (lambda _message: None)
+    config: SimulationConfig
+    profile: Profile
+    rng: Rng
+    population: Population
+    content: ContentModel
+    timing: Timing
+    generator: EventGenerator
+    dialect: Dialect
+    group_of: pl.Series
+
+
+def build_world(config: SimulationConfig) -> World:
+    """Build the population, content model, timing and generator for ``config``."""
     profile = config.validate()
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise ConfigError(
-            f"{out_dir}: already exists and is not empty",
-            hint="choose a new folder: simulate never overwrites files",
-        )
     rng = Rng(config.seed)
-    say("building the population")
     content = ContentModel.build(rng.child("content"), [*MODELS_BEFORE, NEW_MODEL])
     population = Population()
     ctx = BuildContext(
@@ -105,46 +116,155 @@ def simulate(
     generator = EventGenerator(
         config, population, content, personas, pools, dialect, image_count=len(images)
     )
-    tally = Tally()
-    group_of = personas["group"]
-    summary = SimulationSummary(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    writer = ExportWriter(out_dir, dialect, config.start.date())
-    carry = pl.DataFrame(
-        schema={"ts": pl.Int64, "event_hex": pl.String, **dict.fromkeys(writer.columns, pl.String)}
+    return World(
+        config, profile, rng, population, content, timing, generator, dialect, personas["group"]
     )
+
+
+@dataclass(slots=True)
+class DayOutput:
+    """What generating one day wrote."""
+
+    day: int
+    files: list[str]
+    events: int
+    tally: Tally
+
+
+def generate_day(world: World, out_dir: Path, day: int, counts: pl.DataFrame) -> DayOutput:
+    """Write the file(s) of ``day`` given each persona's event count that day."""
+    config, timing = world.config, world.timing
+    writer = ExportWriter(out_dir, world.dialect, config.start.date(), config.compression)
+    tally = Tally()
+    written = 0
+    writer.start_day((config.start + timedelta(days=day)).date())
     try:
-        for day in range(config.days):
-            say(f"generating {writer.start_day((config.start + timedelta(days=day)).date())}")
-            counts = timing.counts(day)
-            segments = timing.plan(day, counts)
-            total = int(counts["count"].sum() or 0)
-            hours = next(
-                (h for h in _SLICE_HOURS if total * h / 24 <= SLICE_EVENTS), _SLICE_HOURS[-1]
-            )
-            day_us = timing.day_start_us(day)
-            for first_hour in range(0, 24, hours):
-                lo = day_us + first_hour * 3600 * 1_000_000
-                hi = lo + hours * 3600 * 1_000_000
-                part = segments.filter((pl.col("start_us") >= lo) & (pl.col("start_us") < hi))
-                frames = [carry]
-                if part.height:
-                    events = generator.generate(part, rng.child("events", day, first_hour))
-                    _count(events, tally, group_of)
-                    frames.append(_render(dialect, events, writer.columns))
-                pending = pl.concat(frames).sort("ts", "event_hex")
-                last_slice = day == config.days - 1 and first_hour + hours >= 24
-                # the last slice takes every remaining event, even one spilling past the window
-                ready = pending if last_slice else pending.filter(pl.col("ts") < hi)
-                carry = pending.clear() if last_slice else pending.filter(pl.col("ts") >= hi)
-                writer.write(ready)
-                summary.events += ready.height
-            writer.end_day()
+        segments = timing.plan(day, counts)
+        total = int(counts["count"].sum() or 0)
+        hours = next((h for h in _SLICE_HOURS if total * h / 24 <= SLICE_EVENTS), _SLICE_HOURS[-1])
+        day_us = timing.day_start_us(day)
+        carry = pl.DataFrame(
+            schema={
+                "ts": pl.Int64,
+                "event_hex": pl.String,
+                **dict.fromkeys(writer.columns, pl.String),
+            }
+        )
+        for first_hour in range(0, 24, hours):
+            lo = day_us + first_hour * 3600 * 1_000_000
+            hi = lo + hours * 3600 * 1_000_000
+            part = segments.filter((pl.col("start_us") >= lo) & (pl.col("start_us") < hi))
+            frames = [carry]
+            if part.height:
+                events = world.generator.generate(part, world.rng.child("events", day, first_hour))
+                _count(events, tally, world.group_of)
+                frames.append(_render(world.dialect, events, writer.columns))
+            pending = pl.concat(frames).sort("ts", "event_hex")
+            last_slice = first_hour + hours >= 24
+            # the day's last slice takes everything left, including a session past midnight
+            ready = pending if last_slice else pending.filter(pl.col("ts") < hi)
+            carry = pending.clear() if last_slice else pending.filter(pl.col("ts") >= hi)
+            writer.write(ready)
+            written += ready.height
+        writer.end_day()
     finally:
         writer.finish()
-    summary.files = list(writer.files)
+    return DayOutput(day, list(writer.files), written, tally)
+
+
+# --- worker processes ------------------------------------------------------------------------
+
+_WORKER: tuple[World, Path] | None = None
+
+
+def _init_worker(config: SimulationConfig, out_dir: Path) -> None:
+    global _WORKER
+    _WORKER = (build_world(config), out_dir)
+
+
+def _worker_day(day: int, counts: pl.DataFrame) -> DayOutput:
+    assert _WORKER is not None, "worker not initialised"
+    world, out_dir = _WORKER
+    return generate_day(world, out_dir, day, counts)
+
+
+def default_jobs(config: SimulationConfig) -> int:
+    """Worker processes: one for small runs (starting workers costs a second or two), else two
+    (or the cores there are, when fewer)."""
+    if config.jobs:
+        return config.jobs
+    if config.events < PARALLEL_FROM_EVENTS:
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def simulate(
+    out_dir: Path, config: SimulationConfig, progress: Progress | None = None
+) -> SimulationSummary:
+    """Write a simulated export to ``out_dir``: day files, ``accounts.csv`` and ``truth/``.
+
+    Raises:
+        ConfigError: invalid settings, or ``out_dir`` exists and is not empty.
+    """
+    say = progress or (lambda _message: None)
+    config.validate()
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ConfigError(
+            f"{out_dir}: already exists and is not empty",
+            hint="choose a new folder: simulate never overwrites files",
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = min(default_jobs(config), config.days)
+    # this process is one of the workers: it takes every jobs-th day, the others the rest
+    pool = None
+    saved_threads = os.environ.get("POLARS_MAX_THREADS")
+    if jobs > 1:
+        # one Polars thread per worker (the processes already use the cores); workers start at
+        # the first submit and read it then
+        os.environ["POLARS_MAX_THREADS"] = saved_threads or "1"
+        pool = ProcessPoolExecutor(
+            jobs - 1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(config, out_dir),
+        )
+    try:
+        say("building the population")
+        world = build_world(config)  # the workers build theirs meanwhile
+        counts = [world.timing.counts(day) for day in range(config.days)]
+        mine = [day for day in range(config.days) if day % jobs == 0]
+        theirs = {
+            day: pool.submit(_worker_day, day, counts[day])
+            for day in range(config.days)
+            if pool is not None and day % jobs
+        }
+        _restore_env("POLARS_MAX_THREADS", saved_threads)
+        results = {}
+        for day in mine:
+            results[day] = generate_day(world, out_dir, day, counts[day])
+            say(f"wrote {', '.join(results[day].files)}")
+        for day, future in theirs.items():
+            results[day] = future.result()
+            say(f"wrote {', '.join(results[day].files)}")
+    finally:
+        _restore_env("POLARS_MAX_THREADS", saved_threads)
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    summary = SimulationSummary(out_dir)
+    tally = Tally()
+    for day in range(config.days):
+        summary.files += results[day].files
+        summary.events += results[day].events
+        tally.merge(results[day].tally)
     say("writing accounts.csv and truth/")
-    summary.accounts = write_accounts(out_dir, population, tally, dialect)
+    _finish(world, out_dir, tally, summary)
+    return summary
+
+
+def _finish(world: World, out_dir: Path, tally: Tally, summary: SimulationSummary) -> None:
+    """Write ``accounts.csv`` and the truth folder; complete the summary."""
+    config, profile = world.config, world.profile
+    summary.accounts = write_accounts(out_dir, world.population, tally, world.dialect)
     summary.events_by_group = dict(sorted(tally.groups.items()))
     settings = {
         "distillscan_version": __version__,
@@ -153,31 +273,28 @@ def simulate(
         "days": config.days,
         "start": config.start.isoformat(),
         "format": config.output_format,
+        "compression": config.compression,
         "profile": profile.name,
         "profile_description": profile.description,
-        "evasion": {
-            k: getattr(profile.evasion, k)
-            for k in (
-                "timing_jitter",
-                "ip_rotation",
-                "paraphrase",
-                "per_account_volume",
-                "shared_details",
-                "synchronization",
-            )
-        },
+        "evasion": asdict(profile.evasion),
         "models_before_release": list(MODELS_BEFORE),
         "new_model": NEW_MODEL,
         "release": config.release.isoformat(),
         "events_by_group": summary.events_by_group,
         "files": summary.files,
     }
-    written = write_truth(out_dir, population, tally, settings, dialect)
+    written = write_truth(out_dir, world.population, tally, settings, world.dialect)
     summary.campaigns = written["campaigns"]
     for row in written["labels"]:
         summary.labels[row["label"]] = summary.labels.get(row["label"], 0) + 1
     summary.files += ["accounts.csv", f"{TRUTH_DIR}/"]
-    return summary
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _render(dialect: Dialect, events: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
@@ -190,20 +307,10 @@ def _render(dialect: Dialect, events: pl.DataFrame, columns: list[str]) -> pl.Da
 
 def _count(events: pl.DataFrame, tally: Tally, group_of: pl.Series) -> None:
     """Add a slice's events to the tally (per account, end user and group)."""
-    for account, is_campaign, count in (
-        events.group_by("account", "is_campaign").len().sort("account", "is_campaign").iter_rows()
-    ):
+    counts = events.group_by("account", "persona", "is_campaign", "end_user_id").len()
+    for account, persona, is_campaign, end_user, count in counts.iter_rows():
         tally.add_account(account, is_campaign, count)
-    users = events.filter(pl.col("end_user_id").is_not_null())
-    for account, end_user, is_campaign, count in (
-        users.group_by("account", "end_user_id", "is_campaign").len().iter_rows()
-    ):
-        tally.add_end_user(account, end_user, is_campaign, count)
-    groups = group_of.gather(events["persona"]).value_counts()
-    for group, count in groups.iter_rows():
+        if end_user is not None:
+            tally.add_end_user(account, end_user, is_campaign, count)
+        group = group_of[persona]
         tally.groups[group] = tally.groups.get(group, 0) + count
-
-
-def remove_partial(out_dir: Path) -> None:
-    """Remove an output folder left by a failed run (only what simulate writes)."""
-    shutil.rmtree(out_dir, ignore_errors=True)

@@ -371,7 +371,25 @@ class EventGenerator:
             "conv", "persona", "ts", "conv_in_seg", "seg_u"
         )
         n = c.height
-        p = self.personas.select(pl.all().gather(c["persona"]))
+        p = self.personas.select(
+            pl.col(
+                "pool_off",
+                "pool_n",
+                "assign",
+                "mix",
+                "styles",
+                "system_share",
+                "system_pool",
+                "tools_set",
+                "tools_share",
+                "param_style",
+                "models",
+                "adopt_delay_h",
+                "adopt_ramp_h",
+                "adopt_day1",
+                "adopt_plateau",
+            ).gather(c["persona"])
+        )
         content = self.content
         # account
         pool_n = p["pool_n"]
@@ -459,12 +477,12 @@ class EventGenerator:
         followup_t = content.followups.draw(self.followup_groups.gather(lang), rng.uniform(n))
         later_t = tool_result_t.zip_with(agentic, followup_t)
         body_t = conv["template"].zip_with(first, later_t)
-        empty = pl.Series([self.empty_template] * n, dtype=pl.Int64)
-        prefix_t = self.wrapper_prefix.gather(conv["wrapper"]).zip_with(first, empty)
-        suffix_t = self.wrapper_suffix.gather(conv["wrapper"]).zip_with(first, empty)
-        prefix, prefix_tok = bank.render(prefix_t, rng.child("prefix"))
+        wrapped = first & (conv["wrapper"] > 0)
+        prefix_t = self.wrapper_prefix.gather(conv["wrapper"])
+        suffix_t = self.wrapper_suffix.gather(conv["wrapper"])
+        prefix, prefix_tok = bank.render_where(prefix_t, wrapped, rng.child("prefix"))
         body, body_tok = bank.render(body_t, rng.child("body"))
-        suffix, suffix_tok = bank.render(suffix_t, rng.child("suffix"))
+        suffix, suffix_tok = bank.render_where(suffix_t, wrapped, rng.child("suffix"))
         user_text = (
             pl.DataFrame([prefix.alias("a"), body.alias("b"), suffix.alias("c")])
             .select(pl.concat_str(pl.all()))

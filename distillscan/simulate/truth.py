@@ -40,6 +40,19 @@ class Tally:
         slot = self.end_users.setdefault((account, end_user), [0, 0])
         slot[1 if is_campaign else 0] += count
 
+    def merge(self, other: Tally) -> None:
+        """Add another tally's counts to this one."""
+        for account, (benign, campaign) in other.account_events.items():
+            slot = self.account_events.setdefault(account, [0, 0])
+            slot[0] += benign
+            slot[1] += campaign
+        for key, (benign, campaign) in other.end_users.items():
+            slot = self.end_users.setdefault(key, [0, 0])
+            slot[0] += benign
+            slot[1] += campaign
+        for group, count in other.groups.items():
+            self.groups[group] = self.groups.get(group, 0) + count
+
     @property
     def total(self) -> int:
         """All events counted."""

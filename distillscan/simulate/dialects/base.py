@@ -60,8 +60,6 @@ class Dialect(ABC):
     """
 
     name: str = ""
-    #: Compressed file suffix of the day files.
-    suffix = ".jsonl.gz"
 
     def __init__(self, content: ContentModel, image_data: list[str]) -> None:
         self.content = content
@@ -96,7 +94,7 @@ class Dialect(ABC):
     # --- companion files (CloudTrail for Bedrock) --------------------------------------------
 
     def companion_file_name(self, day: date) -> str | None:
-        """Name of a second file written for ``day`` (None: no companion)."""
+        """Name of a second file written for ``day``, before compression (None: no companion)."""
         return None
 
     def companion_line(self) -> pl.Expr:  # pragma: no cover - only for dialects with companions
@@ -111,8 +109,8 @@ class Dialect(ABC):
     # --- per-format pieces ------------------------------------------------------------------
 
     def file_name(self, day: date) -> str:
-        """Name of the log file for ``day``, relative to the output folder."""
-        return f"logs/{self.name}-{day.isoformat()}{self.suffix}"
+        """Name of the log file for ``day`` relative to the output folder, before compression."""
+        return f"logs/{self.name}-{day.isoformat()}.jsonl"
 
     @abstractmethod
     def tools_json(self, tools: list[dict[str, Any]]) -> str:
@@ -189,23 +187,17 @@ class Dialect(ABC):
             self.user_message().alias("user_msg"),
             self.assistant_message().alias("asst_msg"),
         )
-        history = []
-        for back in range(HISTORY_TURNS, 0, -1):
-            same = (pl.col("conv").shift(back) == pl.col("conv")).fill_null(False)
-            history.append(
-                pl.when(same)
-                .then(
-                    pl.concat_str(
-                        [
-                            pl.col("user_msg").shift(back),
-                            lit(","),
-                            pl.col("asst_msg").shift(back),
-                            lit(","),
-                        ]
-                    )
-                )
-                .otherwise(lit(""))
+        # each earlier turn is sent back as its user and assistant messages: build that pair
+        # once per row, then take it from up to HISTORY_TURNS rows above in the same conversation
+        frame = frame.with_columns(
+            pl.concat_str([pl.col("user_msg"), lit(","), pl.col("asst_msg"), lit(",")]).alias(
+                "pair"
             )
+        )
+        history = [
+            pl.when(pl.col("turn") >= back).then(pl.col("pair").shift(back)).otherwise(lit(""))
+            for back in range(HISTORY_TURNS, 0, -1)
+        ]
         system = self.system_message()
         head = [lit("[")]
         if system is not None:

@@ -106,10 +106,10 @@ class Bedrock(Dialect):
         return sdk_agent(agent)
 
     def file_name(self, day: date) -> str:
-        return f"logs/bedrock-invocations-{day.isoformat()}.jsonl.gz"
+        return f"logs/bedrock-invocations-{day.isoformat()}.jsonl"
 
     def companion_file_name(self, day: date) -> str | None:
-        return f"logs/cloudtrail-{day.isoformat()}.json.gz"
+        return f"logs/cloudtrail-{day.isoformat()}.json"
 
     # bodies
     def tools_json(self, tools: list[dict[str, Any]]) -> str:

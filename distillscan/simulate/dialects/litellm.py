@@ -33,7 +33,7 @@ class LiteLLM(OpenAI):
         return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
     def file_name(self, day: date) -> str:
-        return f"logs/litellm-spendlogs-{day.isoformat()}.jsonl.gz"
+        return f"logs/litellm-spendlogs-{day.isoformat()}.jsonl"
 
     def param_fragment(self, name: str, value: str | None) -> str:
         if value is None:
