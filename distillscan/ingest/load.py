@@ -336,6 +336,7 @@ def _map_in_duckdb(
 ) -> tuple[pa.Table, pa.Table, list[Reject]]:
     con.register("batch", pa.table({"source_line": lines, "raw": records}))
     try:
+        _parse(con, fmt)
         rejects = _invalid_json(con)
         _map_and_validate(con, fmt, spec)
     finally:
@@ -357,7 +358,8 @@ def _map_in_duckdb(
     ).to_arrow_table()
     rejected = con.sql(
         f"""SELECT $file AS source_file, source_line, $sha AS source_sha256,
-                   $fmt AS source_format, reason, left(raw, {QUARANTINE_RAW_LIMIT}) AS raw
+                   $fmt AS source_format, reason,
+                   rtrim(left(raw, {QUARANTINE_RAW_LIMIT} + 2), chr(13) || chr(10)) AS raw
             FROM checked WHERE reason IS NOT NULL ORDER BY source_line""",
         params=params,
     ).to_arrow_table()
@@ -371,13 +373,16 @@ def _map_in_duckdb(
 def _invalid_json(con: duckdb.DuckDBPyConnection) -> list[Reject]:
     """Records that are not JSON objects, each with the parser's own account of the problem."""
     rows = con.execute(
-        """SELECT source_line, raw, CASE WHEN json_valid(raw) THEN json_type(raw) END
-        FROM batch
-        WHERE NOT json_valid(raw) OR json_type(CASE WHEN json_valid(raw) THEN raw END) <> 'OBJECT'
-        """
+        """SELECT source_line, rtrim(raw, chr(13) || chr(10)),
+            CASE WHEN json_valid(raw) THEN json_type(raw) END
+        FROM parsed_all WHERE d IS NULL"""
     ).fetchall()
     return [  # broken records only
-        Reject(line, _json_problem(raw) if kind is None else _not_an_object(kind), raw)
+        Reject(
+            line,
+            _json_problem(raw) if kind is None or kind == "OBJECT" else _not_an_object(kind),
+            raw,
+        )
         for line, raw, kind in rows
     ]
 
@@ -406,14 +411,28 @@ def _json_problem(raw: str) -> str:
 
 
 def _map_and_validate(con: duckdb.DuckDBPyConnection, fmt: LogFormat, spec: TableSpec) -> None:
-    spec_literal = fmt.transform_spec().replace("'", "''")
-    con.sql(
+    """Run the format's mapping and the shared validation over ``parsed`` into ``checked``."""
+    con.execute(
         f"""CREATE OR REPLACE TEMP TABLE checked AS
-        WITH parsed AS (
-            SELECT source_line, raw, json_transform(raw, '{spec_literal}') AS d
-            FROM batch
-            WHERE json_valid(raw) AND json_type(CASE WHEN json_valid(raw) THEN raw END) = 'OBJECT'
-        ),
-        staged AS ({fmt.sql}),
+        WITH staged AS ({fmt.sql}),
         {validation_sql(spec.columns, spec.required)}"""
+    )
+
+
+def _parse(con: duckdb.DuckDBPyConnection, fmt: LogFormat) -> None:
+    """Parse each record of ``batch`` once into ``parsed_all`` (``d`` NULL when unusable).
+
+    json_transform fails on invalid JSON, which try() turns into NULL; the first character tells
+    an object from the other JSON values. ``parsed`` is the view of the usable records.
+    """
+    spec_literal = fmt.transform_spec().replace("'", "''")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE parsed_all AS
+        SELECT source_line, raw,
+            CASE WHEN starts_with(ltrim(left(raw, 256), ' \t\r\n'), '{{')
+                 THEN try(json_transform(raw, '{spec_literal}')) END AS d
+        FROM batch"""
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW parsed AS SELECT * FROM parsed_all WHERE d IS NOT NULL"
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import re
 from collections import deque
@@ -93,7 +94,7 @@ class Batch:
 def preview(data: bytes | str) -> str:
     """Cut a raw record to the quarantine limit, showing undecodable bytes as ``\\xNN``."""
     if isinstance(data, str):
-        data = data[:QUARANTINE_RAW_LIMIT]
+        data = data[: QUARANTINE_RAW_LIMIT + 2].rstrip("\r\n")[:QUARANTINE_RAW_LIMIT]
         if data.isascii() or not _has_surrogates(data):
             return data
         data = data.encode("utf-8", "surrogateescape")
@@ -184,17 +185,36 @@ def read_jsonl(stream: InputStream) -> Iterator[Batch]:
 
 
 def _jsonl_block(block: bytes, first_line: int) -> Batch:
-    """Split a block of whole lines into records, skipping blank lines."""
+    """Split a block of whole lines into records, skipping blank lines.
+
+    The Arrow array is built straight over the block's bytes from the line offsets, without
+    copying the text; each record keeps its line end (JSON whitespace). Trimming and filtering
+    run only when the block needs them (a byte-order mark or a blank line is present), because
+    each is a full copy.
+    """
+    if not block.endswith(b"\n"):
+        block += b"\n"  # only the last block of a file lacks it
+    pieces = block.split(b"\n")[:-1]
+    offsets = pa.array([0, *itertools.accumulate(len(piece) + 1 for piece in pieces)], pa.int64())
+    raw = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(pieces), [None, offsets.buffers()[1], pa.py_buffer(block)]
+    )
     try:
-        text = pa.array([block], pa.large_binary()).cast(pa.large_string())
+        parts = raw.cast(pa.large_string())
     except pa.ArrowInvalid:
         return _jsonl_block_slow(block, first_line)
-    parts = pc.list_flatten(pc.split_pattern(text, "\n"))
+    # Values keep their line end: JSON allows trailing whitespace, and trimming would copy the
+    # whole block. A byte-order mark is not whitespace to JSON, so it goes (rarely present).
+    if codecs.BOM_UTF8 in block:
+        parts = pc.utf8_ltrim(parts, characters="\ufeff")
     lines = pa.array(range(first_line, first_line + len(parts)), pa.int64())
-    parts = pc.utf8_ltrim(pc.utf8_rtrim(parts, characters="\r"), characters="\ufeff")
-    keep = pc.not_equal(pc.utf8_length(pc.utf8_trim_whitespace(parts)), 0)
-    records = pc.filter(parts, keep).cast(pa.string())
-    return Batch(pc.filter(lines, keep), records)
+    # Blank or whitespace-only lines are not records. The anchored pattern stops at the first
+    # other character, so on ordinary lines it costs one character each.
+    blank = pc.match_substring_regex(parts, "^[ \t\r\n\ufeff]*$")
+    if pc.any(blank).as_py():
+        keep = pc.invert(blank)
+        return Batch(pc.filter(lines, keep), pc.filter(parts, keep))
+    return Batch(lines, parts)
 
 
 def _jsonl_block_slow(block: bytes, first_line: int) -> Batch:

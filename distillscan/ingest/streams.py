@@ -15,8 +15,10 @@ from typing import Any
 
 import zstandard
 
-#: Bytes read from disk per step; decompressed chunks are bounded by the same order of magnitude.
-READ_SIZE = 4 * 1024 * 1024
+#: Bytes read from disk per step.
+READ_SIZE = 1024 * 1024
+#: Most decompressed bytes produced per step (text compresses 50x and more: bound the output).
+CHUNK_LIMIT = 16 * 1024 * 1024
 
 COMPRESSIONS = ("gz", "zst")
 
@@ -56,12 +58,19 @@ def iter_decompressed(raw: io.BufferedIOBase, compression: str | None) -> Iterat
             break
         while chunk:
             try:
-                out = decompressor.decompress(chunk)
+                if compression == "gz":
+                    out = decompressor.decompress(chunk, CHUNK_LIMIT)
+                    rest = decompressor.unconsumed_tail
+                else:
+                    out, rest = decompressor.decompress(chunk), b""
             except (zlib.error, zstandard.ZstdError) as exc:
                 raise DamagedStream(f"{name} data is corrupt ({exc})") from None
             started = True
             if out:
                 yield out
+            if rest:
+                chunk = rest
+                continue
             if decompressor.eof:
                 chunk = decompressor.unused_data
                 decompressor = _new_decompressor(compression)

@@ -25,7 +25,11 @@ from distillscan.ingest.streams import InputStream
 
 
 def frame(path: Path, reader: str = "jsonl") -> tuple[list[tuple[int, str]], list[Reject]]:
-    """All (position, record text) pairs and rejects a reader yields for ``path``."""
+    """All (position, record text) pairs and rejects a reader yields for ``path``.
+
+    JSON lines records keep their line end (JSON whitespace, left in place to save a copy of
+    every block); it is removed here so that texts compare with the lines written.
+    """
     function = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv}[reader]
     stream = InputStream(path)
     try:
@@ -33,7 +37,8 @@ def frame(path: Path, reader: str = "jsonl") -> tuple[list[tuple[int, str]], lis
         records: list[tuple[int, str]] = []
         rejects: list[Reject] = []
         for batch in batches:
-            records += zip(batch.lines.to_pylist(), batch.records.to_pylist(), strict=True)
+            texts = [text.rstrip("\r\n") for text in batch.records.to_pylist()]
+            records += zip(batch.lines.to_pylist(), texts, strict=True)
             rejects += batch.rejects
     finally:
         stream.close()
