@@ -81,6 +81,11 @@ def _structured_share(ctx: BuildContext) -> float:
     return 0.8 - 0.5 * ctx.profile.evasion.paraphrase
 
 
+def _natural_touch(ctx: BuildContext) -> float:
+    """Weight of chatty, human-sounding wrappers in a campaign's style mix (paraphrase knob)."""
+    return 25.0 * ctx.profile.evasion.paraphrase
+
+
 def _system_variants(ctx: BuildContext) -> int:
     """How many system-prompt variants a campaign rotates through (paraphrase knob)."""
     return 2 + round(10 * ctx.profile.evasion.paraphrase)
@@ -231,7 +236,15 @@ def build_campaign_a(ctx: BuildContext, budget: int) -> None:
         weights, script=cid, keep=_script_keep(ctx), structured_share=_structured_share(ctx)
     )
     styles = ctx.content.style_mix(
-        {"cot": 35, "long": 15, "rationale": 15, "safe_alt": 10, "plain": 20, "format": 5}
+        {
+            "cot": 35,
+            "long": 15,
+            "rationale": 15,
+            "safe_alt": 10,
+            "plain": 20,
+            "format": 5,
+            "context": _natural_touch(ctx),
+        }
     )
     system = _system_pool(ctx, ["reasoning", "judge", "safe"], languages, cid)
     schedule = _schedule(ctx, cid, (16, 22), pause_days=max(1, ctx.days // 10))
@@ -295,7 +308,14 @@ def build_campaign_b(ctx: BuildContext, budget: int) -> None:
         weights, script=cid, keep=_script_keep(ctx), structured_share=_structured_share(ctx)
     )
     styles = ctx.content.style_mix(
-        {"plain": 40, "cot": 25, "long": 10, "format": 15, "rationale": 10}
+        {
+            "plain": 40,
+            "cot": 25,
+            "long": 10,
+            "format": 15,
+            "rationale": 10,
+            "context": _natural_touch(ctx),
+        }
     )
     system = _system_pool(ctx, ["agent", "reasoning"], list(LANGS_B), cid)
     models = ctx.content.model_mix({"atlas-2": 85, "atlas-1.5": 15})
@@ -392,7 +412,15 @@ def build_campaign_c(ctx: BuildContext, budget: int) -> None:
     mix = ctx.content.mix(
         weights, script=cid, keep=_script_keep(ctx), structured_share=_structured_share(ctx)
     )
-    styles = ctx.content.style_mix({"plain": 60, "cot": 15, "format": 15, "long": 10})
+    styles = ctx.content.style_mix(
+        {
+            "plain": 60,
+            "cot": 15,
+            "format": 15,
+            "long": 10,
+            "context": _natural_touch(ctx),
+        }
+    )
     system = _system_pool(ctx, ["agent"], list(LANGS_C), cid)
     models = ctx.content.model_mix({"atlas-2": 90, "atlas-2-mini": 10})
     agents = [ctx.infra.user_agent("rare"), ctx.infra.user_agent("http_generic")]
@@ -490,7 +518,15 @@ def build_hydra_tenant(ctx: BuildContext, budget: int) -> None:
     mix = ctx.content.mix(
         weights, script=cid, keep=_script_keep(ctx), structured_share=_structured_share(ctx)
     )
-    styles = ctx.content.style_mix({"cot": 40, "long": 20, "rationale": 10, "plain": 30})
+    styles = ctx.content.style_mix(
+        {
+            "cot": 40,
+            "long": 20,
+            "rationale": 10,
+            "plain": 30,
+            "context": _natural_touch(ctx),
+        }
+    )
     system = _system_pool(ctx, ["reasoning"], list(LANGS_D), cid)
     models = ctx.content.model_mix({"atlas-2": 1.0})
     tenant = f"t{ctx.rng.py.randint(100, 999)}"

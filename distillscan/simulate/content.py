@@ -73,6 +73,7 @@ STYLES: tuple[str, ...] = (
     "format",
     "brief",
     "rationale",
+    "context",
 )
 
 #: Request-parameter fields drawn per event.
@@ -254,7 +255,7 @@ class ContentModel:
         return sorted({family for (family, _), w in weights.items() if w > 0})
 
     def style_mix(self, weights: dict[str, float]) -> int:
-        """A distribution over :data:`STYLES`; returns its group id."""
+        """A distribution over :data:`STYLES` (zero weights allowed); returns its group id."""
         return self.style_mixes.add(
             [STYLES.index(s) for s in weights], [weights[s] for s in weights]
         )

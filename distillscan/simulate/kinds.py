@@ -118,7 +118,7 @@ def build_chat_users(ctx: BuildContext, budget: int) -> None:
     """People chatting: time zones, daily rhythm, short conversations, narrow interests."""
     n = ctx.count(budget, ctx.expected(6.0, 0.36, 0.85, ctx.days), 3)
     styles = ctx.content.style_mix(
-        {"plain": 55, "polite": 20, "casual": 15, "brief": 5, "cot": 3, "long": 2}
+        {"plain": 45, "context": 22, "polite": 15, "casual": 12, "brief": 4, "cot": 3, "long": 2}
     )
     models = ctx.content.model_mix({"atlas-2": 55, "atlas-2-mini": 40, "atlas-1.5": 5})
     for _ in range(n):
@@ -159,8 +159,9 @@ def build_power_users(ctx: BuildContext, budget: int) -> None:
     n = ctx.count(budget, ctx.expected(38.0, 0.75, 0.9, ctx.days), 2)
     styles = ctx.content.style_mix(
         {
-            "plain": 50,
-            "polite": 10,
+            "plain": 45,
+            "context": 10,
+            "polite": 8,
             "cot": 10,
             "format": 10,
             "long": 6,
@@ -212,7 +213,7 @@ def build_power_users(ctx: BuildContext, budget: int) -> None:
 def build_developers(ctx: BuildContext, budget: int) -> None:
     """Developers building on the API: code, function calling, scripts run in bursts."""
     n = ctx.count(budget, ctx.expected(22.0, 0.6, 0.25, ctx.days), 2)
-    styles = ctx.content.style_mix({"plain": 60, "format": 25, "brief": 10, "cot": 5})
+    styles = ctx.content.style_mix({"plain": 58, "format": 25, "brief": 10, "cot": 4, "context": 3})
     models = ctx.content.model_mix({"atlas-2": 50, "atlas-2-mini": 40, "atlas-1.5": 10})
     for _ in range(n):
         country = ctx.infra.country()
@@ -241,7 +242,7 @@ def build_developers(ctx: BuildContext, budget: int) -> None:
             conversation_turns=ctx.jitter(1.5, 0.2),
             mix=ctx.content.mix(weights, structured_share=0.45),
             styles=styles,
-            system_pool=ctx.system_pool(style, "en", 2) if ctx.chance(0.6) else -1,
+            system_pool=ctx.system_pool(style, language, 2) if ctx.chance(0.6) else -1,
             system_share=0.8,
             tools="functions" if ctx.chance(0.25) else None,
             tools_share=0.5,
@@ -455,7 +456,15 @@ def build_universities(ctx: BuildContext, budget: int) -> None:
     students = ctx.count(budget, ctx.expected(6.5, 0.45, 0.75, ctx.days), 8)
     universities = max(1, round(students / 350))
     styles = ctx.content.style_mix(
-        {"plain": 45, "polite": 20, "casual": 15, "cot": 12, "long": 4, "rationale": 4}
+        {
+            "plain": 38,
+            "context": 15,
+            "polite": 15,
+            "casual": 12,
+            "cot": 12,
+            "long": 4,
+            "rationale": 4,
+        }
     )
     models = ctx.content.model_mix({"atlas-2-mini": 60, "atlas-2": 40})
     for u in range(universities):
@@ -542,7 +551,16 @@ def add_reseller_end_users(
 ) -> None:
     """Legitimate end users of a reseller: ordinary people and developers in many languages."""
     styles = ctx.content.style_mix(
-        {"plain": 55, "polite": 15, "casual": 10, "cot": 8, "format": 6, "long": 6, "safe_alt": 0.4}
+        {
+            "plain": 45,
+            "context": 15,
+            "polite": 12,
+            "casual": 10,
+            "cot": 8,
+            "format": 5,
+            "long": 5,
+            "safe_alt": 0.4,
+        }
     )
     models = ctx.content.model_mix({"atlas-2": 60, "atlas-2-mini": 40})
     codes = [f"t{ctx.rng.py.randint(100, 999)}" for _ in range(tenants)]

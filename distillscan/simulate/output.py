@@ -45,7 +45,7 @@ class DayFileWriter:
 
     def __init__(self, compression: str = "gzip") -> None:
         self.compression = compression
-        self._queue: queue.Queue[tuple[str, object] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[str, object] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="distillscan-compress", daemon=True)
         self._thread.start()
@@ -70,7 +70,7 @@ class DayFileWriter:
                     inner_name = target.name.removesuffix(COMPRESSIONS[self.compression])
                     handle = _compressed_writer(raw, self.compression, inner_name)
                 elif action == "write":
-                    assert handle is not None and isinstance(payload, bytes)
+                    assert handle is not None and isinstance(payload, bytes | memoryview)
                     handle.write(payload)
                 elif action == "close":
                     assert handle is not None and raw is not None and target is not None
@@ -87,7 +87,7 @@ class DayFileWriter:
         """Start a new file (the previous one must be closed)."""
         self._queue.put(("open", path))
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Append bytes to the current file."""
         if data:
             self._queue.put(("write", data))
@@ -104,21 +104,20 @@ class DayFileWriter:
             raise self._error
 
 
-def _lines(column: pl.Series, separator: str) -> bytes:
-    """The column's strings, each followed by ``separator``, as UTF-8 bytes.
+def _text(column: pl.Series) -> memoryview:
+    """The concatenated UTF-8 text of a string column, with a single copy.
 
-    With the separator appended in Polars, the Arrow value buffer of the column already is the
-    text to write: no per-line Python work and a single copy.
+    Polars hands the column to Arrow as one contiguous value buffer, which is the text to write
+    when each value already ends with its separator.
     """
-    array = (column + separator).to_arrow().cast(pa.large_string())
+    array = column.to_arrow().cast(pa.large_string())
     data = array.buffers()[2]
     if data is None or len(array) == 0:
-        return b""
+        return memoryview(b"")
     offsets = pa.Array.from_buffers(
         pa.int64(), len(array) + 1, [None, array.buffers()[1]], offset=array.offset
     )
-    first, last = offsets[0].as_py(), offsets[-1].as_py()
-    return memoryview(data)[first:last].tobytes()
+    return memoryview(data)[offsets[0].as_py() : offsets[-1].as_py()]
 
 
 class ExportWriter:
@@ -160,11 +159,14 @@ class ExportWriter:
         """Append sorted rows (``line`` and, with a companion, ``companion``)."""
         if ready.height == 0:
             return
-        self.logs.write(_lines(ready["line"], "\n"))
+        self.logs.write(_text(ready["line"] + "\n"))
         if self.companion:
             separator = self.dialect.companion_separator
-            head = separator.encode("utf-8") if self._companion_records else b""
-            self.companion.write(head + _lines(ready["companion"], separator)[: -len(separator)])
+            if self._companion_records:
+                self.companion.write(separator.encode("utf-8"))
+            records = ready["companion"]
+            joined = pl.concat([records.head(-1) + separator, records.tail(1)])
+            self.companion.write(_text(joined))
             self._companion_records += ready.height
 
     def end_day(self) -> None:

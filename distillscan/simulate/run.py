@@ -6,8 +6,8 @@ lets days be generated in parallel worker processes; every worker rebuilds the s
 the settings (it is deterministic), and the bytes do not depend on how many workers ran.
 
 Memory stays flat as ``--events`` grows: a day is planned as segments (small rows), then expanded
-and written a slice of hours at a time; events that spill past a slice's end (a session running
-over the hour) are carried into the next slice, so each file is sorted by time.
+and written a slice of minutes at a time; events that spill past a slice's end (a session running
+over it) are carried into the next slice, so each file is sorted by time.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ from distillscan.simulate.truth import TRUTH_DIR, Tally, write_accounts, write_t
 
 Progress = Callable[[str], None]
 
-#: Events expanded at once (bounds memory); a day is cut into slices of whole hours.
-SLICE_EVENTS = 30_000
+#: Events expanded at once (this bounds memory); a day is cut into slices of whole minutes.
+SLICE_EVENTS = 15_000
 #: Below this many events one process is faster than starting workers.
 PARALLEL_FROM_EVENTS = 400_000
-_SLICE_HOURS = (24, 12, 8, 6, 4, 3, 2, 1)
+_SLICE_MINUTES = (1440, 720, 480, 360, 240, 180, 120, 60, 30, 20, 15, 10, 5, 2, 1)
 
 
 @dataclass(slots=True)
@@ -141,7 +141,9 @@ def generate_day(world: World, out_dir: Path, day: int, counts: pl.DataFrame) ->
     try:
         segments = timing.plan(day, counts)
         total = int(counts["count"].sum() or 0)
-        hours = next((h for h in _SLICE_HOURS if total * h / 24 <= SLICE_EVENTS), _SLICE_HOURS[-1])
+        minutes = next(
+            (m for m in _SLICE_MINUTES if total * m / 1440 <= SLICE_EVENTS), _SLICE_MINUTES[-1]
+        )
         day_us = timing.day_start_us(day)
         carry = pl.DataFrame(
             schema={
@@ -150,17 +152,19 @@ def generate_day(world: World, out_dir: Path, day: int, counts: pl.DataFrame) ->
                 **dict.fromkeys(writer.columns, pl.String),
             }
         )
-        for first_hour in range(0, 24, hours):
-            lo = day_us + first_hour * 3600 * 1_000_000
-            hi = lo + hours * 3600 * 1_000_000
+        for first_minute in range(0, 1440, minutes):
+            lo = day_us + first_minute * 60_000_000
+            hi = lo + minutes * 60_000_000
             part = segments.filter((pl.col("start_us") >= lo) & (pl.col("start_us") < hi))
             frames = [carry]
             if part.height:
-                events = world.generator.generate(part, world.rng.child("events", day, first_hour))
+                events = world.generator.generate(
+                    part, world.rng.child("events", day, first_minute)
+                )
                 _count(events, tally, world.group_of)
                 frames.append(_render(world.dialect, events, writer.columns))
             pending = pl.concat(frames).sort("ts", "event_hex")
-            last_slice = first_hour + hours >= 24
+            last_slice = first_minute + minutes >= 1440
             # the day's last slice takes everything left, including a session past midnight
             ready = pending if last_slice else pending.filter(pl.col("ts") < hi)
             carry = pending.clear() if last_slice else pending.filter(pl.col("ts") >= hi)

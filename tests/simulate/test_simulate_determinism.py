@@ -78,3 +78,22 @@ def test_refuses_to_overwrite(small_export: Path, small_config: SimulationConfig
 def test_rejects_bad_settings(config: SimulationConfig, message: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=message):
         simulate(tmp_path / "out", config)
+
+
+@pytest.mark.slow
+def test_worker_processes_do_not_change_the_bytes(tmp_path: Path) -> None:
+    settings = {"events": 3000, "days": 3, "seed": 9}
+    simulate(tmp_path / "one", SimulationConfig(**settings, jobs=1))  # type: ignore[arg-type]
+    simulate(tmp_path / "two", SimulationConfig(**settings, jobs=2))  # type: ignore[arg-type]
+    assert _digests(tmp_path / "one") == _digests(tmp_path / "two")
+
+
+def test_zstd_output_is_deterministic_and_named(tmp_path: Path) -> None:
+    settings = {"events": 800, "days": 2, "seed": 4, "compression": "zstd"}
+    simulate(tmp_path / "a", SimulationConfig(**settings))  # type: ignore[arg-type]
+    simulate(tmp_path / "b", SimulationConfig(**settings))  # type: ignore[arg-type]
+    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    assert sorted(p.name for p in (tmp_path / "a" / "logs").iterdir()) == [
+        "canonical-2026-02-02.jsonl.zst",
+        "canonical-2026-02-03.jsonl.zst",
+    ]
