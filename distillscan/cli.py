@@ -316,6 +316,13 @@ def simulate_command(
     profile: Annotated[
         str, typer.Option("--profile", help="default, blatant, evasive or benign.")
     ] = "default",
+    tail_format: Annotated[
+        str | None,
+        typer.Option("--tail-format", help="Format of the last --tail-days days (a new gateway)."),
+    ] = None,
+    tail_days: Annotated[
+        int, typer.Option("--tail-days", help="Days at the end written in --tail-format.")
+    ] = 0,
     compression: Annotated[
         str, typer.Option("--compression", help="gzip (as most exports) or zstd (faster).")
     ] = "gzip",
@@ -334,6 +341,8 @@ def simulate_command(
         seed=seed,
         output_format=format_name,
         profile=profile,
+        tail_format=tail_format,
+        tail_days=tail_days,
         compression=compression,
         jobs=jobs,
     )
@@ -342,8 +351,11 @@ def simulate_command(
     except DistillscanError as exc:
         fail(exc)
     labels = ", ".join(f"{n:,} {label}" for label, n in sorted(summary.labels.items()))
+    formats = config.output_format
+    if config.tail_format and config.tail_days:
+        formats += f", last {config.tail_days} days {config.tail_format}"
     stderr.print(
-        f"[+] {summary.events:,} events in {config.days} day files ({config.output_format}), "
+        f"[+] {summary.events:,} events in {config.days} day files ({formats}), "
         f"{summary.accounts:,} accounts ({labels})",
         markup=False,
     )

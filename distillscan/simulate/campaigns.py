@@ -204,6 +204,20 @@ def _proxy_pool(ctx: BuildContext, size: int) -> list[str]:
     return ips[:size]
 
 
+def _proxy_pool_size(ctx: BuildContext, accounts: int, per_account: float) -> int:
+    """Exits of the residential proxy pool a campaign rents: the more it rotates, the bigger
+    the pool, and the less two of its accounts happen to share an exit."""
+    rotation = ctx.profile.evasion.ip_rotation
+    return max(20, round(accounts * (per_account + 20 * rotation * rotation)))
+
+
+def _hosting_prefixes(ctx: BuildContext, accounts: int, clustered: int) -> int:
+    """/24s a campaign's own servers sit in: a few shared ones, or (with fewer shared
+    details) nearly one per account, spread over providers."""
+    spread = round(accounts * (1 - ctx.profile.evasion.shared_details) * 0.8)
+    return max(clustered, spread)
+
+
 def _volume(ctx: BuildContext, per_account_day: float) -> float:
     """Per-account daily volume after the scale and the per-account volume knob."""
     return per_account_day * ctx.config.automation_scale * ctx.profile.evasion.per_account_volume
@@ -214,7 +228,7 @@ def build_campaign_a(ctx: BuildContext, budget: int) -> None:
     evasion = ctx.profile.evasion
     cid = "campaign-a"
     n = ctx.count(budget, _volume(ctx, 40.0) * ctx.days * 0.8, 6)
-    proxies = _proxy_pool(ctx, max(20, n * 2))
+    proxies = _proxy_pool(ctx, _proxy_pool_size(ctx, n, 2))
     domains = [ctx.infra.cheap_domain() for _ in range(2)]
     agents = [ctx.infra.user_agent("rare")]
     accounts = _campaign_accounts(
@@ -222,7 +236,7 @@ def build_campaign_a(ctx: BuildContext, budget: int) -> None:
         kind="campaign_a",
         campaign_id=cid,
         count=n,
-        hosting_prefixes=2 + n // 25,
+        hosting_prefixes=_hosting_prefixes(ctx, n, 2 + n // 25),
         proxy_pool=proxies,
         agents=agents,
         burst_days_before=(4, 9),
@@ -319,7 +333,7 @@ def build_campaign_b(ctx: BuildContext, budget: int) -> None:
     )
     system = _system_pool(ctx, ["agent", "reasoning"], list(LANGS_B), cid)
     models = ctx.content.model_mix({"atlas-2": 85, "atlas-1.5": 15})
-    proxies = _proxy_pool(ctx, max(30, n))
+    proxies = _proxy_pool(ctx, _proxy_pool_size(ctx, n, 1))
     pathways = [
         ("direct", [ctx.infra.user_agent("sdk_python")], 0.45),
         ("gateway", [ctx.infra.user_agent("gateway")], 0.3),
@@ -335,7 +349,7 @@ def build_campaign_b(ctx: BuildContext, budget: int) -> None:
             kind="campaign_b",
             campaign_id=cid,
             count=count,
-            hosting_prefixes=2 if name != "proxy" else 1,
+            hosting_prefixes=_hosting_prefixes(ctx, count, 2 if name != "proxy" else 1),
             proxy_pool=proxies,
             agents=agents,
             burst_days_before=(3, 20),
@@ -407,7 +421,7 @@ def build_campaign_c(ctx: BuildContext, budget: int) -> None:
     daily = _volume(ctx, 70.0)
     mean_life = 2.5
     n = ctx.count(budget, daily * mean_life, 6)
-    proxies = _proxy_pool(ctx, max(40, round(n * (0.5 + 2.5 * evasion.ip_rotation))))
+    proxies = _proxy_pool(ctx, _proxy_pool_size(ctx, n, 0.5))
     weights = _weights(FAMILIES_C, LANGS_C)
     mix = ctx.content.mix(
         weights, script=cid, keep=_script_keep(ctx), structured_share=_structured_share(ctx)

@@ -99,6 +99,9 @@ class SimulationConfig:
         output_format: How the events are wrapped (see :data:`OUTPUT_FORMATS`).
         profile: Name of a profile in ``profiles.toml``.
         start: First midnight (UTC) of the window.
+        tail_format: Format of the last ``tail_days`` day files (a gateway introduced during
+            the window); ``None`` writes every day in ``output_format``.
+        tail_days: How many days at the end are written in ``tail_format``.
         compression: ``gzip`` (what most exports use) or ``zstd`` (much faster to write).
         jobs: Worker processes (0: automatic); the output does not depend on it.
     """
@@ -109,6 +112,8 @@ class SimulationConfig:
     output_format: str = "canonical"
     profile: str = "default"
     start: datetime = DEFAULT_START
+    tail_format: str | None = None
+    tail_days: int = 0
     compression: str = "gzip"
     jobs: int = 0
 
@@ -122,6 +127,8 @@ class SimulationConfig:
             raise ConfigError(f"--events must be at least 1, got {self.events}")
         if not 2 <= self.days <= 366:
             raise ConfigError(f"--days must be between 2 and 366, got {self.days}")
+        if self.tail_format is not None or self.tail_days:
+            self._validate_tail()
         if self.compression not in ("gzip", "zstd"):
             raise ConfigError(
                 f"unknown compression {self.compression!r}", hint="choose gzip or zstd"
@@ -141,6 +148,24 @@ class SimulationConfig:
                 f"unknown profile {self.profile!r}", hint=f"choose one of: {', '.join(profiles)}"
             )
         return profiles[self.profile]
+
+    def _validate_tail(self) -> None:
+        if self.tail_format not in OUTPUT_FORMATS:
+            raise ConfigError(
+                f"unknown tail format {self.tail_format!r}",
+                hint=f"choose one of: {', '.join(OUTPUT_FORMATS)}",
+            )
+        if not 1 <= self.tail_days < self.days:
+            raise ConfigError(
+                f"--tail-days must be between 1 and {self.days - 1}, got {self.tail_days}"
+            )
+        if "bedrock" in (self.output_format, self.tail_format) and (
+            self.output_format != self.tail_format
+        ):
+            raise ConfigError(
+                "bedrock cannot be mixed with another format",
+                hint="Bedrock names accounts by IAM ARN; the other formats by account id",
+            )
 
     @property
     def scale(self) -> float:

@@ -87,6 +87,13 @@ class World:
     generator: EventGenerator
     dialect: Dialect
     group_of: pl.Series
+    tail: tuple[EventGenerator, Dialect] | None = None
+
+    def writer_of_day(self, day: int) -> tuple[EventGenerator, Dialect]:
+        """The generator and dialect of ``day`` (the last ``tail_days`` may use another)."""
+        if self.tail is not None and day >= self.config.days - self.config.tail_days:
+            return self.tail
+        return self.generator, self.dialect
 
 
 def build_world(config: SimulationConfig) -> World:
@@ -116,9 +123,16 @@ def build_world(config: SimulationConfig) -> World:
     generator = EventGenerator(
         config, population, content, personas, pools, dialect, image_count=len(images)
     )
-    return World(
+    world = World(
         config, profile, rng, population, content, timing, generator, dialect, personas["group"]
     )
+    if config.tail_format and config.tail_days:
+        tail_dialect = make_dialect(config.tail_format, content, images)
+        world.tail = (
+            EventGenerator(config, population, content, personas, pools, tail_dialect, len(images)),
+            tail_dialect,
+        )
+    return world
 
 
 @dataclass(slots=True)
@@ -134,7 +148,8 @@ class DayOutput:
 def generate_day(world: World, out_dir: Path, day: int, counts: pl.DataFrame) -> DayOutput:
     """Write the file(s) of ``day`` given each persona's event count that day."""
     config, timing = world.config, world.timing
-    writer = ExportWriter(out_dir, world.dialect, config.start.date(), config.compression)
+    generator, dialect = world.writer_of_day(day)
+    writer = ExportWriter(out_dir, dialect, config.start.date(), config.compression)
     tally = Tally()
     written = 0
     writer.start_day((config.start + timedelta(days=day)).date())
@@ -158,11 +173,9 @@ def generate_day(world: World, out_dir: Path, day: int, counts: pl.DataFrame) ->
             part = segments.filter((pl.col("start_us") >= lo) & (pl.col("start_us") < hi))
             frames = [carry]
             if part.height:
-                events = world.generator.generate(
-                    part, world.rng.child("events", day, first_minute)
-                )
+                events = generator.generate(part, world.rng.child("events", day, first_minute))
                 _count(events, tally, world.group_of)
-                frames.append(_render(world.dialect, events, writer.columns))
+                frames.append(_render(dialect, events, writer.columns))
             pending = pl.concat(frames).sort("ts", "event_hex")
             last_slice = first_minute + minutes >= 1440
             # the day's last slice takes everything left, including a session past midnight
@@ -277,6 +290,8 @@ def _finish(world: World, out_dir: Path, tally: Tally, summary: SimulationSummar
         "days": config.days,
         "start": config.start.isoformat(),
         "format": config.output_format,
+        "tail_format": config.tail_format,
+        "tail_days": config.tail_days,
         "compression": config.compression,
         "profile": profile.name,
         "profile_description": profile.description,
