@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,16 +17,11 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [
-        ("ruff", "check", "distillscan", "tests"),
-        ("ruff", "format", "--check", "distillscan", "tests"),
-    ],
+    [("check", "distillscan", "tests"), ("format", "--check", "distillscan", "tests")],
     ids=["ruff-check", "ruff-format"],
 )
 def test_ruff(argv: tuple[str, ...]) -> None:
-    if shutil.which(argv[0]) is None:
-        pytest.fail("ruff is not installed: pip install -e '.[test]'")
-    result = _run(*argv)
+    result = _run(sys.executable, "-m", "ruff", *argv)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
