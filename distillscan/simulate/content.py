@@ -250,10 +250,6 @@ class ContentModel:
                     group_weights.append(weight * share)
         return self.mixes.add(groups, group_weights)
 
-    def families_of_mix(self, weights: dict[tuple[str, str], float]) -> list[str]:
-        """Families a mix covers (for the truth file)."""
-        return sorted({family for (family, _), w in weights.items() if w > 0})
-
     def style_mix(self, weights: dict[str, float]) -> int:
         """A distribution over :data:`STYLES` (zero weights allowed); returns its group id."""
         return self.style_mixes.add(

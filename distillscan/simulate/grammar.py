@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import random
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,18 +130,8 @@ def is_plain(nodes: tuple[Node, ...]) -> bool:
     return all(isinstance(node, Literal) for node in nodes)
 
 
-def estimate_tokens(text: str) -> float:
-    """Rough tokenizer-free token count: ~4 Latin characters per token, ~1 per CJK character."""
-    wide = sum(
-        1 for char in text if ord(char) > 0x2E7F or unicodedata.east_asian_width(char) == "W"
-    )
-    other_non_ascii = sum(1 for char in text if 0x7F < ord(char) <= 0x2E7F)
-    ascii_chars = len(text) - wide - other_non_ascii
-    return ascii_chars / 4.0 + other_non_ascii / 2.5 + wide * 0.9
-
-
 def estimate_tokens_column(texts: pl.Series) -> pl.Series:
-    """:func:`estimate_tokens` for a whole column, from character and byte counts.
+    """Rough tokenizer-free token counts, from character and byte counts.
 
     A Latin character is one byte (~0.25 tokens), a Cyrillic one two bytes, a CJK one three
     (~0.9 tokens): ``chars / 4 + extra_bytes * 0.33`` matches both within the precision needed.
@@ -290,10 +279,6 @@ class TextBank:
     def literal(self, text: str) -> int:
         """A pool holding exactly ``text`` (a fixed system prompt, an app's template)."""
         return self._pool_of([text])
-
-    def pool_range(self, pool: int) -> tuple[int, int]:
-        """``(first string id, count)`` of a pool."""
-        return self._pools[pool]
 
     def pool_strings(self, pool: int) -> list[str]:
         """The strings of a pool."""

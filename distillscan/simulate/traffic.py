@@ -20,6 +20,7 @@ from distillscan.simulate.content import (
     FAMILIES,
     IMAGES,
     PARAM_FIELDS,
+    STYLES,
     TOOL_KINDS,
     TOOL_SET_OF_KIND,
     ContentModel,
@@ -273,11 +274,7 @@ class EventGenerator:
         # choice-group lookups, flattened
         self.wrapper_groups = pl.Series(
             "wg",
-            [
-                content.wrapper_group(s, lang)
-                for s in range(len(_styles()))
-                for lang in range(n_langs)
-            ],
+            [content.wrapper_group(s, lang) for s in range(len(STYLES)) for lang in range(n_langs)],
             dtype=pl.Int64,
         )
         self.followup_groups = pl.Series(
@@ -615,9 +612,3 @@ class EventGenerator:
             )
             .drop("_cum", "_base")
         )
-
-
-def _styles() -> tuple[str, ...]:
-    from distillscan.simulate.content import STYLES
-
-    return STYLES

@@ -53,11 +53,6 @@ class Tally:
         for group, count in other.groups.items():
             self.groups[group] = self.groups.get(group, 0) + count
 
-    @property
-    def total(self) -> int:
-        """All events counted."""
-        return sum(b + c for b, c in self.account_events.values())
-
 
 def _csv(rows: list[list[object]], header: list[str]) -> str:
     out = io.StringIO()
