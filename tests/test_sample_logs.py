@@ -1,0 +1,100 @@
+"""End to end on the shipped ``sample_logs/``: goldens per output format, and order invariance.
+
+The goldens are what ``distillscan investigate sample_logs/`` reports (terminal at 100 columns,
+no colour). When a change to detection or rendering is intended, regenerate them with
+``DISTILLSCAN_UPDATE_GOLDEN=1 pytest tests/test_sample_logs.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from distillscan.investigate import investigate
+from distillscan.render import html, json_report, markdown, terminal
+from distillscan.render.loader import load_investigation
+from distillscan.render.model import Report, build_report
+from tests.render.conftest import working_directory
+from tests.render.test_golden import _matches_golden
+
+SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
+
+RENDERERS = {
+    "sample_logs.txt": lambda report: terminal.plain_text(report, case="CASE", width=100),
+    "sample_logs.md": markdown.render,
+    "sample_logs.json": json_report.render,
+    "sample_logs.html": html.render,
+}
+
+
+def _investigate(root: Path, logs: str) -> Path:
+    case = root / "case"
+    with working_directory(root):
+        investigate([Path(logs)], case)
+    return case
+
+
+@pytest.fixture(scope="module")
+def sample_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sample")
+    shutil.copytree(SAMPLE_LOGS, root / "sample_logs")
+    return _investigate(root, "sample_logs")
+
+
+@pytest.fixture(scope="module")
+def sample_report(sample_case: Path) -> Report:
+    return build_report(load_investigation(sample_case))
+
+
+@pytest.mark.parametrize("name", sorted(RENDERERS))
+def test_sample_logs_report_matches_golden(name: str, sample_report: Report) -> None:
+    _matches_golden(name, RENDERERS[name](sample_report))
+
+
+def test_sample_logs_name_every_planted_campaign(sample_case: Path) -> None:
+    campaigns = pl.read_parquet(sample_case / "campaigns.parquet")
+    truth = pl.read_csv(SAMPLE_LOGS / "truth" / "accounts.csv", infer_schema_length=0)
+    planted = truth.filter(pl.col("label") == "campaign").group_by("campaign_id").agg("account_id")
+    reported = {row["campaign_id"]: set(row["members"]) for row in campaigns.iter_rows(named=True)}
+    for row in planted.iter_rows(named=True):
+        members = set(row["account_id"])
+        matches = [rid for rid, found in reported.items() if found & members]
+        assert len(matches) == 1, (row["campaign_id"], matches)
+        assert reported[matches[0]] == members, row["campaign_id"]
+
+
+def _shuffled_copy(source: Path, target: Path, seed: int) -> None:
+    """The same logs with every file's lines shuffled and the files renamed into reverse order."""
+    rng = random.Random(seed)
+    files = sorted(source.rglob("*.jsonl.gz"))
+    for position, path in enumerate(reversed(files)):
+        lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+        rng.shuffle(lines)
+        out = target / "logs" / f"{position:02d}-{path.name}"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(gzip.compress(b"".join(lines), mtime=0))
+    shutil.copy(source / "accounts.csv", target / "accounts.csv")
+
+
+def _findings(case: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    accounts = pl.read_parquet(case / "accounts.parquet").select(
+        "account_id", pl.col("score").round(9), "severity", "campaign_id", "is_mixed"
+    )
+    campaigns = pl.read_parquet(case / "campaigns.parquet").select(
+        "campaign_id", "name", "severity", pl.col("score").round(9), "members", "n_events"
+    )
+    return accounts, campaigns
+
+
+def test_shuffled_rows_and_files_give_the_same_findings(
+    sample_case: Path, tmp_path: Path
+) -> None:
+    _shuffled_copy(SAMPLE_LOGS, tmp_path / "shuffled", seed=7)
+    shuffled = _investigate(tmp_path, "shuffled")
+    for original, again in zip(_findings(sample_case), _findings(shuffled), strict=True):
+        assert original.equals(again)
