@@ -91,9 +91,7 @@ def _findings(case: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return accounts, campaigns
 
 
-def test_shuffled_rows_and_files_give_the_same_findings(
-    sample_case: Path, tmp_path: Path
-) -> None:
+def test_shuffled_rows_and_files_give_the_same_findings(sample_case: Path, tmp_path: Path) -> None:
     _shuffled_copy(SAMPLE_LOGS, tmp_path / "shuffled", seed=7)
     shuffled = _investigate(tmp_path, "shuffled")
     for original, again in zip(_findings(sample_case), _findings(shuffled), strict=True):
