@@ -620,7 +620,16 @@ def _unprivileged() -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("running as root without setpriv: permissions cannot be denied")
-    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    prefix = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    probe = subprocess.run(
+        [*prefix, sys.executable, "-c", "import distillscan.cli"],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if probe.returncode != 0:
+        pytest.skip("the test interpreter's environment is not readable by an unprivileged user")
+    return prefix
 
 
 def test_permission_denied_for_real() -> None:
