@@ -614,15 +614,16 @@ def build_resellers(ctx: BuildContext, budget: int) -> None:
 
 
 def build_hydra_resellers(ctx: BuildContext, budget: int) -> None:
-    """The hydra-style reseller's legitimate tenants (its campaign tenant is planted later)."""
+    """The hydra-style reseller and its legitimate tenants (its campaign tenant is planted
+    later, in :mod:`distillscan.simulate.campaigns`)."""
     end_users = ctx.count(budget, ctx.expected(9.0, 0.5, 0.9, ctx.days), 6)
-    hydras = max(1, round(end_users / 400))
+    # one hydra cluster: its pool of accounts grows with the scale, so the campaign tenant
+    # keeps roughly the same share of each account's traffic at any --events
     account_count = max(4, round(5 * ctx.config.automation_scale))
-    for _ in range(hydras):
-        accounts = reseller_accounts(ctx, "hydra_reseller", account_count, 5)
-        add_reseller_end_users(
-            ctx, "hydra_reseller", "hydra_reseller", accounts, end_users // hydras, tenants=20
-        )
+    accounts = reseller_accounts(ctx, "hydra_reseller", account_count, max(5, account_count // 4))
+    add_reseller_end_users(
+        ctx, "hydra_reseller", "hydra_reseller", accounts, end_users, tenants=20 + end_users // 50
+    )
 
 
 BENIGN_BUILDERS: dict[str, Callable[[BuildContext, int], None]] = {

@@ -256,23 +256,28 @@ def simulate(
             if pool is not None and day % jobs
         }
         _restore_env("POLARS_MAX_THREADS", saved_threads)
-        results = {}
+        tally = Tally()  # merged as days finish: a day's tally is as big as the population
+        files: dict[int, list[str]] = {}
+        events = 0
+
+        def collect(output: DayOutput) -> None:
+            nonlocal events
+            tally.merge(output.tally)
+            files[output.day] = output.files
+            events += output.events
+            say(f"wrote {', '.join(output.files)}")
+
         for day in mine:
-            results[day] = generate_day(world, out_dir, day, counts[day])
-            say(f"wrote {', '.join(results[day].files)}")
-        for day, future in theirs.items():
-            results[day] = future.result()
-            say(f"wrote {', '.join(results[day].files)}")
+            collect(generate_day(world, out_dir, day, counts[day]))
+        for future in theirs.values():
+            collect(future.result())
     finally:
         _restore_env("POLARS_MAX_THREADS", saved_threads)
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    summary = SimulationSummary(out_dir)
-    tally = Tally()
+    summary = SimulationSummary(out_dir, events=events)
     for day in range(config.days):
-        summary.files += results[day].files
-        summary.events += results[day].events
-        tally.merge(results[day].tally)
+        summary.files += files[day]
     say("writing accounts.csv and truth/")
     _finish(world, out_dir, tally, summary)
     return summary
