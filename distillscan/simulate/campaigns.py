@@ -155,7 +155,9 @@ def _campaign_accounts(
     shared = evasion.shared_details
     prefixes = [ctx.infra.prefix24("hosting") for _ in range(max(1, hosting_prefixes))]
     burst = ctx.infra.created_before(ctx.start, *burst_days_before)
-    spread = burst_hours + (1 - shared) * 24 * 20
+    # sign-ups in one burst, or (with fewer shared details) spread over the weeks before it;
+    # always before the window, since the accounts are used from its first day
+    spread_days = (burst_hours + (1 - shared) * 24 * 20) / 24
     cards: list[str] = []
     accounts = []
     for i in range(count):
@@ -168,7 +170,7 @@ def _campaign_accounts(
             ctx.population.add_account(
                 account_id=ctx.account_id(),
                 kind=kind,
-                created_at=ctx.infra.created_around(burst, spread),
+                created_at=ctx.infra.created_before(burst, 0, spread_days),
                 email_domain=(
                     ctx.rng.py.choice(domains)
                     if ctx.chance(shared)

@@ -6,6 +6,7 @@ import csv
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,19 @@ def test_truth_folder_is_marked(small_export: Path) -> None:
         "README.md",
         "simulation.json",
     }
+
+
+def test_accounts_are_created_before_their_first_request(
+    small_export: Path, records: Records
+) -> None:
+    created = {
+        row["account_id"]: datetime.fromisoformat(row["created_at"])
+        for row in _csv(small_export / "accounts.csv")
+    }
+    first: dict[str, datetime] = {}
+    for record in records(small_export):
+        moment = datetime.fromisoformat(record["timestamp"])
+        account = record["account_id"]
+        first[account] = min(first.get(account, moment), moment)
+    late = [a for a, moment in first.items() if created[a] > moment]
+    assert late == []
