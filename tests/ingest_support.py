@@ -17,6 +17,10 @@ from typing import Any
 import duckdb
 import zstandard
 
+from distillscan.case import Case
+from distillscan.ingest import ingest
+from distillscan.schema import EVENT_COLUMN_NAMES
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -69,3 +73,36 @@ def manifest_of(case_dir: Path) -> dict[str, Any]:
     """The case manifest as a dict."""
     manifest: dict[str, Any] = json.loads((case_dir / "manifest.json").read_text("utf-8"))
     return manifest
+
+
+Events = dict[int, dict[str, Any]]
+
+
+def load_fixture(path: Path, case_dir: Path) -> tuple[dict[str, Any], Events, dict[int, str]]:
+    """Ingest one fixture into a new case: its manifest entry, events and quarantine by line."""
+    report = ingest([path], case_dir)
+    assert report.errors == []
+    case = Case(case_dir)
+    (entry,) = case.load_manifest()["inputs"]
+    con = case.connect(read_only=True)
+    events: Events = {}
+    reasons: dict[int, str] = {}
+    if entry["rows_loaded"]:
+        relation = con.sql("SELECT * EXCLUDE (source_sha256) FROM events")
+        for row in relation.fetchall():
+            event = dict(zip(relation.columns, row, strict=True))
+            events[event["source_line"]] = event
+    if entry["rows_quarantined"]:
+        reasons = dict(con.sql("SELECT source_line, reason FROM quarantine").fetchall())
+    con.close()
+    return entry, events, reasons
+
+
+def expected_row(
+    source_format: str, source_file: str, source_line: int, **values: Any
+) -> dict[str, Any]:
+    """A full expected event: every column not given is expected to be NULL."""
+    row: dict[str, Any] = dict.fromkeys(c for c in EVENT_COLUMN_NAMES if c != "source_sha256")
+    row.update(source_format=source_format, source_file=source_file, source_line=source_line)
+    row.update(values)
+    return row

@@ -22,36 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ingest_support import Events, expected_row, load_fixture
 
 from distillscan.case import Case
 from distillscan.ingest import formats, ingest
 from distillscan.ingest.formats import anthropic, openai
-from distillscan.schema import EVENT_COLUMN_NAMES
 
 DATA = Path(__file__).parent.parent / "data" / "ingest" / "openai"
 
-Events = dict[int, dict[str, Any]]
-
 
 def _load(tmp_path: Path, name: str) -> tuple[dict[str, Any], Events, dict[int, str]]:
-    """Ingest one fixture into a new case: its manifest entry, events and quarantine by line."""
-    case_dir = tmp_path / name.replace(".", "_")
-    report = ingest([DATA / name], case_dir)
-    assert report.errors == []
-    case = Case(case_dir)
-    (entry,) = case.load_manifest()["inputs"]
-    con = case.connect(read_only=True)
-    events: Events = {}
-    reasons: dict[int, str] = {}
-    if entry["rows_loaded"]:
-        relation = con.sql("SELECT * EXCLUDE (source_sha256) FROM events")
-        for row in relation.fetchall():
-            event = dict(zip(relation.columns, row, strict=True))
-            events[event["source_line"]] = event
-    if entry["rows_quarantined"]:
-        reasons = dict(con.sql("SELECT source_line, reason FROM quarantine").fetchall())
-    con.close()
-    return entry, events, reasons
+    return load_fixture(DATA / name, tmp_path / name.replace(".", "_"))
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +43,7 @@ def gateway(
 
 
 def _row(source_file: str, source_line: int, **values: Any) -> dict[str, Any]:
-    """A full expected event: every column not given is expected to be NULL."""
-    row: dict[str, Any] = dict.fromkeys(c for c in EVENT_COLUMN_NAMES if c != "source_sha256")
-    row.update(source_format="openai", source_file=source_file, source_line=source_line)
-    row.update(values)
-    return row
+    return expected_row("openai", source_file, source_line, **values)
 
 
 def _chat(line: int, **values: Any) -> dict[str, Any]:
