@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from distillscan import __version__
+from distillscan.db import sql_list, sql_string
 from distillscan.errors import CaseError
 from distillscan.schema import TABLES
 
@@ -163,9 +164,9 @@ class Case:
             spec_name = "accounts" if table == "account_inputs" else table
             parts = self.parts(spec_name, manifest)
             if parts:
-                files = ", ".join(_sql_string(str(p.resolve())) for p in parts)
+                files = sql_list([str(p.resolve()) for p in parts])
                 con.execute(
-                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet([{files}])"
+                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({files})"
                 )
             else:
                 con.execute(f"DROP VIEW IF EXISTS {table}")
@@ -176,7 +177,7 @@ class Case:
             )
         accounts = self.root / ACCOUNTS_FILE
         if accounts.is_file():
-            path = _sql_string(str(accounts.resolve()))
+            path = sql_string(str(accounts.resolve()))
             con.execute(f"CREATE OR REPLACE VIEW accounts AS SELECT * FROM read_parquet({path})")
         else:
             con.execute("DROP VIEW IF EXISTS accounts")
@@ -228,10 +229,6 @@ def fsync_dir(path: Path) -> None:
         os.close(descriptor)
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 #: A CloudTrail ``sourceIPAddress`` that is an address (not "AWS Internal" or a service name).
 _IP_ADDRESS = r"[0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+"
 
@@ -245,18 +242,18 @@ def _events_with_cloudtrail(events: list[Path], trail: list[Path]) -> str:
     the caller's behalf (no client address) are not used, and when a request id appears in
     several CloudTrail records the first by file and line wins, so events are never duplicated.
     """
-    event_files = ", ".join(_sql_string(str(p.resolve())) for p in events)
-    trail_files = ", ".join(_sql_string(str(p.resolve())) for p in trail)
+    event_files = sql_list([str(p.resolve()) for p in events])
+    trail_files = sql_list([str(p.resolve()) for p in trail])
     return f"""SELECT e.* REPLACE (
             coalesce(e.source_ip, ct.source_ip) AS source_ip,
             coalesce(e.user_agent, ct.user_agent) AS user_agent)
-        FROM read_parquet([{event_files}]) AS e
+        FROM read_parquet({event_files}) AS e
         LEFT JOIN (
             SELECT request_id,
                 arg_min(source_ip, (source_file, source_line)) AS source_ip,
                 arg_min(user_agent, (source_file, source_line))
                     FILTER (WHERE user_agent IS NOT NULL) AS user_agent
-            FROM read_parquet([{trail_files}])
-            WHERE regexp_full_match(source_ip, {_sql_string(_IP_ADDRESS)})
+            FROM read_parquet({trail_files})
+            WHERE regexp_full_match(source_ip, {sql_string(_IP_ADDRESS)})
             GROUP BY request_id
         ) AS ct ON ct.request_id = e.event_id"""

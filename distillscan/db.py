@@ -5,6 +5,16 @@ from __future__ import annotations
 import duckdb
 
 
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal (for the few places a parameter cannot stand)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(values: list[str]) -> str:
+    """A SQL list literal of strings, e.g. the file list of ``read_parquet([...])``."""
+    return "[" + ", ".join(sql_string(v) for v in values) + "]"
+
+
 def has_view(con: duckdb.DuckDBPyConnection, name: str, database: str | None = None) -> bool:
     """Whether a view called ``name`` exists (in ``database`` when given)."""
     rows = con.execute(

@@ -28,7 +28,7 @@ from distillscan import __version__
 from distillscan.case import Case, connect, write_atomic
 from distillscan.config import Config
 from distillscan.config import load as load_config
-from distillscan.db import has_view
+from distillscan.db import has_view, sql_string
 from distillscan.detect import PassRun, features, run_passes
 from distillscan.detect.base import empty_edges
 from distillscan.errors import CaseError
@@ -154,7 +154,7 @@ def _analysis_connection(
     case.connect().close()  # refresh the case's own views
     con = connect()
     con.execute(
-        f"ATTACH '{_escape(str((case.root / 'case.duckdb').resolve()))}' AS case_db (READ_ONLY)"
+        f"ATTACH {sql_string(str((case.root / 'case.duckdb').resolve()))} AS case_db (READ_ONLY)"
     )
     if not has_view(con, "events", database="case_db"):
         raise CaseError(f"{case.root}: the case holds no events", hint="ingest logs into it first")
@@ -180,10 +180,6 @@ def _window_clause(time_from: datetime | None, time_to: datetime | None) -> str:
     if time_to is not None:
         conditions.append(f"ts < TIMESTAMP '{time_to:%Y-%m-%d %H:%M:%S}'")
     return (" WHERE " + " AND ".join(conditions)) if conditions else ""
-
-
-def _escape(value: str) -> str:
-    return value.replace("'", "''")
 
 
 def _describe_campaigns(

@@ -28,6 +28,7 @@ from distillscan.case import (
     fsync_dir,
     fsync_file,
 )
+from distillscan.db import sql_list
 from distillscan.errors import CaseError, InputError
 from distillscan.ingest import formats
 from distillscan.ingest.dedup import InputParts, Resolution, resolve_duplicates
@@ -395,12 +396,12 @@ def _publish_accounts(case: Case, manifest: dict[str, Any]) -> None:
     does not depend on the order files were given in.
     """
     parts = case.parts("accounts", manifest)
-    files = ", ".join("'" + str(p.resolve()).replace("'", "''") + "'" for p in parts)
+    files = sql_list([str(p.resolve()) for p in parts])
     if parts:
         con = connect()
         columns = ", ".join(ACCOUNT_META_ARROW_SCHEMA.names)
         table = con.sql(
-            f"""SELECT {columns} FROM read_parquet([{files}])
+            f"""SELECT {columns} FROM read_parquet({files})
                 QUALIFY row_number() OVER (
                     PARTITION BY account_id ORDER BY source_file, source_line) = 1
                 ORDER BY account_id"""

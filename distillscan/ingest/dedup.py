@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from distillscan.db import sql_list
 from distillscan.ingest.load import part_name
 from distillscan.schema import (
     EVENTS_ARROW_SCHEMA,
@@ -69,7 +70,7 @@ class Resolution:
 
 
 def _sql_list(paths: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+    return sql_list([str(p) for p in paths])
 
 
 def resolve_duplicates(
