@@ -15,6 +15,8 @@ from importlib import resources
 
 import duckdb
 
+from distillscan.db import sql_string
+
 #: Characters of prompt and system prompt examined by the patterns (cues come early).
 TEXT_WINDOW = 1500
 #: Characters of the normalised prompt that form the head and tail template keys.
@@ -54,7 +56,7 @@ ALL_CAPABILITIES = (*CAPABILITIES.names, *STRUCTURAL_CAPABILITIES)
 
 def _mask_sql(patterns: PatternSet, text: str) -> str:
     terms = [
-        f"(CASE WHEN regexp_matches({text}, {_literal(p)}) THEN {1 << i} ELSE 0 END)"
+        f"(CASE WHEN regexp_matches({text}, {sql_string(p)}) THEN {1 << i} ELSE 0 END)"
         for i, p in enumerate(patterns.patterns)
     ]
     return " + ".join(terms) if terms else "0"
@@ -62,10 +64,6 @@ def _mask_sql(patterns: PatternSet, text: str) -> str:
 
 def _skeleton(text: str) -> str:
     return f"regexp_replace(regexp_replace(lower({text}), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g')"
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def capability_bit(name: str) -> int:
