@@ -275,9 +275,9 @@ def _campaign_pivots(membership: pl.DataFrame, accounts: pl.DataFrame) -> pl.Dat
         .select(
             "campaign_id",
             pl.format(
-                "{} accounts moved {}% of traffic to {} within 24 h",
+                "{} account(s) moved {}% of their traffic to {} within 24 h",
                 "n",
-                (pl.col("share") * 100).round(0),
+                (pl.col("share") * 100).round(0).cast(pl.Int64),
                 "pivot_model",
             ).alias("release_pivot"),
         )
