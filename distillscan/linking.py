@@ -1,6 +1,7 @@
 """Linking: accounts joined by shared templates, synchronization and infrastructure into campaigns.
 
-Edges from the passes (template, sync, infrastructure) at or above ``min_edge_weight`` join
+Edges from the passes at or above their kind's ``min_edge_weight`` (kinds without one, such as
+template links, never join) join
 accounts whose own content looks like harvesting (``content >= min_member_content``): an
 account that merely shares a university NAT or a popular prompt with a campaign is never pulled
 into it. Campaigns are the connected components of that graph (union-find; the graph is already
@@ -89,7 +90,10 @@ def link(
     eligible = accounts.filter(pl.col("content") >= p["min_member_content"]).select("account_id")
     strong = (
         edges.filter(
-            pl.col("kind").is_in(p["link_kinds"]) & (pl.col("weight") >= p["min_edge_weight"])
+            pl.col("weight")
+            >= pl.col("kind").replace_strict(
+                p["min_edge_weight"], default=None, return_dtype=pl.Float64
+            )
         )
         .join(eligible, left_on="account_a", right_on="account_id", how="semi")
         .join(eligible, left_on="account_b", right_on="account_id", how="semi")
