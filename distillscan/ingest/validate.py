@@ -21,23 +21,29 @@ _BLANK = "' ' || chr(9) || chr(10) || chr(13)"
 
 def _blank(v: str) -> str:
     """SQL: the JSON value ``v`` is a string of nothing but whitespace."""
-    return f"(json_type({v}) = 'VARCHAR' AND trim(json_extract_string({v}, '$'), {_BLANK}) = '')"
+    return f"(jt_{v} = 'VARCHAR' AND trim(js_{v}, {_BLANK}) = '')"
+
+
+def _facts(column: Column) -> str:
+    """SQL computing, once, the JSON type (``jt_``) and text (``js_``) of the column's value."""
+    v = column.name
+    return f"json_type({v}) AS jt_{v}, json_extract_string({v}, '$') AS js_{v}"
 
 
 def _cast(column: Column) -> str:
     """SQL turning the JSON value ``v`` into the column's type (NULL when it does not fit)."""
     v = column.name
-    text = f"trim(json_extract_string({v}, '$'))"
+    text = f"trim(js_{v})"
     kind = column.kind
     if kind == "string":
         return (
-            f"CASE WHEN json_type({v}) = 'VARCHAR' OR json_type({v}) IN {_NUMERIC} "
-            f"THEN CASE WHEN NOT {_blank(v)} THEN json_extract_string({v}, '$') END END"
+            f"CASE WHEN jt_{v} = 'VARCHAR' OR jt_{v} IN {_NUMERIC} "
+            f"THEN CASE WHEN NOT {_blank(v)} THEN js_{v} END END"
         )
     if kind == "integer":
         return (
             # Whole numbers only: 4096, "4096", 4096.0 or 1e3, never a rounded 1.5.
-            f"CASE WHEN json_type({v}) IN {_NUMERIC} OR json_type({v}) = 'VARCHAR' THEN CASE "
+            f"CASE WHEN jt_{v} IN {_NUMERIC} OR jt_{v} = 'VARCHAR' THEN CASE "
             f"WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN try_cast({text} AS BIGINT) "
             f"WHEN isfinite(try_cast({text} AS DOUBLE)) "
             f"AND try_cast({text} AS DOUBLE) = trunc(try_cast({text} AS DOUBLE)) "
@@ -45,13 +51,13 @@ def _cast(column: Column) -> str:
         )
     if kind == "number":
         return (
-            f"CASE WHEN (json_type({v}) IN {_NUMERIC} OR json_type({v}) = 'VARCHAR') "
+            f"CASE WHEN (jt_{v} IN {_NUMERIC} OR jt_{v} = 'VARCHAR') "
             f"AND isfinite(try_cast(nullif({text}, '') AS DOUBLE)) "
             f"THEN try_cast(nullif({text}, '') AS DOUBLE) END"
         )
     if kind == "boolean":
         return (
-            f"CASE json_type({v}) WHEN 'BOOLEAN' THEN json_extract_string({v}, '$') = 'true' "
+            f"CASE jt_{v} WHEN 'BOOLEAN' THEN js_{v} = 'true' "
             f"WHEN 'VARCHAR' THEN CASE lower({text}) WHEN 'true' THEN true WHEN 'false' THEN false "
             f"WHEN '1' THEN true WHEN '0' THEN false WHEN 'yes' THEN true WHEN 'no' THEN false END "
             f"WHEN 'BIGINT' THEN CASE {text} WHEN '1' THEN true WHEN '0' THEN false END END"
@@ -73,7 +79,7 @@ _EXPECTED = {
 def _problem(column: Column, required: bool) -> str:
     """SQL giving the reason the column's value cannot be used, or NULL."""
     v = column.name
-    present = f"({v} IS NOT NULL AND json_type({v}) <> 'NULL' AND NOT {_blank(v)})"
+    present = f"(jt_{v} IS NOT NULL AND jt_{v} <> 'NULL' AND NOT {_blank(v)})"
     shown = f"left({v}::VARCHAR, 60)"
     bad = f"printf('{v}: expected {_EXPECTED[column.kind]}, got %s', {shown})"
     checks = f"WHEN {present} AND typed_{v} IS NULL THEN {bad}"
@@ -92,13 +98,14 @@ def _problem(column: Column, required: bool) -> str:
 def validation_sql(columns: tuple[Column, ...], required: frozenset[str]) -> str:
     """Return CTEs and a final SELECT over ``staged``: typed columns plus ``reason``.
 
-    The text continues a ``WITH`` clause that defines ``staged`` (it starts with ``typed AS``);
+    The text continues a ``WITH`` clause that defines ``staged`` (it starts with ``facts AS``);
     ``reason`` is NULL when the record can be loaded.
 
     ``staged`` must hold ``source_line``, ``raw``, ``format_error`` and one column per entry of
     ``columns``: JSON for ``raw`` columns, the final type for the others.
     """
     raw_columns = [c for c in columns if c.source == "raw"]
+    facts = ",\n        ".join(_facts(c) for c in raw_columns)
     casts = ",\n        ".join(f"{_cast(c)} AS typed_{c.name}" for c in raw_columns)
     problems = ",\n            ".join(_problem(c, c.name in required) for c in raw_columns)
     outputs = ",\n    ".join(
@@ -107,10 +114,15 @@ def validation_sql(columns: tuple[Column, ...], required: frozenset[str]) -> str
         if c.source != "provenance"
     )
     return f"""
+facts AS (
+    SELECT *,
+        {facts}
+    FROM staged
+),
 typed AS (
     SELECT *,
         {casts}
-    FROM staged
+    FROM facts
 ),
 judged AS (
     SELECT *,
