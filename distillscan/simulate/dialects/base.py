@@ -98,8 +98,8 @@ class Dialect(ABC):
         return None
 
     def companion_line(self) -> pl.Expr:  # pragma: no cover - only for dialects with companions
-        """The companion record of each row."""
-        raise NotImplementedError
+        """The companion record of each row (dialects that name a companion file define it)."""
+        raise TypeError(f"{type(self).__name__} writes no companion file")
 
     #: Text written before the first, between and after the companion records of a file.
     companion_head = ""
