@@ -30,7 +30,8 @@ import duckdb
 CANONICAL_SQL = """
 SELECT
     'evt-' || i AS event_id,
-    strftime(TIMESTAMP '2026-02-01' + to_seconds(i * 0.6), '%Y-%m-%dT%H:%M:%S.%f+00:00') AS timestamp,
+    strftime(TIMESTAMP '2026-02-01' + to_seconds(i * 0.6), '%Y-%m-%dT%H:%M:%S.%f+00:00')
+        AS timestamp,
     'acct-' || (hash(i) % 5000) AS account_id,
     'key-' || (hash(i) % 9000) AS api_key_id,
     '198.51.' || (hash(i * 7) % 200) || '.' || (hash(i * 13) % 250) AS source_ip,
@@ -39,7 +40,8 @@ SELECT
     ['frontier-1', 'frontier-2'][1 + (i % 7 = 0)::INT] AS model,
     'You are a careful assistant. Answer precisely.' AS system,
     [{'role': 'user', 'content':
-        'Question ' || i || ': explain how ' || repeat('the system of interest behaves ', 2 + i % 40)
+        'Question ' || i || ': explain how '
+        || repeat('the system of interest behaves ', 2 + i % 40)
         || 'and show your reasoning step by step.'}] AS messages,
     4096 AS max_tokens, 0.7 AS temperature,
     'Here is an answer. ' || repeat('It follows from the premises. ', 5 + i % 60) AS response,
@@ -66,7 +68,8 @@ SELECT
         AS metadata,
     [{'role': 'system', 'content': 'You are a careful assistant.'},
      {'role': 'user', 'content':
-        'Question ' || i || ': explain how ' || repeat('the system of interest behaves ', 2 + i % 40)
+        'Question ' || i || ': explain how '
+        || repeat('the system of interest behaves ', 2 + i % 40)
         || 'and show your reasoning step by step.'}] AS messages,
     {'choices': [{'message': {'role': 'assistant', 'content':
         'Here is an answer. ' || repeat('It follows from the premises. ', 5 + i % 60)}}]}
