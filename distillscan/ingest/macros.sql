@@ -48,32 +48,36 @@ CREATE OR REPLACE TEMP MACRO ds_content_images(c) AS
          IF json_extract_string(b, '$.type') IN ('image', 'image_url', 'input_image')
             OR json_type(b, '$.image') = 'OBJECT']);
 
--- Role of a message (lower case).
-CREATE OR REPLACE TEMP MACRO ds_role(m) AS lower(json_extract_string(m, '$.role'));
+-- A message list as typed structs, each element's role and content parsed once: the chat
+-- macros below read m.role and m.content instead of re-parsing every message for every field.
+CREATE OR REPLACE TEMP MACRO ds_messages(j) AS
+    CASE WHEN json_type(j) = 'ARRAY'
+         THEN from_json(j, '[{"role": "VARCHAR", "content": "JSON"}]')
+         ELSE []::STRUCT(role VARCHAR, content JSON)[] END;
 
--- System/developer turns inside a message list, joined.
+-- System/developer turns inside a message list (from ds_messages), joined.
 CREATE OR REPLACE TEMP MACRO ds_chat_system(msgs) AS
     nullif(array_to_string(
-        [ds_content_text(json_extract(m, '$.content')) FOR m IN msgs
-         IF ds_role(m) IN ('system', 'developer')], chr(10)), '');
+        [ds_content_text(m.content) FOR m IN msgs
+         IF lower(m.role) IN ('system', 'developer')], chr(10)), '');
 
 -- The final user turn of a message list (NULL when there is none).
 CREATE OR REPLACE TEMP MACRO ds_last_user(msgs) AS
-    list_last([m FOR m IN msgs IF ds_role(m) = 'user']);
+    list_last([m FOR m IN msgs IF lower(m.role) = 'user']);
 
 -- Prompt text of the final user turn: its text, else the text of its tool results.
 CREATE OR REPLACE TEMP MACRO ds_chat_prompt(msgs) AS
-    coalesce(ds_content_text(json_extract(ds_last_user(msgs), '$.content')),
-             ds_tool_result_text(json_extract(ds_last_user(msgs), '$.content')));
+    coalesce(ds_content_text(ds_last_user(msgs).content),
+             ds_tool_result_text(ds_last_user(msgs).content));
 
 CREATE OR REPLACE TEMP MACRO ds_chat_turns(msgs) AS
-    len([m FOR m IN msgs IF ds_role(m) IN ('user', 'assistant')]);
+    len([m FOR m IN msgs IF lower(m.role) IN ('user', 'assistant')]);
 
 CREATE OR REPLACE TEMP MACRO ds_chat_history(msgs) AS
-    len([m FOR m IN msgs IF ds_role(m) = 'assistant']) > 0;
+    len([m FOR m IN msgs IF lower(m.role) = 'assistant']) > 0;
 
 CREATE OR REPLACE TEMP MACRO ds_chat_images(msgs) AS
-    coalesce(list_sum([ds_content_images(json_extract(m, '$.content')) FOR m IN msgs]), 0);
+    coalesce(list_sum([ds_content_images(m.content) FOR m IN msgs]), 0);
 
 -- Tool definitions offered (a list of tools or functions).
 CREATE OR REPLACE TEMP MACRO ds_count(j) AS

@@ -26,7 +26,6 @@ from distillscan.ingest.formats.envelope import (
     envelope_ctes,
     has_openai_markers,
     is_array,
-    items,
     looks_like_envelope,
     transform,
     unwrap,
@@ -89,7 +88,7 @@ fields AS (
 ),
 shaped AS (
     SELECT *,
-        {items("messages")} AS msgs,
+        ds_messages(messages) AS msgs,
         -- A logged stream: message_start holds the model and the input usage, the last
         -- message_delta the stop reason and the final output usage, content_block_delta the text.
         list_first([e.message FOR e IN events IF e.type = 'message_start']) AS stream_start,
@@ -131,7 +130,7 @@ SELECT source_line, raw,
     -- Images in the turns, plus those returned inside tool results (agent screenshots).
     CASE WHEN has_req THEN ds_chat_images(msgs) + coalesce(list_sum(
         [ds_content_images(json_extract(b, '$.content'))
-         FOR b IN flatten([ds_items(json_extract(m, '$.content')) FOR m IN msgs])
+         FOR b IN flatten([ds_items(m.content) FOR m IN msgs])
          IF json_extract_string(b, '$.type') = 'tool_result']), 0) END AS n_images,
     CASE WHEN has_req THEN ds_count({unwrap("q.tools")}) END AS n_tools,
     q.max_tokens AS max_tokens,

@@ -136,7 +136,7 @@ WITH records AS (
 ),
 bodies AS (
     SELECT *,
-        ds_items(json_extract(body, '$.messages')) AS msgs,
+        ds_messages(json_extract(body, '$.messages')) AS msgs,
         json_extract(body, '$.additionalModelRequestFields') AS extra,
         {_string(_at("body", "$.prompt"))} AS prompt_string
     FROM records

@@ -13,7 +13,7 @@ from distillscan.ingest.formats.base import LogFormat, Record, has_any, has_keys
 SQL = """
 WITH fields AS MATERIALIZED (
     SELECT source_line, raw, d,
-        ds_items(ds_unwrap(d.messages)) AS msgs,
+        ds_messages(ds_unwrap(d.messages)) AS msgs,
         ds_unwrap(d.reasoning) AS reasoning
     FROM parsed
 )

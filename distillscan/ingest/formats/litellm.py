@@ -117,9 +117,9 @@ conversations AS (
 ),
 texts AS (
     SELECT *,
-        ds_items(message_list) AS msgs,
+        ds_messages(message_list) AS msgs,
         coalesce(
-            ds_chat_prompt(ds_items(message_list)),
+            ds_chat_prompt(msgs),
             {_STRING_INPUTS},
             single_prompt) AS prompt_found
     FROM conversations

@@ -245,7 +245,7 @@ texts AS (
 ),
 lists AS (
     SELECT *,
-        ds_items(messages_value) AS msgs,
+        ds_messages(messages_value) AS msgs,
         {present("prompt_value")} AS has_prompt
     FROM texts
 )

@@ -27,7 +27,6 @@ from distillscan.ingest.formats.envelope import (
     envelope_ctes,
     has_anthropic_markers,
     is_array,
-    items,
     looks_like_envelope,
     transform,
     unwrap,
@@ -93,7 +92,7 @@ fields AS (
 ),
 shaped AS (
     SELECT *,
-        {items("messages")} AS msgs,
+        ds_messages(messages) AS msgs,
         starts_with(q.prompt::VARCHAR, '"') AS has_legacy_prompt,
         -- A stream's chunks for the first choice, and the usage the final chunk reports.
         [c FOR c IN chunks
