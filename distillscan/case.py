@@ -9,6 +9,7 @@ Layout (see ``docs/case-folder.md``)::
     DIR/accounts.parquet         one row per account: metadata, then scores after ``investigate``
     DIR/cloudtrail.parquet/      CloudTrail records used to enrich Bedrock logs
     DIR/case.duckdb              views over all of the above, for ad-hoc SQL
+    DIR/.tmp/                    DuckDB's spill files while a command runs (``--temp-dir``)
 
 Writes are crash-safe: an ingest writes everything under ``DIR/.staging``, moves the files into
 place under names no committed manifest uses (a rewritten part gets a new revision name), makes
@@ -34,7 +35,7 @@ import duckdb
 
 from distillscan import __version__
 from distillscan.db import sql_list, sql_string
-from distillscan.errors import CaseError
+from distillscan.errors import CaseError, ConfigError
 from distillscan.schema import TABLES
 
 MANIFEST = "manifest.json"
@@ -42,6 +43,7 @@ DATABASE = "case.duckdb"
 QUARANTINE_DIR = "quarantine.parquet"
 ACCOUNTS_FILE = "accounts.parquet"
 STAGING_DIR = ".staging"
+SPILL_DIR = ".tmp"
 LOCK_FILE = ".lock"
 CASE_SCHEMA_VERSION = 1
 
@@ -183,11 +185,54 @@ class Case:
             con.execute("DROP VIEW IF EXISTS accounts")
 
 
-def connect(database: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the session settings every distillscan query assumes."""
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """How much memory DuckDB may use, and where it spills what does not fit.
+
+    Attributes:
+        memory_limit: A DuckDB size such as ``"8GB"``; None keeps DuckDB's default (80% of RAM).
+        temp_dir: Where to spill; None spills into the case folder's ``.tmp``.
+    """
+
+    memory_limit: str | None = None
+    temp_dir: Path | None = None
+
+
+def connect(
+    database: str = ":memory:",
+    read_only: bool = False,
+    resources: Resources | None = None,
+    spill_dir: Path | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the session settings every distillscan query assumes.
+
+    Args:
+        database: The database file, or an in-memory database.
+        read_only: Open the file read-only.
+        resources: Memory limit and spill directory chosen by the user.
+        spill_dir: Where to spill when ``resources`` names none (usually the case's ``.tmp``).
+
+    Raises:
+        ConfigError: the memory limit or spill directory is not usable.
+    """
     con = duckdb.connect(database, read_only=read_only)
     # Naive timestamps and date functions must mean UTC on every machine.
     con.execute("SET TimeZone = 'UTC'")
+    resources = resources or Resources()
+    temp_dir = resources.temp_dir or spill_dir
+    try:
+        if resources.memory_limit is not None:
+            con.execute(f"SET memory_limit = {sql_string(resources.memory_limit)}")
+        if temp_dir is not None:
+            temp_dir.mkdir(parents=True, exist_ok=True)
+            con.execute(f"SET temp_directory = {sql_string(str(temp_dir.resolve()))}")
+    except (duckdb.Error, OSError) as exc:
+        con.close()
+        raise ConfigError(
+            f"cannot use memory limit {resources.memory_limit!r} / spill directory "
+            f"{str(temp_dir)!r}: {str(exc).splitlines()[0]}",
+            hint="give --memory-limit as a size such as 8GB and --temp-dir as a writable folder",
+        ) from None
     return con
 
 

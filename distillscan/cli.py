@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from distillscan import __version__
-from distillscan.case import write_atomic
+from distillscan.case import Resources, write_atomic
 from distillscan.errors import DistillscanError, InputError
 from distillscan.ingest import IngestReport, ingest
 from distillscan.investigate import Investigation, default_case_dir, investigate
@@ -102,6 +102,14 @@ def ingest_command(
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail if any row would be quarantined.")
     ] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 8GB (default: 80% of RAM)."),
+    ] = None,
+    temp_dir: Annotated[
+        Path | None,
+        typer.Option("--temp-dir", help="Where DuckDB spills to disk (default: CASE/.tmp)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Load log exports into a case folder: events, quarantine, manifest and DuckDB views."""
@@ -114,6 +122,7 @@ def ingest_command(
             accounts=accounts,
             strict=strict,
             progress=None if quiet else _progress,
+            resources=Resources(memory_limit, temp_dir),
         )
     except DistillscanError as exc:
         fail(exc)
@@ -251,6 +260,14 @@ def investigate_command(
             "--fail-on", help="Exit 1 when a campaign at or above this severity is found."
         ),
     ] = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 8GB (default: 80% of RAM)."),
+    ] = None,
+    temp_dir: Annotated[
+        Path | None,
+        typer.Option("--temp-dir", help="Where DuckDB spills to disk (default: CASE/.tmp)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Ingest logs (or reuse a case), run every pass, and report suspected campaigns.
@@ -276,6 +293,7 @@ def investigate_command(
                 time_to=time_to,
                 config_path=config,
                 progress=status,
+                resources=Resources(memory_limit, temp_dir),
             )
             status("preparing the report")
             with reading(case_dir):

@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 
 from distillscan import __version__
-from distillscan.case import Case, connect, write_atomic
+from distillscan.case import SPILL_DIR, Case, Resources, connect, write_atomic
 from distillscan.config import Config
 from distillscan.config import load as load_config
 from distillscan.db import has_view, sql_string
@@ -75,6 +75,7 @@ def investigate(
     time_to: datetime | None = None,
     config_path: Path | None = None,
     progress: Progress | None = None,
+    resources: Resources | None = None,
 ) -> Investigation:
     """Run a whole investigation and write its outputs into ``case_dir``.
 
@@ -87,12 +88,20 @@ def investigate(
         time_to: Only events before this instant (UTC).
         config_path: Detection configuration overrides.
         progress: Called with a short status line as work proceeds.
+        resources: DuckDB memory limit and spill directory.
     """
     say = progress or (lambda _message: None)
     config = load_config(config_path)
     report = None
     if paths or accounts:
-        report = ingest(paths, case_dir, format_name=format_name, accounts=accounts, progress=say)
+        report = ingest(
+            paths,
+            case_dir,
+            format_name=format_name,
+            accounts=accounts,
+            progress=say,
+            resources=resources,
+        )
     case = Case(case_dir)
     if not case.exists():
         raise CaseError(
@@ -101,7 +110,9 @@ def investigate(
     # One writer at a time: the analysis reads a committed state and replaces the outputs.
     with case.lock():
         manifest = case.load_manifest()
-        linked, campaigns, evidence, passes = _analyse(case, config, time_from, time_to, say)
+        linked, campaigns, evidence, passes = _analyse(
+            case, config, time_from, time_to, say, resources
+        )
         _write_outputs(case, linked, campaigns, evidence, passes, config, (time_from, time_to))
     return Investigation(
         case_dir, manifest, report, passes, linked, campaigns, evidence, (time_from, time_to)
@@ -114,9 +125,10 @@ def _analyse(
     time_from: datetime | None,
     time_to: datetime | None,
     say: Progress,
+    resources: Resources | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[dict[str, Any]]]:
     """Run the passes, score, link and describe: everything but writing."""
-    con = _analysis_connection(case, time_from, time_to)
+    con = _analysis_connection(case, time_from, time_to, resources)
     say("running passes")
     runs = run_passes(con, config, say)
     say("scoring and linking")
@@ -148,11 +160,11 @@ def _analyse(
 
 
 def _analysis_connection(
-    case: Case, time_from: datetime | None, time_to: datetime | None
+    case: Case, time_from: datetime | None, time_to: datetime | None, resources: Resources | None
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with ``events`` (the window) and ``account_meta`` views."""
     case.connect().close()  # refresh the case's own views
-    con = connect()
+    con = connect(resources=resources, spill_dir=case.root / SPILL_DIR)
     con.execute(
         f"ATTACH {sql_string(str((case.root / 'case.duckdb').resolve()))} AS case_db (READ_ONLY)"
     )

@@ -22,8 +22,10 @@ import pyarrow.parquet as pq
 from distillscan.case import (
     ACCOUNTS_FILE,
     QUARANTINE_DIR,
+    SPILL_DIR,
     STAGING_DIR,
     Case,
+    Resources,
     connect,
     fsync_dir,
     fsync_file,
@@ -95,6 +97,7 @@ def ingest(
     accounts: list[Path] | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    resources: Resources | None = None,
 ) -> IngestReport:
     """Load log files (and account metadata files) into the case folder ``case_dir``.
 
@@ -106,6 +109,7 @@ def ingest(
         accounts: Account metadata files.
         strict: Fail, committing nothing, if any row would be quarantined.
         progress: Called with a short status line as work proceeds.
+        resources: DuckDB memory limit and spill directory.
 
     Raises:
         InputError: a path is missing, a forced format is unknown, or ``strict`` and some rows
@@ -132,7 +136,7 @@ def ingest(
                 report.skipped.append({"path": skip.display, "reason": skip.reason})
         staging = case_dir / STAGING_DIR
         known = {entry["sha256"] for entry in manifest["inputs"]}
-        con = connect()
+        con = connect(resources=resources, spill_dir=case_dir / SPILL_DIR)
         prepare(con)
         jobs = [(f, forced) for f in files]
         jobs += [(f, formats.by_name("accounts")) for f in account_files]
