@@ -35,6 +35,9 @@ from distillscan.schema import QUARANTINE_RAW_LIMIT
 
 #: Records per batch handed to DuckDB (bounded memory, whatever the file size).
 BATCH_RECORDS = 100_000
+#: Parquet rows converted to JSON text at a time (rows of prompts and responses are large, and
+#: the text exists twice during conversion).
+PARQUET_BATCH_RECORDS = 16_384
 #: Decompressed bytes gathered before a JSON lines batch is split.
 BATCH_BYTES = 32 * 1024 * 1024
 #: Characters of JSON text read per step from a ``.json`` document.
@@ -704,7 +707,7 @@ def read_parquet(path: Path) -> Iterator[Batch]:
             group_end = first + parquet.metadata.row_group(group).num_rows  # exclusive
             try:
                 for arrow_batch in parquet.iter_batches(
-                    batch_size=BATCH_RECORDS, row_groups=[group]
+                    batch_size=PARQUET_BATCH_RECORDS, row_groups=[group]
                 ):
                     table = pa.Table.from_batches([arrow_batch])
                     con.register("parquet_batch", table)
