@@ -406,7 +406,7 @@ def _json_problem(raw: str) -> str:
         return "invalid JSON"
     if "\\ud" in raw.lower():
         # Python accepts escaped lone surrogates; DuckDB (rightly) does not.
-        return "invalid JSON: an escaped UTF-16 surrogate (\\udXXX) without its pair"
+        return "invalid JSON: an escaped UTF-16 surrogate (\\ud800-\\udfff) without its pair"
     return f"invalid JSON (refused by DuckDB's JSON parser; Python reads {type(value).__name__})"
 
 

@@ -2,9 +2,9 @@
 
 The schema is ``docs/output-schema.json`` (JSON Schema), documented in ``docs/output-schema.md``
 and versioned by ``schema_version``. Keys keep the model's order and rows its sort order, so the
-same case and options give the same bytes. The text is pure ASCII (``\\uXXXX`` escapes) with
-``<``, ``>`` and ``&`` escaped too: printing the file to a terminal or embedding it in a web page
-cannot interpret anything a log contained.
+same case and options give the same bytes. The text is pure ASCII (``\\u`` escapes with four
+hex digits) with ``<``, ``>`` and ``&`` escaped too: printing the file to a terminal or
+embedding it in a web page cannot interpret anything a log contained.
 """
 
 from __future__ import annotations

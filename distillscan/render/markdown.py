@@ -63,7 +63,7 @@ def render(report: Report, *, case: str = "CASE") -> str:
 
     Args:
         report: The report model.
-        case: How drill-down commands name the case folder (a placeholder by default, so the
+        case: How drill-down commands name the case folder (the word ``CASE`` by default, so the
             text does not depend on where the case lives).
     """
     parts = [
