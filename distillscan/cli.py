@@ -43,6 +43,15 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals hold prompts: never print them
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+#: Options shared by the commands that run DuckDB over a case.
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 8GB (default: 80% of RAM)."),
+]
+TempDir = Annotated[
+    Path | None,
+    typer.Option("--temp-dir", help="Where DuckDB spills to disk (default: CASE/.tmp)."),
+]
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -102,14 +111,8 @@ def ingest_command(
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail if any row would be quarantined.")
     ] = False,
-    memory_limit: Annotated[
-        str | None,
-        typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 8GB (default: 80% of RAM)."),
-    ] = None,
-    temp_dir: Annotated[
-        Path | None,
-        typer.Option("--temp-dir", help="Where DuckDB spills to disk (default: CASE/.tmp)."),
-    ] = None,
+    memory_limit: MemoryLimit = None,
+    temp_dir: TempDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Load log exports into a case folder: events, quarantine, manifest and DuckDB views."""
@@ -260,14 +263,8 @@ def investigate_command(
             "--fail-on", help="Exit 1 when a campaign at or above this severity is found."
         ),
     ] = None,
-    memory_limit: Annotated[
-        str | None,
-        typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 8GB (default: 80% of RAM)."),
-    ] = None,
-    temp_dir: Annotated[
-        Path | None,
-        typer.Option("--temp-dir", help="Where DuckDB spills to disk (default: CASE/.tmp)."),
-    ] = None,
+    memory_limit: MemoryLimit = None,
+    temp_dir: TempDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Ingest logs (or reuse a case), run every pass, and report suspected campaigns.

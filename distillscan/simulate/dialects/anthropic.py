@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from distillscan.simulate.dialects.base import dumps, lit, optional, quoted
+from distillscan.simulate.dialects.base import dumps, gateway_line, lit, optional, quoted
 from distillscan.simulate.dialects.canonical import Canonical
 from distillscan.simulate.dialects.openai import error_body
 
@@ -117,28 +117,4 @@ class Anthropic(Canonical):
         )
 
     def line(self) -> pl.Expr:
-        return pl.concat_str(
-            [
-                lit('{"id":"req_'),
-                pl.col("event_hex").str.slice(0, 24),
-                lit('","timestamp":"'),
-                self.iso_time(),
-                lit('","account_id":"'),
-                pl.col("account_id"),
-                lit('","organization_id":"'),
-                pl.col("org_id"),
-                lit('","api_key_id":"'),
-                pl.col("api_key_id"),
-                lit('","client_ip":"'),
-                pl.col("source_ip"),
-                lit('","user_agent":"'),
-                pl.col("user_agent"),
-                lit('"'),
-                optional("operation", quoted("operation"), pl.col("operation").is_not_null()),
-                lit(',"request":'),
-                self.request_body(),
-                lit(',"response":'),
-                self.response_body(),
-                lit("}"),
-            ]
-        )
+        return gateway_line(self.request_body(), self.response_body())

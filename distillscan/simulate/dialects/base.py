@@ -223,3 +223,32 @@ class Dialect(ABC):
     def tool_call_column(self) -> pl.Expr:
         """The tail of each row's tool call (after its id)."""
         return pl.lit(self.tool_calls).gather(pl.col("call"))
+
+
+def gateway_line(request: pl.Expr, response: pl.Expr) -> pl.Expr:
+    """One request-log record as API gateways export it: request metadata around both bodies."""
+    return pl.concat_str(
+        [
+            lit('{"id":"req_'),
+            pl.col("event_hex").str.slice(0, 24),
+            lit('","timestamp":"'),
+            Dialect.iso_time(),
+            lit('","account_id":"'),
+            pl.col("account_id"),
+            lit('","organization_id":"'),
+            pl.col("org_id"),
+            lit('","api_key_id":"'),
+            pl.col("api_key_id"),
+            lit('","client_ip":"'),
+            pl.col("source_ip"),
+            lit('","user_agent":"'),
+            pl.col("user_agent"),
+            lit('"'),
+            optional("operation", quoted("operation"), pl.col("operation").is_not_null()),
+            lit(',"request":'),
+            request,
+            lit(',"response":'),
+            response,
+            lit("}"),
+        ]
+    )

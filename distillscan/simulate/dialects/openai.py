@@ -14,7 +14,15 @@ from typing import Any
 import polars as pl
 
 from distillscan.simulate.content import ToolCall
-from distillscan.simulate.dialects.base import Dialect, dumps, lit, lookup, optional, quoted
+from distillscan.simulate.dialects.base import (
+    Dialect,
+    dumps,
+    gateway_line,
+    lit,
+    lookup,
+    optional,
+    quoted,
+)
 
 #: OpenAI's error objects for each simulated failure.
 ERROR_BODIES: dict[int, str] = {
@@ -203,28 +211,4 @@ class OpenAI(Dialect):
         )
 
     def line(self) -> pl.Expr:
-        return pl.concat_str(
-            [
-                lit('{"id":"req_'),
-                pl.col("event_hex").str.slice(0, 24),
-                lit('","timestamp":"'),
-                self.iso_time(),
-                lit('","account_id":"'),
-                pl.col("account_id"),
-                lit('","organization_id":"'),
-                pl.col("org_id"),
-                lit('","api_key_id":"'),
-                pl.col("api_key_id"),
-                lit('","client_ip":"'),
-                pl.col("source_ip"),
-                lit('","user_agent":"'),
-                pl.col("user_agent"),
-                lit('"'),
-                optional("operation", quoted("operation"), pl.col("operation").is_not_null()),
-                lit(',"request":'),
-                self.request_body(),
-                lit(',"response":'),
-                self.response_body(),
-                lit("}"),
-            ]
-        )
+        return gateway_line(self.request_body(), self.response_body())
