@@ -10,6 +10,11 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def sql_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier (a column named by a log's key)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sql_list(values: list[str]) -> str:
     """A SQL list literal of strings, e.g. the file list of ``read_parquet([...])``."""
     return "[" + ", ".join(sql_string(v) for v in values) + "]"

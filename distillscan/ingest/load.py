@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from distillscan.errors import InputError
-from distillscan.ingest import formats
+from distillscan.ingest import bulk, formats
 from distillscan.ingest.discover import InputFile
 from distillscan.ingest.formats.base import LogFormat
 from distillscan.ingest.readers import (
@@ -142,6 +142,12 @@ def load_file(
         fmt = forced or _detect(con, source, head, batches)
         spec = TABLES[fmt.target]
         outcome = FileOutcome(format=fmt.name, target=fmt.target)
+        if stream is not None and bulk.eligible(source, spec):
+            stream.close()
+            if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome):
+                return outcome
+            batches, stream = _batches(source)  # the careful path reads the file afresh
+            head = []
         writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
         try:
             for batch in _chain(head, batches):
@@ -154,6 +160,35 @@ def load_file(
     if stream is not None and stream.damage:
         outcome.warnings.append(stream.damage)
     return outcome
+
+
+def _load_bulk(
+    con: duckdb.DuckDBPyConnection,
+    source: InputFile,
+    fmt: LogFormat,
+    spec: TableSpec,
+    sha256: str,
+    part_paths: dict[str, Path],
+    outcome: FileOutcome,
+) -> bool:
+    """Try the bulk path (:mod:`distillscan.ingest.bulk`); False, with nothing written, if not."""
+    writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
+    try:
+        outcome.rows_loaded = bulk.load(
+            con,
+            source,
+            fmt,
+            spec,
+            sha256,
+            part_paths[fmt.target],
+            lambda table: writers.write("table", table),
+        )
+    except bulk.GiveUp:
+        writers.close()
+        writers.discard()
+        return False
+    writers.close()
+    return True
 
 
 def _head(batches: Iterator[Batch]) -> list[Batch]:
@@ -230,6 +265,12 @@ class _Writers:
     def close(self) -> None:
         for writer in self.open.values():
             writer.close()
+
+    def discard(self) -> None:
+        """Remove the parts written so far (after :meth:`close`)."""
+        for which in self.open:
+            self.paths[which].unlink(missing_ok=True)
+        self.open.clear()
 
 
 def _load_batch(

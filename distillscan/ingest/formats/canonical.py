@@ -11,7 +11,7 @@ from __future__ import annotations
 from distillscan.ingest.formats.base import LogFormat, Record, has_any, has_keys
 
 SQL = """
-WITH fields AS MATERIALIZED (
+WITH fields AS (
     SELECT source_line, raw, d,
         ds_messages(ds_unwrap(d.messages)) AS msgs,
         ds_unwrap(d.reasoning) AS reasoning

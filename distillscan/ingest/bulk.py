@@ -1,0 +1,226 @@
+"""The bulk path for clean JSON lines files: one parallel DuckDB scan instead of Python framing.
+
+Most exports are machine-written JSON lines without a single bad record. For those, DuckDB's own
+``read_json`` parses the file on every core, and the format's mapping and the shared validation
+run in the same streaming query, so the records never pass through Python one batch at a time.
+
+The bulk path makes the same promises as the careful path (:mod:`distillscan.ingest.load`), or it
+gives up and leaves the file to the careful path, having written nothing:
+
+* **Same values.** The query reads each top-level key as a JSON value, exactly the ``d`` struct
+  the careful path builds with ``json_transform``, and runs the format's SQL and the validator
+  unchanged.
+* **Same line numbers.** DuckDB skips blank lines and does not report line numbers, so records
+  are numbered by position: the query's output is written with ``COPY``, which keeps the input
+  order, and read back in order. The plan is checked to hold nothing that could reorder rows
+  (a join, a sort), and a second thread counts the file's line ends meanwhile: the numbering
+  is used only when every line held a record, that is when the counts agree.
+* **Nothing dropped.** DuckDB refuses invalid JSON, a non-object line, a duplicate key, a byte
+  order mark, a damaged compressed stream, and any record it cannot parse; a ``null`` line or
+  a record that fails validation needs the quarantine's reasons and raw text. Each of these
+  sends the whole file to the careful path, which explains every rejected line.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from distillscan.db import sql_identifier, sql_string
+from distillscan.ingest.discover import InputFile
+from distillscan.ingest.formats.base import LogFormat
+from distillscan.ingest.streams import InputStream
+from distillscan.ingest.validate import validation_sql
+from distillscan.schema import TableSpec
+
+#: Longest record DuckDB's reader accepts here; a longer one sends the file to the careful path,
+#: which has no such limit.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+#: Rows per Arrow batch read back from the scan's output.
+FETCH_ROWS = 16_384
+
+#: Physical operators that keep rows in input order, one in, one out: the only ones allowed in
+#: the bulk query's plan, since its rows are numbered by position.
+STREAMING_OPERATORS = frozenset({"READ_JSON", "PROJECTION"})
+
+_DUCKDB_COMPRESSION = {None: "none", "gz": "gzip", "zst": "zstd"}
+
+
+class GiveUp(Exception):
+    """The file needs the careful path; the message says why."""
+
+
+@dataclass(slots=True)
+class _LineCount:
+    """Line ends in the decompressed file, counted on a second thread."""
+
+    newlines: int = 0
+    ends_with_newline: bool = True
+    empty: bool = True
+    problem: str | None = None
+
+
+def eligible(source: InputFile, spec: TableSpec) -> bool:
+    """Whether ``source`` may try the bulk path: JSON lines, and a table with required fields.
+
+    A table without required fields could load a ``null`` line as an empty row (DuckDB reads it
+    as a record whose keys are all missing), so it always takes the careful path.
+    """
+    return (
+        source.container in ("jsonl", None)
+        and source.compression in _DUCKDB_COMPRESSION
+        and bool(spec.required)
+        and _duckdb_path(source.path) is not None
+    )
+
+
+def _duckdb_path(path: Path) -> str | None:
+    """``path`` as DuckDB's reader may be given it, or None when it cannot be.
+
+    The reader treats ``* ? [ ] { }`` as a glob and a ``scheme://`` prefix as a remote file, so
+    only an absolute path free of those characters, and encodable as UTF-8, is handed over.
+    """
+    text = str(path.absolute())
+    if set(text) & set("*?[]{}") or "://" in text:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not valid UTF-8
+        return None
+    return text
+
+
+def _count_lines(path: Path, result: _LineCount, stop: threading.Event) -> None:
+    """Count line ends of ``path`` after decompression (runs on its own thread until ``stop``)."""
+    try:
+        with InputStream(path) as stream:
+            last = b""
+            while not stop.is_set() and (chunk := stream.read_chunk()):
+                result.newlines += chunk.count(b"\n")
+                last = chunk
+            result.empty = not last
+            result.ends_with_newline = last.endswith(b"\n")
+            result.problem = stream.damage
+    except OSError as exc:
+        result.problem = str(exc)
+
+
+def _query(source: InputFile, fmt: LogFormat, spec: TableSpec, sha256: str) -> str:
+    """The query that reads, maps and validates every record of ``source``.
+
+    ``source_line`` is a NULL placeholder here: lines are numbered when the rows are read back.
+    """
+    columns = "{" + ", ".join(f"{sql_string(k)}: 'JSON'" for k in fmt.keys) + "}"
+    packed = ", ".join(f"{sql_identifier(k)} := {sql_identifier(k)}" for k in fmt.keys)
+    outputs = ", ".join(c.name for c in spec.columns if c.source != "provenance")
+    provenance = (
+        f"{sql_string(fmt.name)} AS source_format, {sql_string(source.display)} AS source_file, "
+        f"source_line, {sql_string(sha256)} AS source_sha256"
+    )
+    options = (
+        f"columns = {columns}, format = 'newline_delimited', records = true, "
+        f"compression = '{_DUCKDB_COMPRESSION[source.compression]}', "
+        f"maximum_object_size = {MAX_RECORD_BYTES}"
+    )
+    return f"""
+WITH parsed AS (
+    SELECT NULL::BIGINT AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS d
+    FROM read_json({sql_string(_duckdb_path(source.path) or "")}, {options})
+),
+checked AS (
+    WITH staged AS ({fmt.sql}),
+    {validation_sql(spec.columns, spec.required)}
+)
+SELECT reason, {outputs}, {provenance} FROM checked
+"""
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    source: InputFile,
+    fmt: LogFormat,
+    spec: TableSpec,
+    sha256: str,
+    staging: Path,
+    write: Callable[[pa.Table], None],
+) -> int:
+    """Load ``source`` in one scan, handing tables of loaded rows (in line order) to ``write``.
+
+    ``staging`` names the part being written; the scan's output is kept next to it until the
+    rows are numbered.
+
+    Returns the number of rows loaded. Raises :class:`GiveUp` when the file needs the careful
+    path; the caller then discards whatever ``write`` received.
+    """
+    count = _LineCount()
+    stop = threading.Event()
+    counter = threading.Thread(target=_count_lines, args=(source.path, count, stop), daemon=True)
+    counter.start()
+    unordered = staging.with_name(staging.name + ".unordered")
+    unordered.parent.mkdir(parents=True, exist_ok=True)
+    loaded = 0
+    try:
+        # COPY keeps the input order (a streaming result does not); the rows are numbered as
+        # they are read back.
+        query = _query(source, fmt, spec, sha256)
+        # An IN list of constants is planned as a join, which does not keep the input order.
+        con.execute("SET disabled_optimizers = 'in_clause'")
+        try:
+            if not set(_operators(con, query)) <= STREAMING_OPERATORS:
+                raise GiveUp("the format's query does not stream in input order")
+            con.execute(
+                f"COPY ({query}) TO {sql_string(str(unordered))} "
+                "(FORMAT parquet, COMPRESSION lz4_raw)"
+            )
+        finally:
+            con.execute("RESET disabled_optimizers")
+        for batch in pq.ParquetFile(unordered).iter_batches(FETCH_ROWS):
+            if batch.column("reason").null_count != batch.num_rows:
+                raise GiveUp("a record fails validation")
+            write(_numbered(pa.Table.from_batches([batch]), loaded, sha256))
+            loaded += batch.num_rows
+    except (duckdb.Error, RuntimeError) as exc:  # RuntimeError: DuckDB's own C++ exceptions
+        raise GiveUp(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    finally:
+        stop.set()
+        counter.join()
+        unordered.unlink(missing_ok=True)
+    if count.problem is not None:
+        raise GiveUp(f"the stream is damaged: {count.problem}")
+    # Every line holds a record exactly when the records match the line ends (the last line may
+    # lack its end).
+    lines = count.newlines + (0 if count.empty or count.ends_with_newline else 1)
+    if lines != loaded:
+        raise GiveUp(f"{lines} lines but {loaded} records: blank lines or split records")
+    return loaded
+
+
+def _operators(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
+    """Names of the physical operators in ``query``'s plan."""
+    plan = json.loads(con.execute(f"EXPLAIN (FORMAT json) {query}").fetchall()[0][1])
+    names: list[str] = []
+    nodes = list(plan)
+    while nodes:
+        node = nodes.pop()
+        names.append(node["name"])
+        nodes.extend(node.get("children", []))
+    return names
+
+
+def _numbered(table: pa.Table, before: int, sha256: str) -> pa.Table:
+    """``table`` with ``source_line`` set and missing event ids filled as the careful path does."""
+    lines = pa.array(range(before + 1, before + 1 + table.num_rows), pa.int64())
+    fallback_ids = pc.binary_join_element_wise(sha256[:16], pc.cast(lines, pa.string()), ":")
+    table = table.set_column(table.schema.get_field_index("source_line"), "source_line", lines)
+    if "event_id" in table.schema.names:
+        ids = pc.coalesce(table.column("event_id"), fallback_ids)
+        table = table.set_column(table.schema.get_field_index("event_id"), "event_id", ids)
+    return table.drop_columns(["reason"])

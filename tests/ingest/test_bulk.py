@@ -1,0 +1,209 @@
+"""The bulk path (``distillscan.ingest.bulk``) must load exactly what the careful path loads.
+
+Every test ingests the same input twice, once with the bulk path allowed and once with it
+switched off, and compares the whole case: events, quarantine and the manifest's counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ingest_support import DATA, canonical_record, jsonl_bytes, read_case
+
+from distillscan.ingest import bulk, formats, ingest, load
+from distillscan.schema import TABLES
+
+SAMPLE_LOGS = Path(__file__).parents[2] / "sample_logs" / "logs"
+
+#: JSON lines exports of every shape the fixtures hold.
+EXPORTS = sorted(
+    [
+        *SAMPLE_LOGS.glob("*.jsonl.gz"),
+        *(DATA / "ingest").glob("*/*.jsonl"),
+        *(DATA / "ingest").glob("*/*.jsonl.gz"),
+    ]
+)
+#: Hostile JSON lines files: the bulk path must give up on these or agree with the careful one.
+HOSTILE_FILES = sorted((DATA / "hostile").glob("*.jsonl"))
+
+
+@contextlib.contextmanager
+def _bulk_outcomes() -> Iterator[list[bool]]:
+    """Record, per file, whether the bulk path loaded it."""
+    outcomes: list[bool] = []
+    real = load._load_bulk
+
+    def spy(*args: Any, **kwargs: Any) -> bool:
+        loaded = real(*args, **kwargs)
+        outcomes.append(loaded)
+        return loaded
+
+    with mock.patch.object(load, "_load_bulk", spy):
+        yield outcomes
+
+
+def _case_contents(case: Path, report: Any) -> dict[str, Any]:
+    manifest = json.loads((case / "manifest.json").read_text("utf-8"))
+    counts = [
+        (f["path"], f["format"], f["rows_read"], f["rows_loaded"], f["rows_quarantined"])
+        for f in manifest["inputs"]
+    ]
+    return {
+        "events": read_case(case, "events"),
+        "quarantine": read_case(case, "quarantine"),
+        "counts": counts,
+        "errors": report.errors,
+    }
+
+
+def _both_ways(paths: list[Path], root: Path, **kw: Any) -> tuple[dict[str, Any], list[bool]]:
+    """Ingest ``paths`` with and without the bulk path; assert the cases match."""
+    for case in (root / "bulk", root / "careful"):
+        shutil.rmtree(case, ignore_errors=True)
+    with _bulk_outcomes() as outcomes:
+        bulk_case = _case_contents(root / "bulk", ingest(paths, root / "bulk", **kw))
+    with mock.patch.object(bulk, "eligible", return_value=False):
+        careful_case = _case_contents(root / "careful", ingest(paths, root / "careful", **kw))
+    assert bulk_case == careful_case
+    return bulk_case, outcomes
+
+
+@pytest.mark.parametrize("path", EXPORTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_exports_load_the_same_and_clean_ones_take_the_bulk_path(
+    path: Path, tmp_path: Path
+) -> None:
+    mapping = DATA / "ingest" / "mapping" / "acme-gateway.toml"
+    options = {"mapping": mapping} if path.parent == mapping.parent else {}
+    case, outcomes = _both_ways([path], tmp_path, **options)
+    assert case["events"] or case["quarantine"]
+    # Exactly the exports with nothing to quarantine are loaded in bulk.
+    assert outcomes == [not case["quarantine"]]
+
+
+@pytest.mark.parametrize("path", HOSTILE_FILES, ids=lambda p: p.name)
+def test_hostile_files_load_the_same_either_way(path: Path, tmp_path: Path) -> None:
+    _both_ways([path], tmp_path, format_name="canonical")
+
+
+def test_blank_lines_keep_their_physical_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.jsonl"
+    records = [json.dumps(canonical_record(i)) for i in range(4)]
+    path.write_text(f"{records[0]}\n\n{records[1]}\n   \n{records[2]}\r\n{records[3]}", "utf-8")
+    case, outcomes = _both_ways([path], tmp_path)
+    assert outcomes == [False]
+    assert [row[-1] for row in read_case(tmp_path / "bulk", "events", "source_line")] == [
+        1,
+        3,
+        5,
+        6,
+    ]
+
+
+def test_large_file_keeps_line_order_across_threads(tmp_path: Path) -> None:
+    """A file DuckDB splits across threads: each row's line must be the line it came from."""
+    path = tmp_path / "large.jsonl"
+    filler = "a long prompt that makes every record take a kilobyte or so " * 16
+    records = (
+        canonical_record(i, messages=[{"role": "user", "content": f"{i} {filler}"}])
+        for i in range(40_000)
+    )
+    path.write_bytes(jsonl_bytes(records))
+    with _bulk_outcomes() as outcomes:
+        report = ingest([path], tmp_path / "case")
+    assert outcomes == [True]
+    assert report.rows_loaded == 40_000
+    rows = read_case(tmp_path / "case", "events", "source_line, event_id")
+    assert all(event_id == f"req_{line - 1:06d}" for line, event_id in rows)
+
+
+def test_a_record_failing_validation_sends_the_file_to_the_careful_path(tmp_path: Path) -> None:
+    path = tmp_path / "one_bad.jsonl"
+    records = [canonical_record(i) for i in range(5)]
+    records[3]["max_tokens"] = "lots"
+    path.write_bytes(jsonl_bytes(records))
+    case, outcomes = _both_ways([path], tmp_path)
+    assert outcomes == [False]
+    assert [row[1] for row in case["quarantine"]] == [4]
+
+
+def test_glob_characters_in_a_file_name_are_never_expanded(tmp_path: Path) -> None:
+    (tmp_path / "other.jsonl").write_bytes(jsonl_bytes([canonical_record(9)]))
+    path = tmp_path / "logs[1]*.jsonl"
+    path.write_bytes(jsonl_bytes([canonical_record(1)]))
+    case, outcomes = _both_ways([path], tmp_path)
+    assert outcomes == []  # not even tried
+    assert len(case["events"]) == 1
+
+
+def test_every_format_query_streams_in_input_order() -> None:
+    """Rows are numbered by position, so no format's plan may reorder them (joins, sorts)."""
+    import duckdb
+
+    from distillscan.ingest.discover import InputFile
+
+    con = duckdb.connect()
+    load.prepare(con)
+    source = InputFile(DATA / "hostile" / "empty.jsonl", "empty.jsonl", "jsonl", None)
+    con.execute("SET disabled_optimizers = 'in_clause'")
+    for fmt in formats.FORMATS:
+        spec = TABLES[fmt.target]
+        if not bulk.eligible(source, spec):
+            continue
+        query = bulk._query(source, fmt, spec, "0" * 64)
+        assert set(bulk._operators(con, query)) <= bulk.STREAMING_OPERATORS, fmt.name
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    records=st.lists(
+        st.fixed_dictionaries(
+            {
+                "account_id": st.one_of(st.text(max_size=8), st.integers(), st.none()),
+                "timestamp": st.sampled_from(
+                    ["2026-02-03T14:05:09Z", 1770127509, "03/02/2026 14:05:09", "soon", None]
+                ),
+            },
+            optional={
+                "event_id": st.one_of(st.text(max_size=6), st.integers(-3, 3)),
+                "messages": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "role": st.sampled_from(["user", "assistant", "system"]),
+                            "content": st.one_of(
+                                st.text(max_size=20),
+                                st.lists(
+                                    st.fixed_dictionaries(
+                                        {"type": st.just("text"), "text": st.text(max_size=8)}
+                                    ),
+                                    max_size=2,
+                                ),
+                            ),
+                        }
+                    ),
+                    max_size=3,
+                ),
+                "max_tokens": st.one_of(st.integers(-5, 10**6), st.floats(), st.text(max_size=4)),
+                "reasoning": st.one_of(st.sampled_from(["high", "low"]), st.integers(0, 9)),
+                "response": st.text(max_size=20),
+            },
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_arbitrary_canonical_records_load_the_same_either_way(
+    tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]]
+) -> None:
+    root = tmp_path_factory.mktemp("bulk")
+    path = root / "input.jsonl"
+    path.write_bytes(jsonl_bytes(records))
+    _both_ways([path], root, format_name="canonical")
