@@ -49,9 +49,10 @@ FETCH_ROWS = 16_384
 
 #: Physical operators that keep rows in input order, one in, one out: the only ones allowed in
 #: the bulk query's plan, since its rows are numbered by position.
-STREAMING_OPERATORS = frozenset({"READ_JSON", "PROJECTION"})
+STREAMING_OPERATORS = frozenset({"READ_JSON", "READ_PARQUET", "TABLE_SCAN", "PROJECTION"})
 
-_DUCKDB_COMPRESSION = {None: "none", "gz": "gzip", "zst": "zstd"}
+#: DuckDB's names for the compressions of JSON lines files.
+_COMPRESSION = {None: "none", "gz": "gzip", "zst": "zstd"}
 
 
 class GiveUp(Exception):
@@ -74,12 +75,10 @@ def eligible(source: InputFile, spec: TableSpec) -> bool:
     A table without required fields could load a ``null`` line as an empty row (DuckDB reads it
     as a record whose keys are all missing), so it always takes the careful path.
     """
-    return (
-        source.container in ("jsonl", None)
-        and source.compression in _DUCKDB_COMPRESSION
-        and bool(spec.required)
-        and _duckdb_path(source.path) is not None
+    readable = (source.container in ("jsonl", None) and source.compression in _COMPRESSION) or (
+        source.container == "parquet" and source.compression is None
     )
+    return readable and bool(spec.required) and _duckdb_path(source.path) is not None
 
 
 def _duckdb_path(path: Path) -> str | None:
@@ -113,27 +112,43 @@ def _count_lines(path: Path, result: _LineCount, stop: threading.Event) -> None:
         result.problem = str(exc)
 
 
-def _query(source: InputFile, fmt: LogFormat, spec: TableSpec, sha256: str) -> str:
-    """The query that reads, maps and validates every record of ``source``.
+def _records(source: InputFile, fmt: LogFormat) -> str:
+    """SQL for ``parsed``: ``source_line``, ``raw`` (NULL) and ``d``, as the careful path has them.
 
-    ``source_line`` is a NULL placeholder here: lines are numbered when the rows are read back.
+    JSON lines: DuckDB reads each key as a JSON value; lines are numbered later. Parquet: each
+    row goes through the careful reader's own conversion (the row as JSON text, then
+    ``json_transform``), and its record number is the file's row number.
     """
+    path = sql_string(_duckdb_path(source.path) or "")
+    if source.container == "parquet":
+        if "file_row_number" in fmt.keys:  # the reader's own column would stand in for it
+            raise GiveUp("the format reads a key named file_row_number")
+        spec = sql_string(fmt.transform_spec())
+        return f"""
+    SELECT file_row_number + 1 AS source_line, NULL::VARCHAR AS raw,
+        json_transform(to_json(row)::VARCHAR, {spec}) AS d
+    FROM read_parquet({path}, file_row_number = true) AS row"""
     columns = "{" + ", ".join(f"{sql_string(k)}: 'JSON'" for k in fmt.keys) + "}"
     packed = ", ".join(f"{sql_identifier(k)} := {sql_identifier(k)}" for k in fmt.keys)
+    options = (
+        f"columns = {columns}, format = 'newline_delimited', records = true, "
+        f"compression = '{_COMPRESSION[source.compression]}', "
+        f"maximum_object_size = {MAX_RECORD_BYTES}"
+    )
+    return f"""
+    SELECT NULL::BIGINT AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS d
+    FROM read_json({path}, {options})"""
+
+
+def _query(source: InputFile, fmt: LogFormat, spec: TableSpec, sha256: str) -> str:
+    """The query that reads, maps and validates every record of ``source``."""
     outputs = ", ".join(c.name for c in spec.columns if c.source != "provenance")
     provenance = (
         f"{sql_string(fmt.name)} AS source_format, {sql_string(source.display)} AS source_file, "
         f"source_line, {sql_string(sha256)} AS source_sha256"
     )
-    options = (
-        f"columns = {columns}, format = 'newline_delimited', records = true, "
-        f"compression = '{_DUCKDB_COMPRESSION[source.compression]}', "
-        f"maximum_object_size = {MAX_RECORD_BYTES}"
-    )
     return f"""
-WITH parsed AS (
-    SELECT NULL::BIGINT AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS d
-    FROM read_json({sql_string(_duckdb_path(source.path) or "")}, {options})
+WITH parsed AS ({_records(source, fmt)}
 ),
 checked AS (
     WITH staged AS ({fmt.sql}),
@@ -160,10 +175,12 @@ def load(
     Returns the number of rows loaded. Raises :class:`GiveUp` when the file needs the careful
     path; the caller then discards whatever ``write`` received.
     """
+    numbered = source.container == "parquet"  # Parquet rows carry their record number
     count = _LineCount()
     stop = threading.Event()
     counter = threading.Thread(target=_count_lines, args=(source.path, count, stop), daemon=True)
-    counter.start()
+    if not numbered:
+        counter.start()
     unordered = staging.with_name(staging.name + ".unordered")
     unordered.parent.mkdir(parents=True, exist_ok=True)
     loaded = 0
@@ -185,14 +202,18 @@ def load(
         for batch in pq.ParquetFile(unordered).iter_batches(FETCH_ROWS):
             if batch.column("reason").null_count != batch.num_rows:
                 raise GiveUp("a record fails validation")
-            write(_numbered(pa.Table.from_batches([batch]), loaded, sha256))
+            table = pa.Table.from_batches([batch])
+            write(_finished(table, None if numbered else loaded, sha256))
             loaded += batch.num_rows
     except (duckdb.Error, RuntimeError) as exc:  # RuntimeError: DuckDB's own C++ exceptions
         raise GiveUp(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     finally:
         stop.set()
-        counter.join()
+        if counter.is_alive():
+            counter.join()
         unordered.unlink(missing_ok=True)
+    if numbered:
+        return loaded
     if count.problem is not None:
         raise GiveUp(f"the stream is damaged: {count.problem}")
     # Every line holds a record exactly when the records match the line ends (the last line may
@@ -215,12 +236,16 @@ def _operators(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
     return names
 
 
-def _numbered(table: pa.Table, before: int, sha256: str) -> pa.Table:
-    """``table`` with ``source_line`` set and missing event ids filled as the careful path does."""
-    lines = pa.array(range(before + 1, before + 1 + table.num_rows), pa.int64())
-    fallback_ids = pc.binary_join_element_wise(sha256[:16], pc.cast(lines, pa.string()), ":")
-    table = table.set_column(table.schema.get_field_index("source_line"), "source_line", lines)
+def _finished(table: pa.Table, before: int | None, sha256: str) -> pa.Table:
+    """``table`` ready to write: numbered from ``before + 1`` (unless None, when it already is),
+    and missing event ids filled as the careful path fills them."""
+    if before is not None:
+        lines = pa.array(range(before + 1, before + 1 + table.num_rows), pa.int64())
+        table = table.set_column(table.schema.get_field_index("source_line"), "source_line", lines)
     if "event_id" in table.schema.names:
+        fallback_ids = pc.binary_join_element_wise(
+            sha256[:16], pc.cast(table.column("source_line"), pa.string()), ":"
+        )
         ids = pc.coalesce(table.column("event_id"), fallback_ids)
         table = table.set_column(table.schema.get_field_index("event_id"), "event_id", ids)
     return table.drop_columns(["reason"])

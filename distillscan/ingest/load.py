@@ -7,7 +7,7 @@ the quarantine part with a reason. ``rows_read == rows_loaded + rows_quarantined
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -142,8 +142,8 @@ def load_file(
         fmt = forced or _detect(con, source, head, batches)
         spec = TABLES[fmt.target]
         outcome = FileOutcome(format=fmt.name, target=fmt.target)
-        if stream is not None and bulk.eligible(source, spec):
-            stream.close()
+        if bulk.eligible(source, spec):
+            _close(batches, stream)
             if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome):
                 return outcome
             batches, stream = _batches(source)  # the careful path reads the file afresh
@@ -160,6 +160,14 @@ def load_file(
     if stream is not None and stream.damage:
         outcome.warnings.append(stream.damage)
     return outcome
+
+
+def _close(batches: Iterator[Batch], stream: InputStream | None) -> None:
+    """Stop reading a file with the careful readers."""
+    if isinstance(batches, Generator):
+        batches.close()
+    if stream is not None:
+        stream.close()
 
 
 def _load_bulk(

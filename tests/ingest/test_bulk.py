@@ -7,6 +7,7 @@ switched off, and compares the whole case: events, quarantine and the manifest's
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -138,6 +141,31 @@ def test_glob_characters_in_a_file_name_are_never_expanded(tmp_path: Path) -> No
     case, outcomes = _both_ways([path], tmp_path)
     assert outcomes == []  # not even tried
     assert len(case["events"]) == 1
+
+
+def test_parquet_exports_take_the_bulk_path_and_load_the_same(tmp_path: Path) -> None:
+    """Parquet columns of the types exports use, read by DuckDB instead of row by row."""
+    instants = [dt.datetime(2026, 2, 3, 14, 5, i, tzinfo=dt.UTC) for i in range(6)]
+    table = pa.table(
+        {
+            "event_id": [f"req_{i}" for i in range(6)],
+            "timestamp": pa.array(instants, pa.timestamp("us", tz="UTC")),
+            "account_id": ["acct_1", "acct_2", "acct_1", "acct_3", "acct_2", "acct_1"],
+            "model": pa.array(["frontier-2"] * 6).dictionary_encode(),
+            "messages": [
+                [{"role": "user", "content": f"Explain topic {i} step by step."}] for i in range(6)
+            ],
+            "max_tokens": pa.array([1024, None, 2048, 0, 1, 4096], pa.int32()),
+            "temperature": pa.array([0.7, 0.0, None, 1.5, 0.2, 1.0], pa.float32()),
+            "logprobs": [True, False, None, True, False, True],
+            "Model": ["ignored: keys are case-sensitive"] * 6,
+        }
+    )
+    path = tmp_path / "export.parquet"
+    pq.write_table(table, path, row_group_size=4)
+    case, outcomes = _both_ways([path], tmp_path)
+    assert outcomes == [True]
+    assert len(case["events"]) == 6
 
 
 def test_every_format_query_streams_in_input_order() -> None:
