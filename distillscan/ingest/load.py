@@ -2,6 +2,10 @@
 
 Every record a reader frames ends up in exactly one place: the target table's Parquet part, or
 the quarantine part with a reason. ``rows_read == rows_loaded + rows_quarantined`` per file.
+
+Once the format is known, a clean JSON lines or Parquet file is loaded by the bulk path
+(:mod:`distillscan.ingest.bulk`, one parallel DuckDB scan); any file it gives up on is read
+again here, by the careful path, a batch of framed records at a time.
 """
 
 from __future__ import annotations
