@@ -1,8 +1,9 @@
-"""The bulk path for clean JSON lines files: one parallel DuckDB scan instead of Python framing.
+"""The bulk path for clean JSON lines and Parquet files: one parallel DuckDB scan, no framing.
 
-Most exports are machine-written JSON lines without a single bad record. For those, DuckDB's own
-``read_json`` parses the file on every core, and the format's mapping and the shared validation
-run in the same streaming query, so the records never pass through Python one batch at a time.
+Most exports are machine-written without a single bad record. For those, DuckDB's own
+``read_json`` (or ``read_parquet``) reads the file on every core, and the format's mapping and the
+shared validation run in the same query, so the records never pass through Python one batch at
+a time. (Parquet rows carry their record number, so the line counting below is for JSON lines.)
 
 The bulk path makes the same promises as the careful path (:mod:`distillscan.ingest.load`), or it
 gives up and leaves the file to the careful path, having written nothing:
