@@ -125,3 +125,41 @@ def clip01(expr: pl.Expr) -> pl.Expr:
 def ramp(expr: pl.Expr, low: float, high: float) -> pl.Expr:
     """0 at or below ``low``, 1 at or above ``high``, linear between (a soft threshold)."""
     return clip01((expr - low) / (high - low))
+
+
+def neighbour_pairs_sql(members: str, group: str) -> str:
+    """CTEs pairing each account with its next ``$fanout`` neighbours inside its group.
+
+    ``members`` is a table or CTE with ``account_id`` and the column ``group``, one row per
+    account and group. Inside each group accounts are ordered by a hash of their id, the same
+    order for every group, so accounts that share many groups meet again and again while
+    strangers meet by chance. Accounts of one organisation are never paired (one customer's
+    apps share their own schedules and templates).
+
+    The text continues a ``WITH`` clause; its last CTE, ``neighbours`` (``grp``, ``account_a``,
+    ``account_b``), holds the pairs as ``account_org.account_no`` numbers, ``account_a`` the
+    smaller: grouping and joining pairs of integers is several times cheaper than of strings.
+    The pairs come from an equality join on (group, position + step), one probe per step: a
+    range condition on positions would compare every two members of a group, which grows with
+    the square of the largest group.
+    """
+    return f"""
+ordered AS (
+    SELECT m.{group} AS grp, o.account_no, o.org_id,
+        row_number() OVER (
+            PARTITION BY m.{group} ORDER BY hash(m.account_id), m.account_id) AS position
+    FROM {members} AS m JOIN account_org AS o USING (account_id)
+),
+probes AS (
+    -- Computed before the join so that the join is on two plain columns: a hash join.
+    SELECT grp, account_no, org_id, position + step AS neighbour_position
+    FROM ordered, range(1, $fanout + 1) AS steps(step)
+),
+neighbours AS (
+    SELECT p.grp, least(p.account_no, o.account_no) AS account_a,
+        greatest(p.account_no, o.account_no) AS account_b
+    FROM probes AS p JOIN ordered AS o
+        ON o.grp = p.grp AND o.position = p.neighbour_position
+    WHERE p.account_no <> o.account_no
+        AND (p.org_id IS NULL OR o.org_id IS NULL OR p.org_id <> o.org_id)
+)"""

@@ -74,6 +74,8 @@ def capability_bit(name: str) -> int:
 def build(con: duckdb.DuckDBPyConnection) -> None:
     """Create the temp tables ``event_features`` and ``account_org`` from the ``events`` view.
 
+    ``account_org``: account_id, org_id (its most frequent), account_no (its rank by id).
+
     Columns: event_id, account_id, end_user_id, ts, model, has_text, single_shot,
     capability_mask, prompt_cot_mask, system_cot_mask, harvest flags, prompt_key (exact
     normalised prompt), head_key and tail_key (template skeleton fingerprints), system_key.
@@ -82,48 +84,60 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     vision_bit = capability_bit("vision")
     prompt_text = f"lower(left(prompt, {TEXT_WINDOW}))"
     system_text = f"lower(left(system_prompt, {TEXT_WINDOW}))"
-    # System prompts repeat across thousands of events: match each distinct one once.
+    # Prompts and system prompts repeat (a generator's fixed prompts, a campaign's one system
+    # prompt): match and fingerprint each distinct text once. The events join back on the text
+    # itself, not on its hash: DuckDB's string hash is not collision-free.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE system_features AS
-        SELECT hash(system_prompt) AS system_key,
-               {_mask_sql(COT, system_text)} AS system_cot_mask,
-               {_mask_sql(CAPABILITIES, system_text)} AS system_capability_mask
+        SELECT system_prompt,
+               {_mask_sql(COT, system_text)} AS system_cot_mask
         FROM (SELECT DISTINCT system_prompt FROM events WHERE system_prompt IS NOT NULL)"""
     )
-    # The organisation each account belongs to (its most frequent org id): links between
-    # accounts of one customer are that customer's business, not coordination.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE account_org AS
-        SELECT account_id, mode(org_id) AS org_id FROM events GROUP BY account_id"""
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE event_features AS
+        f"""CREATE OR REPLACE TEMP TABLE prompt_features AS
         WITH normalised AS (
-            SELECT *,
+            SELECT prompt,
                 -- Skeleton text at both ends: case folded, digits masked, whitespace collapsed.
                 {_skeleton("left(prompt, 160)")} AS skeleton_head,
                 {_skeleton("right(prompt, 160)")} AS skeleton_tail
-            FROM events
+            FROM (SELECT DISTINCT prompt FROM events WHERE prompt IS NOT NULL)
         )
+        SELECT prompt,
+            {_mask_sql(CAPABILITIES, prompt_text)} AS prompt_capability_mask,
+            {_mask_sql(COT, prompt_text)} AS prompt_cot_mask,
+            hash('h', left(skeleton_head, {KEY_CHARS})) AS head_key,
+            CASE WHEN length(prompt) > {KEY_CHARS}
+                 THEN hash('t', right(skeleton_tail, {KEY_CHARS})) END AS tail_key
+        FROM normalised"""
+    )
+    # The organisation each account belongs to (its most frequent org id): links between
+    # accounts of one customer are that customer's business, not coordination. ``account_no``
+    # numbers accounts in id order, so pair tables can hold two integers instead of two strings.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE account_org AS
+        SELECT account_id, mode(org_id) AS org_id,
+            row_number() OVER (ORDER BY account_id) AS account_no
+        FROM events GROUP BY account_id"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE event_features AS
         SELECT e.event_id, e.account_id, e.end_user_id, e.ts, e.model,
             e.source_file, e.source_line,
             e.prompt IS NOT NULL AS has_text,
             NOT coalesce(e.has_history, false) AS single_shot,
-            coalesce({_mask_sql(CAPABILITIES, prompt_text)}, 0)
+            coalesce(p.prompt_capability_mask, 0)
                 | (CASE WHEN e.n_tools > 0 THEN {tool_bit} ELSE 0 END)
                 | (CASE WHEN e.n_images > 0 THEN {vision_bit} ELSE 0 END) AS capability_mask,
-            coalesce({_mask_sql(COT, prompt_text)}, 0) AS prompt_cot_mask,
+            coalesce(p.prompt_cot_mask, 0) AS prompt_cot_mask,
             coalesce(s.system_cot_mask, 0) AS system_cot_mask,
             coalesce(e.n_choices, 1) > 1 AS asks_multiple,
             coalesce(e.logprobs, false) AS asks_logprobs,
             coalesce(e.reasoning_requested, false) AS asks_reasoning,
             coalesce(e.max_tokens, 0) AS max_tokens,
             hash(e.prompt) AS prompt_key,
-            CASE WHEN e.prompt IS NOT NULL THEN hash('h', left(skeleton_head, {KEY_CHARS})) END
-                AS head_key,
-            CASE WHEN length(e.prompt) > {KEY_CHARS}
-                 THEN hash('t', right(skeleton_tail, {KEY_CHARS})) END AS tail_key,
+            p.head_key, p.tail_key,
             CASE WHEN e.system_prompt IS NOT NULL THEN hash(e.system_prompt) END AS system_key
-        FROM normalised AS e
-        LEFT JOIN system_features AS s ON s.system_key = hash(e.system_prompt)"""
+        FROM events AS e
+        LEFT JOIN prompt_features AS p ON p.prompt = e.prompt
+        LEFT JOIN system_features AS s ON s.system_prompt = e.system_prompt"""
     )

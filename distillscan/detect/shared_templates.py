@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from distillscan.detect.base import Context, Pass, PassOutput, ramp
+from distillscan.detect.base import Context, Pass, PassOutput, neighbour_pairs_sql, ramp
 
 USES_SQL = """
 CREATE OR REPLACE TEMP TABLE template_uses AS
@@ -67,25 +67,22 @@ WHERE s.n_accounts_using >= 2
 
 PAIRS_SQL = """
 CREATE OR REPLACE TEMP TABLE template_pairs AS
-WITH ordered AS (
-    SELECT key, account_id,
-        row_number() OVER (PARTITION BY key ORDER BY hash(account_id), account_id) AS position
-    FROM template_uses
+WITH users AS (
+    -- One row per account and fingerprint, so that a pair meets at most once per fingerprint.
+    SELECT DISTINCT account_id, key FROM template_uses
 ),
-pairs AS (
-    SELECT least(a.account_id, b.account_id) AS account_a,
-           greatest(a.account_id, b.account_id) AS account_b, a.key
-    FROM ordered a JOIN ordered b
-        ON a.key = b.key AND b.position > a.position AND b.position <= a.position + $fanout
+{neighbours},
+partners AS (
+    SELECT account_a, account_b, count(*) AS shared_keys
+    FROM neighbours
+    GROUP BY account_a, account_b
+    HAVING count(*) >= $min_shared_keys
 )
-SELECT p.account_a, p.account_b, count(DISTINCT p.key) AS shared_keys
-FROM pairs p
-JOIN account_org oa ON oa.account_id = p.account_a
-JOIN account_org ob ON ob.account_id = p.account_b
-WHERE oa.org_id IS NULL OR ob.org_id IS NULL OR oa.org_id <> ob.org_id
-GROUP BY p.account_a, p.account_b
-HAVING count(DISTINCT p.key) >= $min_shared_keys
-"""
+SELECT a.account_id AS account_a, b.account_id AS account_b, p.shared_keys
+FROM partners AS p
+JOIN account_org AS a ON a.account_no = p.account_a
+JOIN account_org AS b ON b.account_no = p.account_b
+""".format(neighbours=neighbour_pairs_sql("users", "key"))
 
 ACCOUNT_SQL = """
 WITH counted_keys AS (

@@ -29,7 +29,7 @@ from __future__ import annotations
 import polars as pl
 
 from distillscan.db import has_table
-from distillscan.detect.base import Context, Pass, PassOutput
+from distillscan.detect.base import Context, Pass, PassOutput, neighbour_pairs_sql
 
 SPAN_SQL = """
 SELECT epoch(time_bucket(to_minutes($bin_minutes), min(ts)))::BIGINT AS first_bin_s,
@@ -45,8 +45,9 @@ WITH binned AS (
     SELECT account_id, (epoch(ts)::BIGINT - $first_bin_s) // ($bin_minutes * 60) AS bin
     FROM events
 )
-SELECT account_id, bitstring_agg(bin, 0, $last_bin) AS bins, count(DISTINCT bin) AS active_bins
-FROM binned GROUP BY account_id;
+SELECT account_id, any_value(o.account_no) AS account_no,
+    bitstring_agg(bin, 0, $last_bin) AS bins, count(DISTINCT bin) AS active_bins
+FROM binned JOIN account_org AS o USING (account_id) GROUP BY account_id;
 
 CREATE OR REPLACE TEMP TABLE blocks AS
 WITH starts AS (
@@ -74,32 +75,19 @@ JOIN activity USING (account_id)
 WHERE activity.active_bins >= $min_active_bins;
 
 CREATE OR REPLACE TEMP TABLE sync_candidates AS
-WITH ordered AS (
-    SELECT block, account_id,
-        row_number() OVER (PARTITION BY block ORDER BY hash(account_id), account_id) AS position
-    FROM blocks
-),
-pairs AS (
-    SELECT a.account_id AS a, b.account_id AS b
-    FROM ordered a JOIN ordered b
-        ON a.block = b.block AND b.position > a.position AND b.position <= a.position + $fanout
-)
-SELECT DISTINCT least(a, b) AS account_a, greatest(a, b) AS account_b
-FROM pairs
-JOIN account_org oa ON oa.account_id = pairs.a
-JOIN account_org ob ON ob.account_id = pairs.b
-WHERE a <> b AND (oa.org_id IS NULL OR ob.org_id IS NULL OR oa.org_id <> ob.org_id);
-"""
+WITH {neighbours}
+SELECT DISTINCT account_a, account_b FROM neighbours;
+""".format(neighbours=neighbour_pairs_sql("blocks", "block"))
 
 PAIR_SQL = """
 WITH scored AS (
-    SELECT c.account_a, c.account_b,
+    SELECT x.account_id AS account_a, y.account_id AS account_b,
         bit_count(x.bins & y.bins) AS shared_bins,
         x.active_bins AS bins_a, y.active_bins AS bins_b,
         x.active_bins / $n_bins AS rate_a, y.active_bins / $n_bins AS rate_b
     FROM sync_candidates c
-    JOIN activity x ON x.account_id = c.account_a
-    JOIN activity y ON y.account_id = c.account_b
+    JOIN activity x ON x.account_no = c.account_a
+    JOIN activity y ON y.account_no = c.account_b
 )
 SELECT *,
     shared_bins / (bins_a + bins_b - shared_bins) AS jaccard,
