@@ -19,6 +19,8 @@ from distillscan.db import sql_string
 
 #: Characters of prompt and system prompt examined by the patterns (cues come early).
 TEXT_WINDOW = 1500
+#: Characters at each end of a prompt that its skeleton is read from.
+SKELETON_WINDOW = 160
 #: Characters of the normalised prompt that form the head and tail template keys.
 KEY_CHARS = 48
 
@@ -63,7 +65,18 @@ def _mask_sql(patterns: PatternSet, text: str) -> str:
 
 
 def _skeleton(text: str) -> str:
+    """SQL: ``text`` case folded, digit runs masked, whitespace collapsed."""
     return f"regexp_replace(regexp_replace(lower({text}), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g')"
+
+
+def head_skeleton_sql(prompt: str) -> str:
+    """SQL: the skeleton of the start of ``prompt`` (its head template key, before hashing)."""
+    return f"left({_skeleton(f'left({prompt}, {SKELETON_WINDOW})')}, {KEY_CHARS})"
+
+
+def tail_skeleton_sql(prompt: str) -> str:
+    """SQL: the skeleton of the end of ``prompt`` (its tail template key, before hashing)."""
+    return f"right({_skeleton(f'right({prompt}, {SKELETON_WINDOW})')}, {KEY_CHARS})"
 
 
 def capability_bit(name: str) -> int:
@@ -95,20 +108,13 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE prompt_features AS
-        WITH normalised AS (
-            SELECT prompt,
-                -- Skeleton text at both ends: case folded, digits masked, whitespace collapsed.
-                {_skeleton("left(prompt, 160)")} AS skeleton_head,
-                {_skeleton("right(prompt, 160)")} AS skeleton_tail
-            FROM (SELECT DISTINCT prompt FROM events WHERE prompt IS NOT NULL)
-        )
         SELECT prompt,
             {_mask_sql(CAPABILITIES, prompt_text)} AS prompt_capability_mask,
             {_mask_sql(COT, prompt_text)} AS prompt_cot_mask,
-            hash('h', left(skeleton_head, {KEY_CHARS})) AS head_key,
+            hash('h', {head_skeleton_sql("prompt")}) AS head_key,
             CASE WHEN length(prompt) > {KEY_CHARS}
-                 THEN hash('t', right(skeleton_tail, {KEY_CHARS})) END AS tail_key
-        FROM normalised"""
+                 THEN hash('t', {tail_skeleton_sql("prompt")}) END AS tail_key
+        FROM (SELECT DISTINCT prompt FROM events WHERE prompt IS NOT NULL)"""
     )
     # The organisation each account belongs to (its most frequent org id): links between
     # accounts of one customer are that customer's business, not coordination. ``account_no``

@@ -23,7 +23,7 @@ import polars as pl
 
 from distillscan.case import Case, connect
 from distillscan.db import has_view
-from distillscan.detect.features import KEY_CHARS
+from distillscan.detect.features import KEY_CHARS, head_skeleton_sql, tail_skeleton_sql
 from distillscan.errors import CaseError
 
 #: Candidate timeline bucket widths in hours; the smallest giving at most ``MAX_BUCKETS`` wins.
@@ -33,8 +33,6 @@ MAX_BUCKETS = 48
 BUCKET_ORIGIN = datetime(2000, 1, 3)
 #: Characters of a prompt kept for examples (the full length is reported alongside).
 EXAMPLE_CHARS = 600
-#: The part of a prompt the skeleton fingerprints read (as in ``detect.features``).
-SKELETON_WINDOW = 160
 
 
 def open_events(
@@ -169,19 +167,18 @@ def timelines(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, list[di
     return result
 
 
-def _skeleton(expression: str) -> str:
-    return (
-        f"regexp_replace(regexp_replace(lower({expression}), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g')"
-    )
-
-
 TEMPLATES_SQL = f"""
-WITH keyed AS (
-    SELECT account_id, event_id, ts, model, source_file, source_line, prompt,
-        left({_skeleton(f"left(prompt, {SKELETON_WINDOW})")}, {KEY_CHARS}) AS head,
-        CASE WHEN length(prompt) > {KEY_CHARS}
-             THEN right({_skeleton(f"right(prompt, {SKELETON_WINDOW})")}, {KEY_CHARS}) END AS tail
-    FROM scoped_events WHERE prompt IS NOT NULL
+WITH skeletons AS (
+    -- Prompts repeat: each distinct text is normalised once.
+    SELECT prompt,
+        {head_skeleton_sql("prompt")} AS head,
+        CASE WHEN length(prompt) > {KEY_CHARS} THEN {tail_skeleton_sql("prompt")} END AS tail
+    FROM (SELECT DISTINCT prompt FROM scoped_events WHERE prompt IS NOT NULL)
+),
+keyed AS (
+    SELECT e.account_id, e.event_id, e.ts, e.model, e.source_file, e.source_line, e.prompt,
+        k.head, k.tail
+    FROM scoped_events e JOIN skeletons k ON k.prompt = e.prompt
 ),
 uses AS (
     SELECT account_id, event_id, ts, model, source_file, source_line, prompt,
@@ -418,15 +415,16 @@ WITH tenant_events AS (
     WHERE e.prompt IS NOT NULL
 ),
 tenant_heads AS (
-    SELECT DISTINCT account_id,
-        left({_skeleton(f"left(prompt, {SKELETON_WINDOW})")}, {KEY_CHARS}) AS skeleton
-    FROM tenant_events
+    SELECT DISTINCT account_id, {head_skeleton_sql("prompt")} AS skeleton
+    FROM (SELECT DISTINCT account_id, prompt FROM tenant_events)
 ),
 member_heads AS (
-    SELECT DISTINCT m.label,
-        left({_skeleton(f"left(e.prompt, {SKELETON_WINDOW})")}, {KEY_CHARS}) AS skeleton
-    FROM scoped_events e JOIN scope_members m USING (account_id)
-    WHERE e.prompt IS NOT NULL
+    SELECT DISTINCT label, {head_skeleton_sql("prompt")} AS skeleton
+    FROM (
+        SELECT DISTINCT m.label, e.prompt
+        FROM scoped_events e JOIN scope_members m USING (account_id)
+        WHERE e.prompt IS NOT NULL
+    )
 )
 SELECT DISTINCT h.account_id, m.label
 FROM tenant_heads h JOIN member_heads m USING (skeleton)
