@@ -113,21 +113,30 @@ def _count_lines(path: Path, result: _LineCount, stop: threading.Event) -> None:
         result.problem = str(exc)
 
 
-def _records(source: InputFile, fmt: LogFormat) -> str:
+def _records(con: duckdb.DuckDBPyConnection, source: InputFile, fmt: LogFormat) -> str:
     """SQL for ``parsed``: ``source_line``, ``raw`` (NULL) and ``d``, as the careful path has them.
 
     JSON lines: DuckDB reads each key as a JSON value; lines are numbered later. Parquet: each
-    row goes through the careful reader's own conversion (the row as JSON text, then
-    ``json_transform``), and its record number is the file's row number.
+    of the format's keys is its column as JSON (as the careful reader's whole row as JSON would
+    hold it: keys match columns exactly, case included, and a missing one is NULL), and the
+    record number is the file's row number.
     """
     path = sql_string(_duckdb_path(source.path) or "")
     if source.container == "parquet":
         if "file_row_number" in fmt.keys:  # the reader's own column would stand in for it
             raise GiveUp("the format reads a key named file_row_number")
-        spec = sql_string(fmt.transform_spec())
+        # DuckDB renames columns that differ only in case (``Model`` next to ``model`` becomes
+        # ``Model_1``), as the careful reader's JSON does, so an exact name is unambiguous.
+        names = {
+            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
+        }
+        packed = ", ".join(
+            f"{sql_identifier(k)} := "
+            + (f"to_json(row.{sql_identifier(k)})" if k in names else "NULL::JSON")
+            for k in fmt.keys
+        )
         return f"""
-    SELECT file_row_number + 1 AS source_line, NULL::VARCHAR AS raw,
-        json_transform(to_json(row)::VARCHAR, {spec}) AS d
+    SELECT file_row_number + 1 AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS d
     FROM read_parquet({path}, file_row_number = true) AS row"""
     columns = "{" + ", ".join(f"{sql_string(k)}: 'JSON'" for k in fmt.keys) + "}"
     packed = ", ".join(f"{sql_identifier(k)} := {sql_identifier(k)}" for k in fmt.keys)
@@ -141,7 +150,9 @@ def _records(source: InputFile, fmt: LogFormat) -> str:
     FROM read_json({path}, {options})"""
 
 
-def _query(source: InputFile, fmt: LogFormat, spec: TableSpec, sha256: str) -> str:
+def _query(
+    con: duckdb.DuckDBPyConnection, source: InputFile, fmt: LogFormat, spec: TableSpec, sha256: str
+) -> str:
     """The query that reads, maps and validates every record of ``source``."""
     outputs = ", ".join(c.name for c in spec.columns if c.source != "provenance")
     provenance = (
@@ -149,7 +160,7 @@ def _query(source: InputFile, fmt: LogFormat, spec: TableSpec, sha256: str) -> s
         f"source_line, {sql_string(sha256)} AS source_sha256"
     )
     return f"""
-WITH parsed AS ({_records(source, fmt)}
+WITH parsed AS ({_records(con, source, fmt)}
 ),
 checked AS (
     WITH staged AS ({fmt.sql}),
@@ -188,7 +199,7 @@ def load(
     try:
         # COPY keeps the input order (a streaming result does not); the rows are numbered as
         # they are read back.
-        query = _query(source, fmt, spec, sha256)
+        query = _query(con, source, fmt, spec, sha256)
         # An IN list of constants is planned as a join, which does not keep the input order.
         con.execute("SET disabled_optimizers = 'in_clause'")
         try:

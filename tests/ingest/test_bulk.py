@@ -182,7 +182,7 @@ def test_every_format_query_streams_in_input_order() -> None:
         spec = TABLES[fmt.target]
         if not bulk.eligible(source, spec):
             continue
-        query = bulk._query(source, fmt, spec, "0" * 64)
+        query = bulk._query(con, source, fmt, spec, "0" * 64)
         assert set(bulk._operators(con, query)) <= bulk.STREAMING_OPERATORS, fmt.name
 
 
