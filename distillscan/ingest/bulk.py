@@ -16,10 +16,12 @@ gives up and leaves the file to the careful path, having written nothing:
   order, and read back in order. The plan is checked to hold nothing that could reorder rows
   (a join, a sort), and a second thread counts the file's line ends meanwhile: the numbering
   is used only when every line held a record, that is when the counts agree.
-* **Nothing dropped.** DuckDB refuses invalid JSON, a non-object line, a duplicate key, a byte
-  order mark, a damaged compressed stream, and any record it cannot parse; a ``null`` line or
-  a record that fails validation needs the quarantine's reasons and raw text. Each of these
-  sends the whole file to the careful path, which explains every rejected line.
+* **Nothing dropped.** A JSON lines record that fails validation is quarantined with the
+  validator's reason, as the careful path would, its raw text fetched by line number in a
+  second read of the file. DuckDB refuses invalid JSON, a non-object line, a duplicate key, a
+  byte order mark, a damaged compressed stream, and any record it cannot parse; those, a
+  ``null`` line, a failing Parquet row, or more than ``MAX_REJECTS`` failing records send the
+  whole file to the careful path, which explains every rejected line.
 """
 
 from __future__ import annotations
@@ -40,13 +42,16 @@ from distillscan.ingest.discover import InputFile
 from distillscan.ingest.formats.base import LogFormat
 from distillscan.ingest.streams import InputStream
 from distillscan.ingest.validate import validation_sql
-from distillscan.schema import TableSpec
+from distillscan.schema import QUARANTINE_ARROW_SCHEMA, QUARANTINE_RAW_LIMIT, TableSpec
 
 #: Longest record DuckDB's reader accepts here; a longer one sends the file to the careful path,
 #: which has no such limit.
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 #: Rows per Arrow batch read back from the scan's output.
 FETCH_ROWS = 16_384
+#: Most failing records the bulk path quarantines itself (their line numbers are held in memory
+#: and their raw text fetched afterwards); a file with more takes the careful path.
+MAX_REJECTS = 10_000
 
 #: Physical operators that keep rows in input order, one in, one out: the only ones allowed in
 #: the bulk query's plan, since its rows are numbered by position.
@@ -61,6 +66,14 @@ class GiveUp(Exception):
 
 
 @dataclass(slots=True)
+class Outcome:
+    """What the bulk path did with a file: rows loaded, and the quarantine (sorted by line)."""
+
+    rows_loaded: int
+    quarantine: pa.Table
+
+
+@dataclass(slots=True)
 class _LineCount:
     """Line ends in the decompressed file, counted on a second thread."""
 
@@ -70,8 +83,9 @@ class _LineCount:
     problem: str | None = None
 
 
-def eligible(source: InputFile, spec: TableSpec) -> bool:
-    """Whether ``source`` may try the bulk path: JSON lines, and a table with required fields.
+def eligible(source: InputFile, fmt: LogFormat, spec: TableSpec) -> bool:
+    """Whether ``source`` may try the bulk path: JSON lines or Parquet, a format that reads
+    only ``d`` (not the record's text), and a table with required fields.
 
     A table without required fields could load a ``null`` line as an empty row (DuckDB reads it
     as a record whose keys are all missing), so it always takes the careful path.
@@ -79,7 +93,12 @@ def eligible(source: InputFile, spec: TableSpec) -> bool:
     readable = (source.container in ("jsonl", None) and source.compression in _COMPRESSION) or (
         source.container == "parquet" and source.compression is None
     )
-    return readable and bool(spec.required) and _duckdb_path(source.path) is not None
+    return (
+        readable
+        and not fmt.reads_raw
+        and bool(spec.required)
+        and _duckdb_path(source.path) is not None
+    )
 
 
 def _duckdb_path(path: Path) -> str | None:
@@ -178,14 +197,14 @@ def load(
     sha256: str,
     staging: Path,
     write: Callable[[pa.Table], None],
-) -> int:
+) -> Outcome:
     """Load ``source`` in one scan, handing tables of loaded rows (in line order) to ``write``.
 
     ``staging`` names the part being written; the scan's output is kept next to it until the
-    rows are numbered.
+    rows are numbered. The quarantine is returned, not written: it is known only at the end.
 
-    Returns the number of rows loaded. Raises :class:`GiveUp` when the file needs the careful
-    path; the caller then discards whatever ``write`` received.
+    Raises :class:`GiveUp` when the file needs the careful path; the caller then discards
+    whatever ``write`` received.
     """
     numbered = source.container == "parquet"  # Parquet rows carry their record number
     count = _LineCount()
@@ -195,7 +214,8 @@ def load(
         counter.start()
     unordered = staging.with_name(staging.name + ".unordered")
     unordered.parent.mkdir(parents=True, exist_ok=True)
-    loaded = 0
+    records = loaded = 0
+    failing: list[pa.Table] = []  # source_line and reason of records that fail validation
     try:
         # COPY keeps the input order (a streaming result does not); the rows are numbered as
         # they are read back.
@@ -212,11 +232,16 @@ def load(
         finally:
             con.execute("RESET disabled_optimizers")
         for batch in pq.ParquetFile(unordered).iter_batches(FETCH_ROWS):
-            if batch.column("reason").null_count != batch.num_rows:
-                raise GiveUp("a record fails validation")
-            table = pa.Table.from_batches([batch])
-            write(_finished(table, None if numbered else loaded, sha256))
-            loaded += batch.num_rows
+            table = _finished(pa.Table.from_batches([batch]), None if numbered else records, sha256)
+            records += table.num_rows
+            fails = pc.is_valid(table.column("reason"))
+            if n_fails := pc.sum(fails).as_py() or 0:
+                if numbered or n_fails + sum(t.num_rows for t in failing) > MAX_REJECTS:
+                    raise GiveUp("records fail validation")
+                failing.append(table.filter(fails).select(["source_line", "reason"]))
+            kept = table.filter(pc.invert(fails)).drop_columns(["reason"])
+            write(kept)
+            loaded += kept.num_rows
     except (duckdb.Error, RuntimeError) as exc:  # RuntimeError: DuckDB's own C++ exceptions
         raise GiveUp(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     finally:
@@ -224,16 +249,77 @@ def load(
         if counter.is_alive():
             counter.join()
         unordered.unlink(missing_ok=True)
-    if numbered:
-        return loaded
-    if count.problem is not None:
-        raise GiveUp(f"the stream is damaged: {count.problem}")
-    # Every line holds a record exactly when the records match the line ends (the last line may
-    # lack its end).
-    lines = count.newlines + (0 if count.empty or count.ends_with_newline else 1)
-    if lines != loaded:
-        raise GiveUp(f"{lines} lines but {loaded} records: blank lines or split records")
-    return loaded
+    if not numbered:
+        if count.problem is not None:
+            raise GiveUp(f"the stream is damaged: {count.problem}")
+        # Every line holds a record exactly when the records match the line ends (the last
+        # line may lack its end).
+        lines = count.newlines + (0 if count.empty or count.ends_with_newline else 1)
+        if lines != records:
+            raise GiveUp(f"{lines} lines but {records} records: blank lines or split records")
+    rejected = pa.concat_tables(failing) if failing else None
+    return Outcome(loaded, _quarantine(source, fmt, sha256, rejected))
+
+
+def _quarantine(
+    source: InputFile, fmt: LogFormat, sha256: str, rejected: pa.Table | None
+) -> pa.Table:
+    """Quarantine rows for records that failed validation, with their raw lines.
+
+    Only a JSON object the validator turned down is quarantined here, exactly as the careful
+    path does it; any other line DuckDB read as a record (a ``null`` line) means giving up.
+    """
+    if rejected is None:
+        return QUARANTINE_ARROW_SCHEMA.empty_table()
+    numbers = rejected.column("source_line").to_pylist()
+    raws = [text.decode("utf-8") for text in _lines_at(source.path, numbers)]
+    if not all(raw.lstrip(" \t\r").startswith("{") for raw in raws):
+        raise GiveUp("a line that is not a JSON object")
+    n = rejected.num_rows
+    return pa.table(
+        {
+            "source_file": pa.array([source.display] * n, pa.string()),
+            "source_line": rejected.column("source_line"),
+            "source_sha256": pa.array([sha256] * n, pa.string()),
+            "source_format": pa.array([fmt.name] * n, pa.string()),
+            "reason": rejected.column("reason"),
+            # As the careful path cuts it (a few characters past the limit, line end removed).
+            "raw": pa.array(
+                [raw[: QUARANTINE_RAW_LIMIT + 2].rstrip("\r\n") for raw in raws], pa.string()
+            ),
+        },
+        schema=QUARANTINE_ARROW_SCHEMA,
+    )
+
+
+def _lines_at(path: Path, numbers: list[int]) -> list[bytes]:
+    """The lines of ``path`` (decompressed) at the ascending line ``numbers``, without line ends.
+
+    Chunks are only split into lines where a wanted line falls: the rest of the file is counted,
+    not split.
+    """
+    found: list[bytes] = []
+    first = 1  # the line number that ``pending`` starts
+    pending = b""
+    with InputStream(path) as stream:
+        while len(found) < len(numbers) and (chunk := stream.read_chunk()):
+            data = pending + chunk
+            ends = data.count(b"\n")
+            if numbers[len(found)] < first + ends:  # a wanted line ends in this chunk
+                parts = data.split(b"\n")
+                while len(found) < len(numbers) and numbers[len(found)] < first + ends:
+                    found.append(parts[numbers[len(found)] - first])
+                pending = parts[-1]
+            elif ends:
+                pending = data[data.rfind(b"\n") + 1 :]
+            else:
+                pending = data
+            first += ends
+    if len(found) < len(numbers) and numbers[len(found)] == first and pending:
+        found.append(pending)  # the last line, without a line end
+    if len(found) != len(numbers):
+        raise GiveUp("a failing record's line could not be read again")
+    return found
 
 
 def _operators(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
@@ -249,8 +335,8 @@ def _operators(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
 
 
 def _finished(table: pa.Table, before: int | None, sha256: str) -> pa.Table:
-    """``table`` ready to write: numbered from ``before + 1`` (unless None, when it already is),
-    and missing event ids filled as the careful path fills them."""
+    """``table`` numbered from ``before + 1`` (unless None, when it already is), and missing
+    event ids filled as the careful path fills them."""
     if before is not None:
         lines = pa.array(range(before + 1, before + 1 + table.num_rows), pa.int64())
         table = table.set_column(table.schema.get_field_index("source_line"), "source_line", lines)
@@ -260,4 +346,4 @@ def _finished(table: pa.Table, before: int | None, sha256: str) -> pa.Table:
         )
         ids = pc.coalesce(table.column("event_id"), fallback_ids)
         table = table.set_column(table.schema.get_field_index("event_id"), "event_id", ids)
-    return table.drop_columns(["reason"])
+    return table

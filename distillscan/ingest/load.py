@@ -146,7 +146,7 @@ def load_file(
         fmt = forced or _detect(con, source, head, batches)
         spec = TABLES[fmt.target]
         outcome = FileOutcome(format=fmt.name, target=fmt.target)
-        if bulk.eligible(source, spec):
+        if bulk.eligible(source, fmt, spec):
             _close(batches, stream)
             if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome):
                 return outcome
@@ -186,7 +186,7 @@ def _load_bulk(
     """Try the bulk path (:mod:`distillscan.ingest.bulk`); False, with nothing written, if not."""
     writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
     try:
-        outcome.rows_loaded = bulk.load(
+        done = bulk.load(
             con,
             source,
             fmt,
@@ -199,6 +199,8 @@ def _load_bulk(
         writers.close()
         writers.discard()
         return False
+    outcome.rows_loaded = done.rows_loaded
+    _quarantine(done.quarantine, source, writers, outcome)
     writers.close()
     return True
 
@@ -307,6 +309,13 @@ def _load_batch(
     quarantined = pa.concat_tables(
         [rejected, _rejects_table(rejects, fmt, source, sha256)]
     ).sort_by("source_line")
+    _quarantine(quarantined, source, writers, outcome)
+
+
+def _quarantine(
+    quarantined: pa.Table, source: InputFile, writers: _Writers, outcome: FileOutcome
+) -> None:
+    """Write quarantine rows (sorted by line), count them and keep the first few reasons."""
     if quarantined.num_rows == 0:
         return
     outcome.rows_quarantined += quarantined.num_rows

@@ -35,6 +35,9 @@ class LogFormat:
         sql: The mapping query over ``parsed`` (see the module docstring).
         sniff: Does this parsed record look like this format? Used on a file's first records.
         target: The table the rows go to.
+        reads_raw: The SQL reads the record's text (``raw``), not only ``d``. The bulk path
+            has no record text (DuckDB reads the file), so such a format is always loaded by
+            the careful path.
     """
 
     name: str
@@ -43,6 +46,7 @@ class LogFormat:
     sql: str
     sniff: Callable[[Record], bool]
     target: Target = "events"
+    reads_raw: bool = False
 
     def transform_spec(self) -> str:
         """The ``json_transform`` structure that extracts every key as JSON."""

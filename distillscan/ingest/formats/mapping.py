@@ -156,6 +156,9 @@ def _build(path: Path, text: str, document: Mapping[str, object]) -> LogFormat:
         keys=_top_level_keys(paths),
         sql=mapping_sql(paths),
         sniff=_sniffer(next(p for p in paths if p.field == "account_id")),
+        # Pointers are read from the record's text: two top-level keys that differ only in
+        # case are two keys there, one in ``d``.
+        reads_raw=True,
     )
 
 
