@@ -81,18 +81,33 @@ SELECT DISTINCT account_a, account_b FROM neighbours;
 
 PAIR_SQL = """
 WITH scored AS (
-    SELECT x.account_id AS account_a, y.account_id AS account_b,
+    SELECT c.account_a, c.account_b,
         bit_count(x.bins & y.bins) AS shared_bins,
         x.active_bins AS bins_a, y.active_bins AS bins_b,
         x.active_bins / $n_bins AS rate_a, y.active_bins / $n_bins AS rate_b
     FROM sync_candidates c
     JOIN activity x ON x.account_no = c.account_a
     JOIN activity y ON y.account_no = c.account_b
+),
+chance AS (
+    SELECT *,
+        shared_bins / (bins_a + bins_b - shared_bins) AS jaccard,
+        rate_a * rate_b / (rate_a + rate_b - rate_a * rate_b) AS expected_jaccard
+    FROM scored
+),
+corrected AS (
+    SELECT *,
+        greatest(0.0, least(1.0,
+            (jaccard - expected_jaccard) / greatest(1.0 - expected_jaccard, 1e-9))) AS sync_score
+    FROM chance
 )
-SELECT *,
-    shared_bins / (bins_a + bins_b - shared_bins) AS jaccard,
-    rate_a * rate_b / (rate_a + rate_b - rate_a * rate_b) AS expected_jaccard
-FROM scored
+-- Only pairs strong enough to link leave DuckDB: the candidates run to tens of millions.
+SELECT x.account_id AS account_a, y.account_id AS account_b,
+    c.shared_bins, c.bins_a, c.bins_b, c.sync_score
+FROM corrected c
+JOIN activity x ON x.account_no = c.account_a
+JOIN activity y ON y.account_no = c.account_b
+WHERE c.sync_score >= $min_sync_score
 """
 
 
@@ -115,15 +130,7 @@ def run(ctx: Context) -> PassOutput:
         fanout=p["fanout"],
         min_active_bins=p["min_active_bins"],
     )
-    pairs = ctx.frame(PAIR_SQL, n_bins=span["n_bins"]).with_columns(
-        (
-            (pl.col("jaccard") - pl.col("expected_jaccard"))
-            / (1.0 - pl.col("expected_jaccard")).clip(1e-9, None)
-        )
-        .clip(0.0, 1.0)
-        .alias("sync_score")
-    )
-    strong = pairs.filter(pl.col("sync_score") >= p["min_sync_score"])
+    strong = ctx.frame(PAIR_SQL, n_bins=span["n_bins"], min_sync_score=p["min_sync_score"])
     edges = strong.select(
         "account_a",
         "account_b",

@@ -168,24 +168,23 @@ def timelines(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, list[di
 
 
 TEMPLATES_SQL = f"""
-WITH skeletons AS (
+WITH skeletons AS MATERIALIZED (
     -- Prompts repeat: each distinct text is normalised once.
     SELECT prompt,
         {head_skeleton_sql("prompt")} AS head,
         CASE WHEN length(prompt) > {KEY_CHARS} THEN {tail_skeleton_sql("prompt")} END AS tail
     FROM (SELECT DISTINCT prompt FROM scoped_events WHERE prompt IS NOT NULL)
 ),
+-- Counting needs only accounts and skeletons; events and prompt texts are fetched later, for
+-- the few templates shown.
 keyed AS (
-    SELECT e.account_id, e.event_id, e.ts, e.model, e.source_file, e.source_line, e.prompt,
-        k.head, k.tail
+    SELECT e.account_id, k.head, k.tail
     FROM scoped_events e JOIN skeletons k ON k.prompt = e.prompt
 ),
 uses AS (
-    SELECT account_id, event_id, ts, model, source_file, source_line, prompt,
-        'starts' AS side, head AS skeleton FROM keyed
+    SELECT account_id, 'starts' AS side, head AS skeleton FROM keyed
     UNION ALL
-    SELECT account_id, event_id, ts, model, source_file, source_line, prompt,
-        'ends', tail FROM keyed WHERE tail IS NOT NULL
+    SELECT account_id, 'ends', tail FROM keyed WHERE tail IS NOT NULL
 ),
 spread AS (
     SELECT side, skeleton, count(DISTINCT account_id) AS all_accounts FROM uses GROUP BY ALL
@@ -207,10 +206,22 @@ top AS (
         ORDER BY p.accounts DESC, s.all_accounts, p.events DESC, p.side DESC, p.skeleton
     ) <= $limit
 ),
+shown_prompts AS (
+    SELECT t.label, t.side, t.skeleton, k.prompt
+    FROM top t JOIN skeletons k ON t.side = 'starts' AND k.head = t.skeleton
+    UNION ALL
+    SELECT t.label, t.side, t.skeleton, k.prompt
+    FROM top t JOIN skeletons k ON t.side = 'ends' AND k.tail = t.skeleton
+),
 distinct_prompts AS (
-    SELECT s.* FROM scoped s SEMI JOIN top t USING (label, side, skeleton)
+    -- The earliest event of each shown prompt among the label's accounts.
+    SELECT p.label, p.side, p.skeleton, e.account_id, e.event_id, e.ts, e.model,
+        e.source_file, e.source_line, e.prompt
+    FROM shown_prompts p
+    JOIN scoped_events e ON e.prompt = p.prompt
+    JOIN scope_members m ON m.account_id = e.account_id AND m.label = p.label
     QUALIFY row_number() OVER (
-        PARTITION BY s.label, s.side, s.skeleton, s.prompt ORDER BY s.ts, s.event_id) = 1
+        PARTITION BY p.label, p.side, p.skeleton, e.prompt ORDER BY e.ts, e.event_id) = 1
 ),
 examples AS (
     SELECT label, side, skeleton,
