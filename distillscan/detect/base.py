@@ -25,6 +25,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from distillscan.db import sql_identifier
+
 EDGE_SCHEMA: dict[str, pl.DataType] = {
     "account_a": pl.String(),
     "account_b": pl.String(),
@@ -71,6 +73,12 @@ class Context:
         """Run ``sql`` with named parameters and return a Polars frame."""
         frame: pl.DataFrame = self.con.sql(sql, params=_used(sql, params) or None).pl()
         return frame
+
+    def drop(self, *tables: str) -> None:
+        """Drop the pass's own temp tables once its output is built: at scale they hold
+        gigabytes that later passes would otherwise run beside."""
+        for table in tables:
+            self.con.execute(f"DROP TABLE IF EXISTS {sql_identifier(table)}")
 
     def execute(self, script: str, **params: Any) -> None:
         """Run ``;``-separated statements, each with the named parameters it uses."""

@@ -153,6 +153,7 @@ def run(ctx: Context) -> PassOutput:
         pl.format("share {} prompt skeletons", "shared_keys").alias("detail"),
     )
     evidence = ctx.frame(EVIDENCE_SQL, per_account=p["evidence_per_account"])
+    ctx.drop("template_pairs")  # template_uses stays: later passes read it
     return PassOutput(signals=signals.sort("account_id"), edges=edges, evidence=evidence)
 
 

@@ -155,6 +155,7 @@ def run(ctx: Context) -> PassOutput:
         pl.len().alias("sync_partners"),
     )
     candidates = ctx.con.execute("SELECT count(*) FROM sync_candidates").fetchall()[0][0]
+    ctx.drop("sync_candidates", "blocks", "activity")
     note = f"{candidates} candidate pairs scored (blocking, no all-pairs)"
     return PassOutput(signals=signals.sort("account_id"), edges=edges, notes=(note,))
 
