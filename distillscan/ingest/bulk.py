@@ -272,7 +272,10 @@ def _quarantine(
     if rejected is None:
         return QUARANTINE_ARROW_SCHEMA.empty_table()
     numbers = rejected.column("source_line").to_pylist()
-    raws = [text.decode("utf-8") for text in _lines_at(source.path, numbers)]
+    try:
+        raws = [text.decode("utf-8") for text in _lines_at(source.path, numbers)]
+    except (OSError, UnicodeDecodeError) as exc:  # the file changed or vanished meanwhile
+        raise GiveUp(f"cannot read the failing records again: {exc}") from None
     if not all(raw.lstrip(" \t\r").startswith("{") for raw in raws):
         raise GiveUp("a line that is not a JSON object")
     n = rejected.num_rows
