@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from distillscan.db import sql_string
 from distillscan.errors import InputError
 from distillscan.ingest import bulk, formats
 from distillscan.ingest.discover import InputFile
@@ -487,12 +488,12 @@ def _parse(con: duckdb.DuckDBPyConnection, fmt: LogFormat) -> None:
     json_transform fails on invalid JSON, which try() turns into NULL; the first character tells
     an object from the other JSON values. ``parsed`` is the view of the usable records.
     """
-    spec_literal = fmt.transform_spec().replace("'", "''")
+    spec = sql_string(fmt.transform_spec())
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE parsed_all AS
         SELECT source_line, raw,
             CASE WHEN starts_with(ltrim(left(raw, 256), ' \t\r\n'), '{{')
-                 THEN try(json_transform(raw, '{spec_literal}')) END AS d
+                 THEN try(json_transform(raw, {spec})) END AS d
         FROM batch"""
     )
     con.execute(

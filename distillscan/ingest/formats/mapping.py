@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from distillscan.db import sql_string
 from distillscan.errors import ConfigError
 from distillscan.ingest.formats.base import LogFormat, Record
 from distillscan.ingest.formats.sqlexpr import present, text_of
@@ -202,10 +203,6 @@ def _sniffer(account: FieldPath) -> Callable[[Record], bool]:
     return sniff
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def mapping_sql(paths: list[FieldPath]) -> str:
     """The format query for ``paths``: every value is read by JSON Pointer from the raw record.
 
@@ -214,7 +211,7 @@ def mapping_sql(paths: list[FieldPath]) -> str:
     """
     index = {p.field: i + 1 for i, p in enumerate(paths)}
     by_field = {p.field: p for p in paths}
-    pointers = ", ".join(_literal(p.pointer) for p in paths)
+    pointers = ", ".join(sql_string(p.pointer) for p in paths)
 
     def value(field: str) -> str:
         return f"v[{index[field]}]" if field in index else "NULL::JSON"
@@ -223,7 +220,7 @@ def mapping_sql(paths: list[FieldPath]) -> str:
     texts = ",\n        ".join(f"ds_unwrap({value(f)}) AS {f}_value" for f in TEXT_FIELDS)
     messages_error = "NULL"
     if "messages" in index:
-        shown = _literal(f"messages ({by_field['messages'].display}): expected a list of ")
+        shown = sql_string(f"messages ({by_field['messages'].display}): expected a list of ")
         messages_error = (
             f"CASE WHEN {present('messages_value')} AND json_type(messages_value) <> 'ARRAY' "
             f"THEN {shown} || '{{role, content}}' END"
