@@ -185,21 +185,11 @@ def _load_bulk(
     outcome: FileOutcome,
 ) -> bool:
     """Try the bulk path (:mod:`distillscan.ingest.bulk`); False, with nothing written, if not."""
-    writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
     try:
-        done = bulk.load(
-            con,
-            source,
-            fmt,
-            spec,
-            sha256,
-            part_paths[fmt.target],
-            lambda table: writers.write("table", table),
-        )
+        done = bulk.load(con, source, fmt, spec, sha256, part_paths[fmt.target])
     except bulk.GiveUp:
-        writers.close()
-        writers.discard()
         return False
+    writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
     outcome.rows_loaded = done.rows_loaded
     _quarantine(done.quarantine, source, writers, outcome)
     writers.close()

@@ -2,9 +2,21 @@
 -- They read JSON values as the big chat APIs shape them: OpenAI Chat Completions, Anthropic
 -- Messages, Bedrock Converse and distillscan's canonical schema share one message model.
 
--- A value that may hold JSON inside a string (CSV cells, double-encoded exports).
+-- The JSON type of a value, as json_type() names it. JSON values here are written by DuckDB's
+-- parser (no leading whitespace), so the first byte tells a string, an array or an object
+-- without parsing a long value again; anything else is asked of json_type().
+CREATE OR REPLACE TEMP MACRO ds_type(j) AS
+    CASE left(j::VARCHAR, 1)
+        WHEN '"' THEN 'VARCHAR' WHEN '[' THEN 'ARRAY' WHEN '{' THEN 'OBJECT'
+        ELSE json_type(j)
+    END;
+
+-- A value that may hold JSON inside a string (CSV cells, double-encoded exports). The first
+-- test settles the common case, a plain string or no string at all, without a parse: only a
+-- string whose text starts (after spaces) with a bracket or an escape can hold JSON.
 CREATE OR REPLACE TEMP MACRO ds_unwrap(j) AS
     CASE
+        WHEN NOT regexp_matches(j::VARCHAR, '^\s*"[ ]*[\[{\\]') THEN j
         WHEN json_type(j) = 'VARCHAR'
              AND left(ltrim(json_extract_string(j, '$')), 1) IN ('[', '{')
              AND json_valid(json_extract_string(j, '$'))
@@ -14,12 +26,12 @@ CREATE OR REPLACE TEMP MACRO ds_unwrap(j) AS
 
 -- The elements of a JSON array (empty for anything else).
 CREATE OR REPLACE TEMP MACRO ds_items(j) AS
-    CASE WHEN json_type(j) = 'ARRAY' THEN json_extract(j, '$[*]') ELSE []::JSON[] END;
+    CASE WHEN ds_type(j) = 'ARRAY' THEN json_extract(j, '$[*]') ELSE []::JSON[] END;
 
 -- Text of one content block: OpenAI text parts, Anthropic/Converse text blocks, bare strings.
 CREATE OR REPLACE TEMP MACRO ds_block_text(b) AS
     CASE
-        WHEN json_type(b) = 'VARCHAR' THEN json_extract_string(b, '$')
+        WHEN ds_type(b) = 'VARCHAR' THEN json_extract_string(b, '$')
         WHEN json_extract_string(b, '$.type') IN ('text', 'input_text', 'output_text')
             THEN json_extract_string(b, '$.text')
         -- Converse blocks carry no type: {"text": "..."}
@@ -27,11 +39,12 @@ CREATE OR REPLACE TEMP MACRO ds_block_text(b) AS
     END;
 
 -- Text of a message's content: a string, or its text blocks joined by newlines.
+-- (nullif outside the CASE: inside a branch, DuckDB evaluates its argument twice.)
 CREATE OR REPLACE TEMP MACRO ds_content_text(c) AS
-    CASE json_type(c)
-        WHEN 'VARCHAR' THEN nullif(json_extract_string(c, '$'), '')
-        WHEN 'ARRAY' THEN nullif(array_to_string([ds_block_text(b) FOR b IN ds_items(c)], chr(10)), '')
-    END;
+    nullif(CASE ds_type(c)
+        WHEN 'VARCHAR' THEN json_extract_string(c, '$')
+        WHEN 'ARRAY' THEN array_to_string([ds_block_text(b) FOR b IN ds_items(c)], chr(10))
+    END, '');
 
 -- Text carried by tool results in a content list (agentic turns often have nothing else).
 CREATE OR REPLACE TEMP MACRO ds_tool_result_text(c) AS
@@ -51,7 +64,7 @@ CREATE OR REPLACE TEMP MACRO ds_content_images(c) AS
 -- A message list as typed structs, each element's role and content parsed once: the chat
 -- macros below read m.role and m.content instead of re-parsing every message for every field.
 CREATE OR REPLACE TEMP MACRO ds_messages(j) AS
-    CASE WHEN json_type(j) = 'ARRAY'
+    CASE WHEN ds_type(j) = 'ARRAY'
          THEN from_json(j, '[{"role": "VARCHAR", "content": "JSON"}]')
          ELSE []::STRUCT(role VARCHAR, content JSON)[] END;
 
@@ -62,8 +75,9 @@ CREATE OR REPLACE TEMP MACRO ds_chat_system(msgs) AS
          IF lower(m.role) IN ('system', 'developer')], chr(10)), '');
 
 -- The final user turn of a message list (NULL when there is none).
+-- (Found by position: a filtered list would copy every user turn's content.)
 CREATE OR REPLACE TEMP MACRO ds_last_user(msgs) AS
-    list_last([m FOR m IN msgs IF lower(m.role) = 'user']);
+    msgs[list_max(list_transform(msgs, lambda m, i: CASE WHEN lower(m.role) = 'user' THEN i END))];
 
 -- Prompt text of the final user turn: its text, else the text of its tool results.
 CREATE OR REPLACE TEMP MACRO ds_chat_prompt(msgs) AS
@@ -81,7 +95,7 @@ CREATE OR REPLACE TEMP MACRO ds_chat_images(msgs) AS
 
 -- Tool definitions offered (a list of tools or functions).
 CREATE OR REPLACE TEMP MACRO ds_count(j) AS
-    CASE WHEN json_type(j) = 'ARRAY' THEN json_array_length(j)::BIGINT ELSE 0 END;
+    CASE WHEN ds_type(j) = 'ARRAY' THEN json_array_length(j)::BIGINT ELSE 0 END;
 
 -- A JSON value only when it is a non-empty scalar (for fields that must not be objects).
 CREATE OR REPLACE TEMP MACRO ds_json_str(s) AS to_json(s::VARCHAR);
@@ -110,7 +124,7 @@ CREATE OR REPLACE TEMP MACRO ds_text_ts(s) AS
     );
 
 CREATE OR REPLACE TEMP MACRO ds_parse_ts(j) AS
-    CASE json_type(j)
+    CASE ds_type(j)
         WHEN 'BIGINT' THEN try(ds_epoch_ts(json_extract_string(j, '$')::DOUBLE))
         WHEN 'UBIGINT' THEN try(ds_epoch_ts(json_extract_string(j, '$')::DOUBLE))
         WHEN 'DOUBLE' THEN try(ds_epoch_ts(json_extract_string(j, '$')::DOUBLE))

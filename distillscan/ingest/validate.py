@@ -27,7 +27,7 @@ def _blank(v: str) -> str:
 def _facts(column: Column) -> str:
     """SQL computing, once, the JSON type (``jt_``) and text (``js_``) of the column's value."""
     v = column.name
-    return f"json_type({v}) AS jt_{v}, json_extract_string({v}, '$') AS js_{v}"
+    return f"ds_type({v}) AS jt_{v}, json_extract_string({v}, '$') AS js_{v}"
 
 
 def _cast(column: Column) -> str:
@@ -126,10 +126,11 @@ typed AS (
 ),
 judged AS (
     SELECT *,
-        nullif(array_to_string(list_filter([
+        -- concat_ws skips NULLs: the reasons that apply, joined.
+        nullif(concat_ws('; ',
             format_error,
             {problems}
-        ], lambda r: r IS NOT NULL), '; '), '') AS reason
+        ), '') AS reason
     FROM typed
 )
 SELECT source_line, raw, reason,
