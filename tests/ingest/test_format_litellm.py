@@ -9,6 +9,7 @@ proxy (6), a ``messages`` value LiteLLM never writes (7) and a row without ``sta
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,51 @@ def test_csv_export_reads_as_the_json_export(
         same = {k: v for k, v in jsonl[event_id].items() if k not in PER_FILE}
         assert {k: v for k, v in event.items() if k not in PER_FILE} == same
     assert sorted(e["source_line"] for e in from_csv.values()) == [2, 3, 4]
+
+
+#: Response bodies LiteLLM logs, by the API behind the proxy, and the text each must yield.
+RESPONSE_SHAPES = {
+    "chat": ({"choices": [{"message": {"role": "assistant", "content": "one"}}]}, "one"),
+    "chat, n=2": (
+        {"choices": [{"message": {"content": "first"}}, {"message": {"content": "second"}}]},
+        "first\nsecond",
+    ),
+    "chat, content parts": (
+        {"choices": [{"message": {"content": [{"type": "text", "text": "parts"}]}}]},
+        "parts",
+    ),
+    "text completion": ({"choices": [{"index": 0, "text": "completed"}]}, "completed"),
+    "anthropic messages": (
+        {"content": [{"type": "thinking", "thinking": "hmm"}, {"type": "text", "text": "said"}]},
+        "said",
+    ),
+    "responses api": (
+        {"output": [{"type": "reasoning"}, {"type": "message", "content": "out"}]},
+        "out",
+    ),
+    "plain string": ("just text", "just text"),
+    "empty choices": ({"choices": []}, None),
+    "redacted": ("redacted-by-litellm", None),
+}
+
+
+def test_response_shapes(tmp_path: Path) -> None:
+    """Each response shape gives its text, the first shape found winning, as the careful path."""
+    rows = [
+        {
+            "request_id": f"req-{n}",
+            "call_type": "acompletion",
+            "api_key": "k",
+            "user": "u",
+            "startTime": "2026-02-03T14:05:09.123Z",
+            "messages": [{"role": "user", "content": "q"}],
+            "response": body,
+        }
+        for n, (body, _) in enumerate(RESPONSE_SHAPES.values())
+    ]
+    path = tmp_path / "shapes.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+    events = _load(tmp_path / "case", path)
+    assert {
+        name: events[f"req-{n}"]["response_text"] for n, name in enumerate(RESPONSE_SHAPES)
+    } == {name: text for name, (_, text) in RESPONSE_SHAPES.items()}

@@ -69,9 +69,9 @@ _NUMERIC = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 _PROMPT_TOKENS = (
     "CASE WHEN "
     + " AND ".join(
-        f"coalesce(json_type(usage.{part}) IN {_NUMERIC}, true)" for part in _USAGE_PARTS[1:]
+        f"coalesce(ds_type(usage.{part}) IN {_NUMERIC}, true)" for part in _USAGE_PARTS[1:]
     )
-    + f" AND json_type(usage.input_tokens) IN {_NUMERIC} THEN to_json(("
+    + f" AND ds_type(usage.input_tokens) IN {_NUMERIC} THEN to_json(("
     + " + ".join(
         f"coalesce(json_extract_string(usage.{part}, '$')::DOUBLE, 0)" for part in _USAGE_PARTS
     )

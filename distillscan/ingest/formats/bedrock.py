@@ -40,7 +40,7 @@ from distillscan.ingest.formats.sqlexpr import (
 def _string(json_expr: str) -> str:
     """SQL for a JSON string value as text, untrimmed, NULL when absent, empty or not a string."""
     return (
-        f"(CASE WHEN json_type({json_expr}) = 'VARCHAR' "
+        f"(CASE WHEN ds_type({json_expr}) = 'VARCHAR' "
         f"THEN nullif(json_extract_string({json_expr}, '$'), '') END)"
     )
 
@@ -149,7 +149,7 @@ templates AS (
         regexp_extract_all(prompt_string, '{_INST_TURN}', 1) AS inst_turns,
         [a FOR a IN regexp_extract_all(prompt_string, '{_INST_ANSWER}', 1)
          IF {strip("replace(replace(a, '</s>', ''), '<s>', '')")} <> ''] AS inst_answers,
-        json_type(body) = 'OBJECT' AND (
+        ds_type(body) = 'OBJECT' AND (
             len(msgs) > 0
             OR {present(_at("body", "$.prompt"))}
             OR {present(_at("body", "$.inputText"))}
@@ -161,16 +161,16 @@ SELECT source_line, raw,
     nullif(concat_ws('; ',
         CASE WHEN NOT {present("arn")}
              THEN 'identity.arn: missing (the calling IAM principal is the account)' END,
-        CASE WHEN {present("body_logged")} AND coalesce(json_type(body) <> 'OBJECT', true)
+        CASE WHEN {present("body_logged")} AND coalesce(ds_type(body) <> 'OBJECT', true)
              THEN printf('input.inputBodyJson: expected a JSON object, got %s',
                          left(body_logged::VARCHAR, 60)) END,
         CASE WHEN {present(_at("body", "$.messages"))}
-                  AND json_type(json_extract(body, '$.messages')) <> 'ARRAY'
+                  AND ds_type(json_extract(body, '$.messages')) <> 'ARRAY'
              THEN 'input.inputBodyJson.messages: expected a list of {{role, content}}' END
     ), '') AS format_error,
     d.requestId AS event_id,
     d.timestamp AS ts,
-    CASE WHEN json_type(arn) = 'VARCHAR' THEN to_json({strip("json_extract_string(arn, '$')")})
+    CASE WHEN ds_type(arn) = 'VARCHAR' THEN to_json({strip("json_extract_string(arn, '$')")})
          ELSE arn END AS account_id,
     NULL::JSON AS api_key_id,
     d.accountId AS org_id,
@@ -211,18 +211,18 @@ SELECT source_line, raw,
                    IF upper(json_extract_string(m, '$.role')) = 'CHATBOT']) > 0
     END AS has_history,
     CASE WHEN text_available THEN ds_chat_images(msgs) END AS n_images,
-    CASE WHEN json_type(body) = 'OBJECT'
+    CASE WHEN ds_type(body) = 'OBJECT'
          THEN ds_count({_at("body", "$.tools")}) + ds_count({_at("body", "$.toolConfig.tools")})
     END AS n_tools,
     {_MAX_TOKENS} AS max_tokens,
     {_TEMPERATURE} AS temperature,
     {_at("body", "$.n")} AS n_choices,
-    CASE WHEN json_type({_at("body", "$.logprobs")}) IN ('BIGINT', 'UBIGINT')
+    CASE WHEN ds_type({_at("body", "$.logprobs")}) IN ('BIGINT', 'UBIGINT')
          THEN to_json(try_cast(json_extract_string(body, '$.logprobs') AS DOUBLE) > 0)
          ELSE {_at("body", "$.logprobs")} END AS logprobs,
     {_EFFORT} AS reasoning_effort,
     {_BUDGET} AS thinking_budget,
-    CASE WHEN json_type(body) = 'OBJECT' THEN coalesce(
+    CASE WHEN ds_type(body) = 'OBJECT' THEN coalesce(
         lower(json_extract_string(body, '$.thinking.type')) IN ('enabled', 'adaptive')
         OR lower(json_extract_string(extra, '$.thinking.type')) IN ('enabled', 'adaptive')
         OR lower(json_extract_string(extra, '$.reasoning_config.type')) = 'enabled'
@@ -231,9 +231,9 @@ SELECT source_line, raw,
         OR lower({text_of(_EFFORT)}) IN ('medium', 'high', 'xhigh', 'max')
         OR try_cast({text_of(_BUDGET)} AS DOUBLE) > 0,
         false) END AS reasoning_requested,
-    CASE WHEN json_type(out) = 'ARRAY'
+    CASE WHEN ds_type(out) = 'ARRAY'
          THEN nullif(array_to_string([{_CHUNK_TEXT} FOR c IN ds_items(out)], ''), '')
-         WHEN json_type(out) = 'OBJECT' THEN {_RESPONSE_TEXT} END AS response_text,
+         WHEN ds_type(out) = 'OBJECT' THEN {_RESPONSE_TEXT} END AS response_text,
     json_extract(d.input, '$.inputTokenCount') AS prompt_tokens,
     json_extract(d.output, '$.outputTokenCount') AS completion_tokens,
     coalesce({first_present("d.errorCode")}, to_json('ok')) AS status,

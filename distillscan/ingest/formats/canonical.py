@@ -18,7 +18,7 @@ WITH fields AS (
     FROM parsed
 )
 SELECT source_line, raw,
-    CASE WHEN d.messages IS NOT NULL AND json_type(ds_unwrap(d.messages)) NOT IN ('ARRAY', 'NULL')
+    CASE WHEN d.messages IS NOT NULL AND ds_type(ds_unwrap(d.messages)) NOT IN ('ARRAY', 'NULL')
          THEN 'messages: expected a list of {role, content}' END AS format_error,
     d.event_id AS event_id,
     d.timestamp AS ts,
@@ -33,9 +33,9 @@ SELECT source_line, raw,
     d.max_tokens, d.temperature,
     d.n AS n_choices,
     d.logprobs,
-    CASE WHEN json_type(reasoning) = 'VARCHAR' THEN reasoning
+    CASE WHEN ds_type(reasoning) = 'VARCHAR' THEN reasoning
          ELSE json_extract(reasoning, '$.effort') END AS reasoning_effort,
-    CASE WHEN json_type(reasoning) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN reasoning
+    CASE WHEN ds_type(reasoning) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN reasoning
          ELSE json_extract(reasoning, '$.budget_tokens') END AS thinking_budget,
     coalesce(
         lower(json_extract_string(reasoning, '$')) IN ('medium', 'high', 'xhigh', 'max', 'true')

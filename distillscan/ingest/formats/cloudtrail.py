@@ -27,7 +27,7 @@ _SOURCES = ", ".join(f"'{source}'" for source in BEDROCK_EVENT_SOURCES)
 SQL = f"""
 SELECT source_line, raw,
     CASE
-        WHEN d.eventSource IS NULL OR json_type(d.eventSource) = 'NULL'
+        WHEN d.eventSource IS NULL OR ds_type(d.eventSource) = 'NULL'
             THEN 'eventSource: missing (not a CloudTrail record)'
         WHEN lower({text_of("d.eventSource")}) NOT IN ({_SOURCES})
             THEN printf('eventSource: %s is not Bedrock; only Bedrock records enrich events',

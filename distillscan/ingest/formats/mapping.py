@@ -222,7 +222,7 @@ def mapping_sql(paths: list[FieldPath]) -> str:
     if "messages" in index:
         shown = sql_string(f"messages ({by_field['messages'].display}): expected a list of ")
         messages_error = (
-            f"CASE WHEN {present('messages_value')} AND json_type(messages_value) <> 'ARRAY' "
+            f"CASE WHEN {present('messages_value')} AND ds_type(messages_value) <> 'ARRAY' "
             f"THEN {shown} || '{{role, content}}' END"
         )
     n_tools = "ds_count(tools_value)" if "tools" in index else "NULL::BIGINT"

@@ -136,7 +136,7 @@ SELECT source_line, raw,
     q.temperature AS temperature,
     q.n AS n_choices,
     -- Chat Completions takes a boolean; legacy Completions a count of top tokens (0 = none).
-    CASE WHEN json_type(q.logprobs) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
+    CASE WHEN ds_type(q.logprobs) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
          THEN to_json(json_extract_string(q.logprobs, '$')::DOUBLE > 0)
          WHEN q.logprobs IS NOT NULL THEN q.logprobs
          WHEN try_cast(json_extract_string(q.top_logprobs, '$') AS DOUBLE) > 0 THEN to_json(true)

@@ -19,10 +19,11 @@ def present(json_expr: str) -> str:
     Nothing is SQL NULL, JSON ``null``, or a string that is empty or only blanks (CSV exports and
     many loggers write ``""`` for a field they did not have).
     """
+    # A CASE, not AND/OR: DuckDB evaluates both sides of an OR, and the text of a long array
+    # or object is costly to build only to be found not blank.
     return (
-        f"({json_expr} IS NOT NULL AND json_type({json_expr}) <> 'NULL' "
-        f"AND coalesce(json_type({json_expr}) <> 'VARCHAR' "
-        f"OR {strip(_string_of(json_expr))} <> '', false))"
+        f"({json_expr} IS NOT NULL AND CASE ds_type({json_expr}) WHEN 'NULL' THEN false "
+        f"WHEN 'VARCHAR' THEN {strip(_string_of(json_expr))} <> '' ELSE true END)"
     )
 
 
@@ -44,7 +45,7 @@ def strip(text_expr: str) -> str:
 def text_of(json_expr: str) -> str:
     """SQL for a JSON scalar as stripped text, NULL when absent, empty or not a scalar."""
     return (
-        f"(CASE WHEN json_type({json_expr}) IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE') "
+        f"(CASE WHEN ds_type({json_expr}) IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE') "
         f"THEN nullif({strip(_string_of(json_expr))}, '') END)"
     )
 
