@@ -15,8 +15,9 @@ from typing import Any
 
 import zstandard
 
-#: Bytes read from disk per step.
-READ_SIZE = 1024 * 1024
+#: Bytes read from disk per step. Small enough that a step's output stays in the CPU cache:
+#: counting the lines of a 2M-record .jsonl.gz took 4.1 CPU-s this way, 5.9 reading 1 MiB.
+READ_SIZE = 128 * 1024
 #: Most decompressed bytes produced per step (text compresses 50x and more: bound the output).
 CHUNK_LIMIT = 16 * 1024 * 1024
 
