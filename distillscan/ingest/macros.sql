@@ -80,12 +80,11 @@ CREATE OR REPLACE TEMP MACRO ds_last_user(msgs) AS
     msgs[list_max(list_transform(msgs, lambda m, i: CASE WHEN lower(m.role) = 'user' THEN i END))];
 
 -- Prompt text of the final user turn: its text, else the text of its tool results.
--- (A CASE, not coalesce: DuckDB's coalesce evaluates every argument on every row, and the
--- tool results are needed only where the turn has no text.)
+-- (coalesce evaluates both on every row; a CASE would skip the tool results where the turn has
+-- text, but DuckDB runs a lambda inside a CASE branch row by row: 3 to 10 times slower.)
 CREATE OR REPLACE TEMP MACRO ds_chat_prompt(msgs) AS
-    CASE WHEN ds_content_text(ds_last_user(msgs).content) IS NOT NULL
-         THEN ds_content_text(ds_last_user(msgs).content)
-         ELSE ds_tool_result_text(ds_last_user(msgs).content) END;
+    coalesce(ds_content_text(ds_last_user(msgs).content),
+             ds_tool_result_text(ds_last_user(msgs).content));
 
 CREATE OR REPLACE TEMP MACRO ds_chat_turns(msgs) AS
     len([m FOR m IN msgs IF lower(m.role) IN ('user', 'assistant')]);

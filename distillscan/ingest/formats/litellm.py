@@ -91,8 +91,10 @@ _CHOICE_MESSAGES = joined_texts(
 _CHOICE_TEXTS = joined_texts(
     f"list_transform({_at('resp', '$.choices[*].text')}, lambda t: json_extract_string(t, '$'))"
 )
-# DuckDB's coalesce evaluates every argument on every row, so the other shapes are read only
-# where chat choices gave nothing (a CASE branch runs on its rows alone).
+# LiteLLM logs most responses in the OpenAI chat shape, whatever the provider. DuckDB's coalesce
+# evaluates every argument on every row, so the other shapes are read in a CASE branch, only
+# where chat choices gave nothing (there, row by row: DuckDB runs a lambda inside a CASE branch
+# several times slower than over a whole column).
 _RESPONSE_TEXT = f"""CASE WHEN choice_text IS NOT NULL THEN choice_text ELSE coalesce(
     {_CHOICE_TEXTS},
     ds_content_text({_at("resp", "$.content")}),
@@ -143,8 +145,8 @@ judged AS (
     FROM texts
 ),
 picked AS (
-    -- Computed outside the CASEs that use them: DuckDB evaluates list comprehensions inside a
-    -- CASE branch several times slower (measured: 4x for the response text).
+    -- Computed outside the CASEs that use them: DuckDB runs a lambda inside a CASE branch row
+    -- by row (measured: the response text took 4 times as long inside one).
     SELECT *,
         {_TEAM} AS team,
         {_API_KEY} AS api_key,
