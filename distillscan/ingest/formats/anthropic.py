@@ -28,7 +28,6 @@ from distillscan.ingest.formats.envelope import (
     is_array,
     looks_like_envelope,
     transform,
-    unwrap,
 )
 
 #: Fields of the request body the mapping reads.
@@ -82,7 +81,7 @@ SQL = f"""
 WITH {envelope_ctes("Anthropic", REQUEST_SPEC, RESPONSE_SPEC)},
 fields AS (
     SELECT *,
-        {unwrap("q.messages")} AS messages,
+        ds_unwrap(q.messages) AS messages,
         CASE WHEN {is_array("resp")} THEN {transform("resp", [EVENT_SPEC])} END AS events
     FROM bodies
 ),
@@ -122,7 +121,7 @@ SELECT source_line, raw,
              END,
              to_json('messages')) AS operation,
     CASE WHEN has_req
-         THEN coalesce(ds_content_text({unwrap("q.system")}), ds_chat_system(msgs)) END
+         THEN coalesce(ds_content_text(ds_unwrap(q.system)), ds_chat_system(msgs)) END
         AS system_prompt,
     CASE WHEN has_req THEN ds_chat_prompt(msgs) END AS prompt,
     CASE WHEN has_req THEN ds_chat_turns(msgs) END AS n_turns,
@@ -132,7 +131,7 @@ SELECT source_line, raw,
         [ds_content_images(json_extract(b, '$.content'))
          FOR b IN flatten([ds_items(m.content) FOR m IN msgs])
          IF json_extract_string(b, '$.type') = 'tool_result']), 0) END AS n_images,
-    CASE WHEN has_req THEN ds_count({unwrap("q.tools")}) END AS n_tools,
+    CASE WHEN has_req THEN ds_count(ds_unwrap(q.tools)) END AS n_tools,
     q.max_tokens AS max_tokens,
     q.temperature AS temperature,
     NULL::JSON AS n_choices,

@@ -163,11 +163,6 @@ def is_array(value: str) -> str:
     return f"starts_with(ltrim({value}::VARCHAR), '[')"
 
 
-def unwrap(value: str) -> str:
-    """SQL: ``ds_unwrap`` (JSON held in a string is parsed), without parsing other values."""
-    return f"CASE WHEN starts_with({value}::VARCHAR, '\"') THEN ds_unwrap({value}) ELSE {value} END"
-
-
 def items(value: str) -> str:
     """SQL: the elements of a JSON array as a list (empty for anything else), as ``ds_items``."""
     return f"CASE WHEN {is_array(value)} THEN json_extract({value}, '$[*]') ELSE []::JSON[] END"
@@ -220,7 +215,7 @@ def envelope_ctes(api: str, request_spec: Spec, response_spec: Spec) -> str:
     """
     request = _first([f"d.{key}" for key in REQUEST_KEYS])
     response = _first([f"d.{key}" for key in RESPONSE_KEYS])
-    meta_sources = [unwrap(f"d.{key}") for key in META_KEYS] + [
+    meta_sources = [f"ds_unwrap(d.{key})" for key in META_KEYS] + [
         "json_extract(d.extra, '$.metadata')"
     ]
     meta = "CASE " + " ".join(f"WHEN {is_object(m)} THEN {m}" for m in meta_sources) + " END"
@@ -259,8 +254,8 @@ def envelope_ctes(api: str, request_spec: Spec, response_spec: Spec) -> str:
     return f"""
 envelope AS (
     SELECT source_line, raw, d,
-        {unwrap(request)} AS req_wrapper,
-        {unwrap(response)} AS resp_wrapper,
+        ds_unwrap({request}) AS req_wrapper,
+        ds_unwrap({response}) AS resp_wrapper,
         {meta} AS meta_json
     FROM parsed
 ),
@@ -274,9 +269,9 @@ wrappers AS (
 unwrapped AS (
     SELECT *,
         CASE WHEN {is_object("req_wrapper")} AND rw.messages IS NULL AND rw.body IS NOT NULL
-             THEN {unwrap("rw.body")}
+             THEN ds_unwrap(rw.body)
              WHEN {is_object("req_wrapper")} AND rw.messages IS NULL AND rw.params IS NOT NULL
-             THEN {unwrap("rw.params")}
+             THEN ds_unwrap(rw.params)
              ELSE req_wrapper END AS req,
         CASE WHEN {is_object("sw.response")} THEN sw.response
              WHEN {is_object("sw.result")} THEN sw.result
@@ -290,7 +285,7 @@ outer_parsed AS (
 ),
 located AS (
     SELECT *,
-        CASE WHEN so.body IS NOT NULL THEN {unwrap("so.body")}
+        CASE WHEN so.body IS NOT NULL THEN ds_unwrap(so.body)
              WHEN so.type = 'succeeded' THEN so.message
              ELSE resp_outer END AS resp
     FROM outer_parsed

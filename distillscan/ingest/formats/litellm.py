@@ -132,11 +132,15 @@ conversations AS (
 chats AS (
     SELECT *, ds_messages(message_list) AS msgs FROM conversations
 ),
+prompts AS (
+    SELECT *, ds_chat_prompt(msgs) AS chat_prompt FROM chats
+),
 texts AS (
+    -- The list of string inputs (embeddings) is read only where there is no chat prompt.
     SELECT *,
         CASE WHEN chat_prompt IS NOT NULL THEN chat_prompt
              ELSE coalesce({_STRING_INPUTS}, single_prompt) END AS prompt_found
-    FROM (SELECT *, ds_chat_prompt(msgs) AS chat_prompt FROM chats)
+    FROM prompts
 ),
 judged AS (
     SELECT *,

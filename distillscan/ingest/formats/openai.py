@@ -29,7 +29,6 @@ from distillscan.ingest.formats.envelope import (
     is_array,
     looks_like_envelope,
     transform,
-    unwrap,
 )
 
 #: Reasoning efforts that count as explicitly asking for reasoning (``low``/``minimal`` do not).
@@ -83,7 +82,7 @@ SQL = f"""
 WITH {envelope_ctes("OpenAI", REQUEST_SPEC, RESPONSE_SPEC)},
 fields AS (
     SELECT *,
-        {unwrap("q.messages")} AS messages,
+        ds_unwrap(q.messages) AS messages,
         coalesce(q.reasoning_effort, q.reasoning.effort) AS effort,
         coalesce(q.thinking.budget_tokens, q.reasoning.max_tokens) AS budget,
         r.choices[1] AS choice,
@@ -131,7 +130,7 @@ SELECT source_line, raw,
     CASE WHEN has_req THEN ds_chat_history(msgs) END AS has_history,
     CASE WHEN has_req THEN ds_chat_images(msgs) END AS n_images,
     CASE WHEN has_req
-         THEN ds_count({unwrap("q.tools")}) + ds_count({unwrap("q.functions")}) END AS n_tools,
+         THEN ds_count(ds_unwrap(q.tools)) + ds_count(ds_unwrap(q.functions)) END AS n_tools,
     coalesce(q.max_completion_tokens, q.max_tokens) AS max_tokens,
     q.temperature AS temperature,
     q.n AS n_choices,
