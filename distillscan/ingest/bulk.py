@@ -10,7 +10,9 @@ gives up and leaves the file to the careful path, having written nothing:
 
 * **Same values.** The query reads each top-level key as a JSON value, exactly the ``d`` struct
   the careful path builds with ``json_transform``, and runs the format's SQL and the validator
-  unchanged.
+  unchanged. (A Parquet file whose column types the format's typed mapping takes is mapped
+  from its typed columns instead, with the same results: see
+  :class:`~distillscan.ingest.formats.base.TypedParquet`.)
 * **Same line numbers.** DuckDB skips blank lines and does not report line numbers, so records
   are numbered by position: the query's output is written with ``COPY``, which keeps the input
   order, and a second ``COPY`` writes the part with each row's position in that file as its
@@ -135,13 +137,18 @@ def _count_lines(path: Path, result: _LineCount, stop: threading.Event) -> None:
         result.problem = str(exc)
 
 
-def _records(con: duckdb.DuckDBPyConnection, source: InputFile, fmt: LogFormat) -> str:
-    """SQL for ``parsed``: ``source_line``, ``raw`` (NULL) and ``d``, as the careful path has them.
+def _records(
+    con: duckdb.DuckDBPyConnection, source: InputFile, fmt: LogFormat
+) -> tuple[str, str, frozenset[str]]:
+    """SQL for ``parsed``, the mapping to run over it, and the columns that mapping hands over
+    typed rather than as JSON.
 
-    JSON lines: DuckDB reads each key as a JSON value; lines are numbered later. Parquet: each
-    of the format's keys is its column as JSON (as the careful reader's whole row as JSON would
-    hold it: keys match columns exactly, case included, and a missing one is NULL), and the
-    record number is the file's row number.
+    JSON lines: DuckDB reads each key as a JSON value (``d``), as the careful path has them;
+    lines are numbered later. Parquet: the record number is the file's row number. When the
+    format has a typed mapping that takes the file's column types, ``t`` holds the typed
+    columns; otherwise each of the format's keys is its column as JSON (as the careful reader's
+    whole row as JSON would hold it: keys match columns exactly, case included, and a missing
+    one is NULL).
     """
     path = sql_string(_duckdb_path(source.path) or "")
     if source.container == "parquet":
@@ -149,27 +156,39 @@ def _records(con: duckdb.DuckDBPyConnection, source: InputFile, fmt: LogFormat) 
             raise GiveUp("the format reads a key named file_row_number")
         # DuckDB renames columns that differ only in case (``Model`` next to ``model`` becomes
         # ``Model_1``), as the careful reader's JSON does, so an exact name is unambiguous.
-        names = {
-            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
+        types = {
+            row[0]: row[1]
+            for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
         }
+        scan = f"read_parquet({path}, file_row_number = true) AS row"
+        typed = fmt.typed_parquet
+        columns = typed.columns(types) if typed is not None else None
+        if typed is not None and columns is not None:
+            packed = ", ".join(f"{sql_identifier(k)} := {sql}" for k, sql in columns.items())
+            parsed = f"""
+    SELECT file_row_number + 1 AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS t
+    FROM {scan}"""
+            return parsed, typed.sql, typed.typed
         packed = ", ".join(
             f"{sql_identifier(k)} := "
-            + (f"to_json(row.{sql_identifier(k)})" if k in names else "NULL::JSON")
+            + (f"to_json(row.{sql_identifier(k)})" if k in types else "NULL::JSON")
             for k in fmt.keys
         )
-        return f"""
+        parsed = f"""
     SELECT file_row_number + 1 AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS d
-    FROM read_parquet({path}, file_row_number = true) AS row"""
-    columns = "{" + ", ".join(f"{sql_string(k)}: 'JSON'" for k in fmt.keys) + "}"
+    FROM {scan}"""
+        return parsed, fmt.sql, frozenset()
+    columns_spec = "{" + ", ".join(f"{sql_string(k)}: 'JSON'" for k in fmt.keys) + "}"
     packed = ", ".join(f"{sql_identifier(k)} := {sql_identifier(k)}" for k in fmt.keys)
     options = (
-        f"columns = {columns}, format = 'newline_delimited', records = true, "
+        f"columns = {columns_spec}, format = 'newline_delimited', records = true, "
         f"compression = '{_COMPRESSION[source.compression]}', "
         f"maximum_object_size = {MAX_RECORD_BYTES}"
     )
-    return f"""
+    parsed = f"""
     SELECT NULL::BIGINT AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS d
     FROM read_json({path}, {options})"""
+    return parsed, fmt.sql, frozenset()
 
 
 def _query(
@@ -181,12 +200,13 @@ def _query(
         f"{sql_string(fmt.name)} AS source_format, {sql_string(source.display)} AS source_file, "
         f"source_line, {sql_string(sha256)} AS source_sha256"
     )
+    parsed, mapping, typed = _records(con, source, fmt)
     return f"""
-WITH parsed AS ({_records(con, source, fmt)}
+WITH parsed AS ({parsed}
 ),
 checked AS (
-    WITH staged AS ({fmt.sql}),
-    {validation_sql(spec.columns, spec.required)}
+    WITH staged AS ({mapping}),
+    {validation_sql(spec.columns, spec.required, typed)}
 )
 SELECT reason, {outputs}, {provenance} FROM checked
 """

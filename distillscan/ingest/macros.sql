@@ -46,6 +46,14 @@ CREATE OR REPLACE TEMP MACRO ds_content_text(c) AS
         WHEN 'ARRAY' THEN array_to_string([ds_block_text(b) FOR b IN ds_items(c)], chr(10))
     END, '');
 
+-- A text column of a typed (Parquet) export, as ds_content_text(ds_unwrap(to_json(s))) reads it:
+-- text that is a JSON list or object holds content blocks. (Nested CASEs: an AND would validate
+-- every text as JSON.)
+CREATE OR REPLACE TEMP MACRO ds_text_value(s) AS
+    CASE WHEN left(ltrim(s), 1) NOT IN ('[', '{') THEN nullif(s, '')
+         WHEN json_valid(s) THEN ds_content_text(s::JSON)
+         ELSE nullif(s, '') END;
+
 -- Text carried by tool results in a content list (agentic turns often have nothing else).
 CREATE OR REPLACE TEMP MACRO ds_tool_result_text(c) AS
     nullif(array_to_string(

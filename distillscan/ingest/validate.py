@@ -76,10 +76,24 @@ _EXPECTED = {
 }
 
 
-def _problem(column: Column, required: bool) -> str:
+def _typed_cast(column: Column) -> str:
+    """SQL for a value a typed mapping handed over already in the column's type: only blanks
+    (strings) and non-finite numbers do not fit."""
+    v = column.name
+    if column.kind == "string":
+        return f"CASE WHEN trim({v}, {_BLANK}) <> '' THEN {v} END"
+    if column.kind == "number":
+        return f"CASE WHEN isfinite({v}) THEN {v} END"
+    return v
+
+
+def _problem(column: Column, required: bool, typed: bool) -> str:
     """SQL giving the reason the column's value cannot be used, or NULL."""
     v = column.name
-    present = f"(jt_{v} IS NOT NULL AND jt_{v} <> 'NULL' AND NOT {_blank(v)})"
+    if typed:  # a blank string is no value
+        present = f"(typed_{v} IS NOT NULL)" if column.kind == "string" else f"({v} IS NOT NULL)"
+    else:
+        present = f"(jt_{v} IS NOT NULL AND jt_{v} <> 'NULL' AND NOT {_blank(v)})"
     shown = f"left({v}::VARCHAR, 60)"
     bad = f"printf('{v}: expected {_EXPECTED[column.kind]}, got %s', {shown})"
     checks = f"WHEN {present} AND typed_{v} IS NULL THEN {bad}"
@@ -95,19 +109,27 @@ def _problem(column: Column, required: bool) -> str:
     return f"CASE {checks} END"
 
 
-def validation_sql(columns: tuple[Column, ...], required: frozenset[str]) -> str:
+def validation_sql(
+    columns: tuple[Column, ...], required: frozenset[str], typed: frozenset[str] = frozenset()
+) -> str:
     """Return CTEs and a final SELECT over ``staged``: typed columns plus ``reason``.
 
     The text continues a ``WITH`` clause that defines ``staged`` (it starts with ``facts AS``);
     ``reason`` is NULL when the record can be loaded.
 
     ``staged`` must hold ``source_line``, ``raw``, ``format_error`` and one column per entry of
-    ``columns``: JSON for ``raw`` columns, the final type for the others.
+    ``columns``: JSON for ``raw`` columns (except those named in ``typed``, already in their
+    final type), the final type for the others.
     """
     raw_columns = [c for c in columns if c.source == "raw"]
-    facts = ",\n        ".join(_facts(c) for c in raw_columns)
-    casts = ",\n        ".join(f"{_cast(c)} AS typed_{c.name}" for c in raw_columns)
-    problems = ",\n            ".join(_problem(c, c.name in required) for c in raw_columns)
+    json_columns = [c for c in raw_columns if c.name not in typed]
+    facts = "".join(f",\n        {_facts(c)}" for c in json_columns)
+    casts = ",\n        ".join(
+        f"{_typed_cast(c) if c.name in typed else _cast(c)} AS typed_{c.name}" for c in raw_columns
+    )
+    problems = ",\n            ".join(
+        _problem(c, c.name in required, c.name in typed) for c in raw_columns
+    )
     outputs = ",\n    ".join(
         f"typed_{c.name} AS {c.name}" if c.source == "raw" else c.name
         for c in columns
@@ -115,8 +137,7 @@ def validation_sql(columns: tuple[Column, ...], required: frozenset[str]) -> str
     )
     return f"""
 facts AS (
-    SELECT *,
-        {facts}
+    SELECT *{facts}
     FROM staged
 ),
 typed AS (

@@ -277,3 +277,110 @@ def test_arbitrary_canonical_records_load_the_same_either_way(
     path = root / "input.jsonl"
     path.write_bytes(jsonl_bytes(records))
     _both_ways([path], root, format_name="canonical")
+
+
+#: Records covering what the typed Parquet mapping must read as the JSON one does: blanks,
+#: text that looks like JSON, content lists, tool results, history, reasoning of every shape.
+TYPED_RECORDS: list[dict[str, Any]] = [
+    {"account_id": "acct_1", "messages": [{"role": "user", "content": "Plain \"quoted\" \\ text"}],
+     "system": "Be brief.", "response": "Sure.", "operation": None, "reasoning": "high"},
+    {"account_id": "acct_2", "api_key_id": "  ", "model": "", "operation": "", "status": " \t",
+     "messages": [], "prompt": "typed prompt\nwith a line", "temperature": 0.30000000000000004,
+     "reasoning": {"effort": "low", "budget_tokens": 2048}},
+    {"account_id": "acct_3", "system": '[{"type": "text", "text": "system in blocks"}]',
+     "response": '  {"not": "content"}', "messages": None, "prompt": "", "reasoning": 4096,
+     "temperature": 1e-7, "max_tokens": 2**40},
+    {"account_id": "acct_4", "system": "[not json", "response": '[1, "x"]',
+     "messages": [
+         {"role": "system", "content": "You are a tutor."},
+         {"role": "user", "content": [{"type": "text", "text": "first"},
+                                      {"type": "image_url", "image_url": {"url": "x"}}]},
+         {"role": "assistant", "content": "an answer"},
+         {"role": "user", "content": [{"type": "tool_result", "content": "tool output"}]},
+     ], "logprobs": True, "n": 3},
+    {"account_id": "acct_5", "event_id": "evt 5", "user_agent": "ünïcode/1.0 ✓",
+     "messages": [{"role": "USER", "content": "  spaced  "}, {"role": None, "content": None}],
+     "logprobs": False, "prompt_tokens": 0, "completion_tokens": 12, "status": "ok"},
+]  # fmt: skip
+
+
+def _typed_parquet(path: Path, records: list[dict[str, Any]], types: dict[str, str]) -> None:
+    """Write ``records`` to Parquet with DuckDB, each key in the given DuckDB type."""
+    import duckdb
+
+    lines = path.with_suffix(".jsonl")
+    base = {"event_id": None, "timestamp": None}
+    rows = [
+        {
+            **base,
+            **r,
+            "timestamp": f"2026-02-03T14:05:{i:02d}.25+00:00",
+            "event_id": r.get("event_id", f"e{i}"),
+        }
+        for i, r in enumerate(records)
+    ]
+    lines.write_bytes(jsonl_bytes(rows))
+    spec = "{" + ", ".join(f"'{k}': '{t}'" for k, t in types.items()) + "}"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        f"COPY (SELECT * FROM read_json('{lines}', columns = {spec})) TO '{path}' (FORMAT parquet)"
+    )
+    lines.unlink()
+
+
+TYPED_SHAPES = {
+    "tz-json-content": {
+        "event_id": "VARCHAR", "timestamp": "TIMESTAMPTZ", "account_id": "VARCHAR",
+        "api_key_id": "VARCHAR", "model": "VARCHAR", "operation": "VARCHAR", "status": "VARCHAR",
+        "user_agent": "VARCHAR", "system": "VARCHAR", "response": "VARCHAR", "prompt": "VARCHAR",
+        "messages": "STRUCT(role VARCHAR, content JSON)[]", "reasoning": "JSON",
+        "temperature": "DOUBLE", "max_tokens": "BIGINT", "n": "BIGINT", "logprobs": "BOOLEAN",
+        "prompt_tokens": "BIGINT", "completion_tokens": "BIGINT",
+    },
+    "naive-text-content": {
+        "event_id": "VARCHAR", "timestamp": "TIMESTAMP", "account_id": "VARCHAR",
+        "system": "VARCHAR", "response": "VARCHAR", "prompt": "VARCHAR",
+        "messages": "STRUCT(role VARCHAR, content VARCHAR)[]", "reasoning": "VARCHAR",
+        "max_tokens": "INTEGER", "n": "SMALLINT", "logprobs": "BOOLEAN", "status": "VARCHAR",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", sorted(TYPED_SHAPES))
+def test_typed_parquet_columns_load_as_their_json_does(shape: str, tmp_path: Path) -> None:
+    """The typed Parquet mapping against the careful path, which reads every row as JSON."""
+    import duckdb
+
+    from distillscan.ingest.discover import InputFile
+
+    records = [dict(r) for r in TYPED_RECORDS]
+    if shape == "naive-text-content":  # text content only: blocks become their JSON text
+        for record in records:
+            for message in record.get("messages") or []:
+                if isinstance(message["content"], list):
+                    message["content"] = json.dumps(message["content"])
+            if isinstance(record.get("reasoning"), dict | int):
+                record["reasoning"] = json.dumps(record["reasoning"])
+            record.pop("temperature", None)
+            if "max_tokens" in record:
+                record["max_tokens"] = 4096  # an INTEGER column
+    path = tmp_path / "typed.parquet"
+    _typed_parquet(path, records, TYPED_SHAPES[shape])
+    con = duckdb.connect()
+    _, mapping, typed = bulk._records(
+        con, InputFile(path, path.name, "parquet", None), formats.by_name("canonical")
+    )
+    assert typed and mapping == formats.by_name("canonical").typed_parquet.sql  # type: ignore[union-attr]
+    case, outcomes = _both_ways([path], tmp_path)
+    assert outcomes == [True]
+    assert len(case["events"]) == len(records)
+
+
+def test_typed_parquet_row_that_fails_sends_the_file_to_the_careful_path(tmp_path: Path) -> None:
+    records = [*TYPED_RECORDS, {"account_id": "   ", "max_tokens": -1}]
+    path = tmp_path / "typed.parquet"
+    _typed_parquet(path, records, TYPED_SHAPES["tz-json-content"])
+    case, outcomes = _both_ways([path], tmp_path)
+    assert outcomes == [False]
+    assert [row[1] for row in case["quarantine"]] == [len(records)]

@@ -10,6 +10,10 @@ quarantine the record, or NULL) and every column of its target table:
 * ``derived`` columns already typed (the final user turn's text, counts, flags).
 
 Helper macros for the message shapes the big APIs share live in ``macros.sql`` (``ds_*``).
+
+A format may add a :class:`TypedParquet` mapping for Parquet files whose columns already have
+the types it expects: reading a typed column as JSON only to parse it again is most of the cost
+of a Parquet ingest.
 """
 
 from __future__ import annotations
@@ -22,6 +26,30 @@ Record = Mapping[str, Any]
 
 #: Which table a format's rows go to.
 Target = Literal["events", "accounts", "cloudtrail"]
+
+
+@dataclass(frozen=True, slots=True)
+class TypedParquet:
+    """A second mapping of a format, over Parquet columns that are already typed.
+
+    Attributes:
+        columns: Given the file's column types (DuckDB type names by column), the SQL for each of
+            the format's keys (``row.<key>`` cast as needed, a typed NULL for a missing key), or
+            None when a column has a type the mapping does not take: the file then takes the
+            JSON mapping.
+        sql: The mapping query over ``parsed``, with columns ``source_line``, ``raw`` and ``t``
+            (a struct of the keys as ``columns`` gives them). It returns what the JSON mapping
+            returns, except that the ``typed`` columns hold their final type, not JSON.
+        typed: The raw columns that ``sql`` hands over typed; the validator checks only what a
+            typed value can get wrong (blank, out of range, negative).
+
+    Both mappings must load the same rows from the same file; the bulk path tests compare them
+    on every shape the typed one accepts.
+    """
+
+    columns: Callable[[Mapping[str, str]], dict[str, str] | None]
+    sql: str
+    typed: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +66,8 @@ class LogFormat:
         reads_raw: The SQL reads the record's text (``raw``), not only ``d``. The bulk path
             has no record text (DuckDB reads the file), so such a format is always loaded by
             the careful path.
+        typed_parquet: A mapping for Parquet files with typed columns (see
+            :class:`TypedParquet`), used by the bulk path.
     """
 
     name: str
@@ -47,6 +77,7 @@ class LogFormat:
     sniff: Callable[[Record], bool]
     target: Target = "events"
     reads_raw: bool = False
+    typed_parquet: TypedParquet | None = None
 
     def transform_spec(self) -> str:
         """The ``json_transform`` structure that extracts every key as JSON."""
