@@ -139,10 +139,11 @@ def neighbour_pairs_sql(members: str, group: str) -> str:
     """CTEs pairing each account with its next ``$fanout`` neighbours inside its group.
 
     ``members`` is a table or CTE with ``account_id`` and the column ``group``, one row per
-    account and group. Inside each group accounts are ordered by a hash of their id, the same
-    order for every group, so accounts that share many groups meet again and again while
-    strangers meet by chance. Accounts of one organisation are never paired (one customer's
-    apps share their own schedules and templates).
+    account and group. Inside each group accounts are ordered by a hash of their id
+    (``account_org.shuffle``, ties by id), the same order for every group, so accounts that
+    share many groups meet again and again while strangers meet by chance. Accounts of one
+    organisation are never paired (one customer's apps share their own schedules and
+    templates).
 
     The text continues a ``WITH`` clause; its last CTE, ``neighbours`` (``grp``, ``account_a``,
     ``account_b``), holds the pairs as ``account_org.account_no`` numbers, ``account_a`` the
@@ -154,8 +155,7 @@ def neighbour_pairs_sql(members: str, group: str) -> str:
     return f"""
 ordered AS (
     SELECT m.{group} AS grp, o.account_no, o.org_id,
-        row_number() OVER (
-            PARTITION BY m.{group} ORDER BY hash(m.account_id), m.account_id) AS position
+        row_number() OVER (PARTITION BY m.{group} ORDER BY o.shuffle, o.account_no) AS position
     FROM {members} AS m JOIN account_org AS o USING (account_id)
 ),
 probes AS (

@@ -66,7 +66,12 @@ def _mask_sql(patterns: PatternSet, text: str) -> str:
 
 def _skeleton(text: str) -> str:
     """SQL: ``text`` case folded, digit runs masked, whitespace collapsed."""
-    return f"regexp_replace(regexp_replace(lower({text}), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g')"
+    # The whitespace pattern matches only what changes (RE2's \s is [\t\n\f\r ]): a
+    # single space, the usual case, is left alone, which makes the replacement 3x cheaper.
+    return (
+        f"regexp_replace(regexp_replace(lower({text}), '[0-9]+', '0', 'g'), "
+        "'[\\t\\n\\f\\r ]{2,}|[\\t\\n\\f\\r]', ' ', 'g')"
+    )
 
 
 def head_skeleton_sql(prompt: str) -> str:
@@ -74,9 +79,23 @@ def head_skeleton_sql(prompt: str) -> str:
     return f"left({_skeleton(f'left({prompt}, {SKELETON_WINDOW})')}, {KEY_CHARS})"
 
 
-def tail_skeleton_sql(prompt: str) -> str:
-    """SQL: the skeleton of the end of ``prompt`` (its tail template key, before hashing)."""
-    return f"right({_skeleton(f'right({prompt}, {SKELETON_WINDOW})')}, {KEY_CHARS})"
+def skeletons_sql(prompts: str) -> str:
+    """SQL: ``prompt``, ``head`` and ``tail`` (template keys before hashing; no tail for a prompt
+    of at most ``KEY_CHARS``) of each row of the relation ``prompts``.
+
+    Most prompts fit in one skeleton window; those are normalised once, both ends read from the
+    same text (a third of the text pass's time at 16M events).
+    """
+    tail_window = _skeleton(f"right(prompt, {SKELETON_WINDOW})")
+    return f"""
+    SELECT prompt, left(head_window, {KEY_CHARS}) AS head,
+        CASE WHEN length(prompt) > {KEY_CHARS} THEN right(
+            CASE WHEN length(prompt) <= {SKELETON_WINDOW} THEN head_window ELSE {tail_window} END,
+            {KEY_CHARS}) END AS tail
+    FROM (
+        SELECT prompt, {_skeleton(f"left(prompt, {SKELETON_WINDOW})")} AS head_window
+        FROM {prompts}
+    )"""
 
 
 def capability_bit(name: str) -> int:
@@ -87,7 +106,8 @@ def capability_bit(name: str) -> int:
 def build(con: duckdb.DuckDBPyConnection) -> None:
     """Create the temp tables ``event_features`` and ``account_org`` from the ``events`` view.
 
-    ``account_org``: account_id, org_id (its most frequent), account_no (its rank by id).
+    ``account_org``: account_id, org_id (its most frequent), account_no (its rank by id),
+    shuffle (a hash of the id).
 
     Columns: event_id, account_id, end_user_id, ts, model, has_text, single_shot,
     capability_mask, prompt_cot_mask, system_cot_mask, harvest flags, prompt_key (exact
@@ -106,23 +126,25 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
                {_mask_sql(COT, system_text)} AS system_cot_mask
         FROM (SELECT DISTINCT system_prompt FROM events WHERE system_prompt IS NOT NULL)"""
     )
+    distinct_prompts = "(SELECT DISTINCT prompt FROM events WHERE prompt IS NOT NULL)"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE prompt_features AS
         SELECT prompt,
             {_mask_sql(CAPABILITIES, prompt_text)} AS prompt_capability_mask,
             {_mask_sql(COT, prompt_text)} AS prompt_cot_mask,
-            hash('h', {head_skeleton_sql("prompt")}) AS head_key,
-            CASE WHEN length(prompt) > {KEY_CHARS}
-                 THEN hash('t', {tail_skeleton_sql("prompt")}) END AS tail_key
-        FROM (SELECT DISTINCT prompt FROM events WHERE prompt IS NOT NULL)"""
+            hash('h', head) AS head_key,
+            CASE WHEN tail IS NOT NULL THEN hash('t', tail) END AS tail_key
+        FROM ({skeletons_sql(distinct_prompts)})"""
     )
     # The organisation each account belongs to (its most frequent org id): links between
     # accounts of one customer are that customer's business, not coordination. ``account_no``
-    # numbers accounts in id order, so pair tables can hold two integers instead of two strings.
+    # numbers accounts in id order, so pair tables can hold two integers instead of two strings;
+    # ``shuffle`` (a hash of the id) orders accounts inside a blocking group.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE account_org AS
         SELECT account_id, mode(org_id) AS org_id,
-            row_number() OVER (ORDER BY account_id) AS account_no
+            row_number() OVER (ORDER BY account_id) AS account_no,
+            hash(account_id) AS shuffle
         FROM events GROUP BY account_id"""
     )
     con.execute(

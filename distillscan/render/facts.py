@@ -23,7 +23,7 @@ import polars as pl
 
 from distillscan.case import Case, connect
 from distillscan.db import has_view
-from distillscan.detect.features import KEY_CHARS, head_skeleton_sql, tail_skeleton_sql
+from distillscan.detect.features import head_skeleton_sql, skeletons_sql
 from distillscan.errors import CaseError
 
 #: Candidate timeline bucket widths in hours; the smallest giving at most ``MAX_BUCKETS`` wins.
@@ -170,10 +170,7 @@ def timelines(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, list[di
 TEMPLATES_SQL = f"""
 WITH skeletons AS MATERIALIZED (
     -- Prompts repeat: each distinct text is normalised once.
-    SELECT prompt,
-        {head_skeleton_sql("prompt")} AS head,
-        CASE WHEN length(prompt) > {KEY_CHARS} THEN {tail_skeleton_sql("prompt")} END AS tail
-    FROM (SELECT DISTINCT prompt FROM scoped_events WHERE prompt IS NOT NULL)
+    {skeletons_sql("(SELECT DISTINCT prompt FROM scoped_events WHERE prompt IS NOT NULL)")}
 ),
 -- Counting needs only accounts and skeletons; events and prompt texts are fetched later, for
 -- the few templates shown.
