@@ -280,7 +280,7 @@ def _campaign_pivots(membership: pl.DataFrame, accounts: pl.DataFrame) -> pl.Dat
         )
         .filter(pl.col("pivot_signal") > 0.3)
         .group_by("campaign_id", "pivot_model")
-        .agg(pl.len().alias("n"), pl.col("pivot_share").mean().alias("share"))
+        .agg(pl.len().alias("n"), pl.col("pivot_share").sort().mean().alias("share"))
         .sort("n", "pivot_model", descending=[True, False])
         .group_by("campaign_id", maintain_order=True)
         .first()

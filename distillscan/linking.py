@@ -108,7 +108,8 @@ def link(
         strong.join(membership, left_on="account_a", right_on="account_id")
         .group_by("root")
         .agg(
-            pl.col("weight").mean().alias("edge_strength"),
+            # Float sums in a fixed order (sorted): the same bits on every run.
+            pl.col("weight").sort().mean().alias("edge_strength"),
             pl.col("kind").unique().sort().alias("link_kinds"),
         )
     )
@@ -119,10 +120,10 @@ def link(
             pl.col("account_id").sort().alias("members"),
             pl.len().alias("n_accounts"),
             pl.col("n_events").sum().alias("n_events"),
-            ((pl.col("content") * pl.col("n_events")).sum() / pl.col("n_events").sum()).alias(
-                "content"
-            ),
-            pl.col("operations").mean().alias("member_operations"),
+            (
+                (pl.col("content") * pl.col("n_events")).sort().sum() / pl.col("n_events").sum()
+            ).alias("content"),
+            pl.col("operations").sort().mean().alias("member_operations"),
         )
         .join(edge_strength, on="root", how="left")
         .with_columns(

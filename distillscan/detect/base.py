@@ -86,6 +86,18 @@ class Context:
             self.con.execute(statement, _used(statement, params) or None)
 
 
+def ordered_sum(terms: list[pl.Expr]) -> pl.Expr:
+    """The sum of ``terms``, added left to right.
+
+    Float addition is not associative, and ``pl.sum_horizontal`` may group its terms differently
+    from run to run: results must be the same bits every time (same input, same output).
+    """
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
 def _used(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters ``sql`` refers to (DuckDB rejects unused named parameters)."""
     return {name: value for name, value in params.items() if f"${name}" in sql}

@@ -114,7 +114,8 @@ def run(ctx: Context) -> PassOutput:
         )
         .group_by("account_id")
         .agg(
-            (1.0 - (1.0 - pl.col("w")).product()).alias("infra_signal"),
+            # Sorted first: a float product's bits depend on the order of its factors.
+            (1.0 - (1.0 - pl.col("w").sort()).product()).alias("infra_signal"),
             pl.col("kind").sort().str.join(",").alias("shared_infrastructure"),
         )
     )

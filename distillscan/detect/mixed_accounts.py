@@ -81,7 +81,11 @@ def run(ctx: Context) -> PassOutput:
             pl.col("n_events").sum().alias("n_events"),
             pl.col("end_user_id").filter(pl.col("implicated")).sort().alias("implicated_end_users"),
             (
-                (pl.col("end_user_score") * pl.col("n_events")).filter(pl.col("implicated")).sum()
+                # Sorted first: a float sum's bits depend on the order of its terms.
+                (pl.col("end_user_score") * pl.col("n_events"))
+                .filter(pl.col("implicated"))
+                .sort()
+                .sum()
                 / (pl.col("n_events") * pl.col("implicated")).sum()
             ).alias("tenant_content"),
         )

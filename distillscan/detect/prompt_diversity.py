@@ -25,7 +25,7 @@ import math
 import polars as pl
 
 from distillscan.detect import features
-from distillscan.detect.base import Context, Pass, PassOutput, ramp
+from distillscan.detect.base import Context, Pass, PassOutput, ordered_sum, ramp
 
 
 def _sql() -> str:
@@ -58,8 +58,8 @@ def run(ctx: Context) -> PassOutput:
            GROUP BY account_id"""
     )
     caps = [f"cap_{name}" for name in features.ALL_CAPABILITIES]
-    total = pl.sum_horizontal(caps)
-    entropy = -pl.sum_horizontal(
+    total = ordered_sum([pl.col(c) for c in caps])
+    entropy = -ordered_sum(
         [
             pl.when(pl.col(c) > 0)
             .then((pl.col(c) / total) * (pl.col(c) / total).log())

@@ -34,19 +34,26 @@ WITH numbered AS (
 ordered AS (
     -- Ties in ts need no order: the gaps between sorted times are the same either way.
     SELECT account_no, ts,
-        epoch(ts - lag(ts) OVER (PARTITION BY account_no ORDER BY ts)) AS gap_s
+        epoch_us(ts) - lag(epoch_us(ts)) OVER (PARTITION BY account_no ORDER BY ts) AS gap_us
     FROM numbered
+),
+session_gaps AS (
+    -- Gaps inside a session only: a night's sleep says nothing about regularity. Sums of whole
+    -- microseconds are exact, so the coefficient of variation has the same bits on every run
+    -- (a float sum's depends on the order the threads add in).
+    SELECT account_no, count(*) AS n, sum(gap_us::HUGEINT) AS s1,
+        sum(gap_us::HUGEINT * gap_us) AS s2
+    FROM ordered
+    WHERE gap_us < $session_gap_s * 1000000
+    GROUP BY account_no
 ),
 per_account AS (
     SELECT account_no,
         count(*) AS n_events,
         count(DISTINCT ts::DATE) AS active_days,
         min(ts) AS first_seen,
-        max(ts) AS last_seen,
-        -- Gaps inside a session only: a night's sleep says nothing about regularity.
-        stddev_pop(gap_s) FILTER (WHERE gap_s < $session_gap_s)
-            / nullif(avg(gap_s) FILTER (WHERE gap_s < $session_gap_s), 0) AS gap_cv
-    FROM ordered
+        max(ts) AS last_seen
+    FROM numbered
     GROUP BY account_no
 ),
 per_minute AS (
@@ -65,8 +72,12 @@ concurrency AS (
     FROM per_minute JOIN ceilings USING (account_no)
     GROUP BY account_no
 )
-SELECT a.account_id, p.* EXCLUDE (account_no), c.peak_per_minute, c.at_ceiling_share
+SELECT a.account_id, p.* EXCLUDE (account_no),
+    -- Population standard deviation over mean: sqrt(n * s2 - s1^2) / s1.
+    CASE WHEN g.s1 > 0 THEN sqrt((g.n * g.s2 - g.s1 * g.s1)::DOUBLE) / g.s1::DOUBLE END AS gap_cv,
+    c.peak_per_minute, c.at_ceiling_share
 FROM per_account p
+LEFT JOIN session_gaps g USING (account_no)
 JOIN concurrency c USING (account_no)
 JOIN account_org a USING (account_no)
 ORDER BY a.account_id

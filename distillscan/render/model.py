@@ -572,7 +572,8 @@ def pooled_figures(frame: pl.DataFrame) -> dict[str, Any]:
     ]
     total = max(float(frame["n_events"].sum() or 0), 1.0)
     row = frame.select(
-        *[((_column(frame, c) * weight).sum() / total).alias(c) for c in weighted],
+        # Sorted before summing: a float sum's bits depend on the order of its terms.
+        *[((_column(frame, c) * weight).sort().sum() / total).alias(c) for c in weighted],
         _column(frame, "n_capabilities").max().alias("n_capabilities"),
         # The shared_templates pass names its partner count template_partners (earlier
         # versions: template_peers); read whichever the case has.
@@ -591,12 +592,12 @@ def pooled_figures(frame: pl.DataFrame) -> dict[str, Any]:
         else frame.clear()
     )
     row["pivot_share"] = (
-        float(pivoting.select(_column(pivoting, "pivot_share").mean()).item() or 0.0)
+        float(pivoting.select(_column(pivoting, "pivot_share").sort().mean()).item() or 0.0)
         if not pivoting.is_empty()
         else 0.0
     )
     row["population_share"] = (
-        float(pivoting.select(_column(pivoting, "population_share").mean()).item() or 0.0)
+        float(pivoting.select(_column(pivoting, "population_share").sort().mean()).item() or 0.0)
         if not pivoting.is_empty()
         else 0.0
     )

@@ -31,3 +31,20 @@ def test_quiet_share_wraps_around_midnight() -> None:
         schema={"account_id": pl.String, "hour": pl.Int64, "n": pl.Int64},
     )
     assert volume_rhythm.quiet_share(hours)["quiet_hours_share"].to_list() == [0.0]
+
+
+def test_gap_regularity_is_the_coefficient_of_variation_of_session_gaps(
+    events_con: EventsFactory,
+) -> None:
+    import statistics
+
+    # Gaps of 1, 3, 2 and 2 minutes, a night away (not a session gap), then 4 minutes; ties
+    # (two events in the same minute) make a gap of zero.
+    minutes = [0, 1, 4, 6, 8, 8, 8 + 16 * 60, 12 + 16 * 60]
+    out = volume_rhythm.run(
+        context(events_con([event("acct", m) for m in minutes]), "volume_rhythm")
+    )
+    gaps = [60.0 * g for g in (1, 3, 2, 2, 0, 4)]
+    expected = statistics.pstdev(gaps) / statistics.mean(gaps)
+    (row,) = out.signals.iter_rows(named=True)
+    assert abs(row["gap_cv"] - expected) < 1e-12
