@@ -14,12 +14,14 @@ gives up and leaves the file to the careful path, having written nothing:
   from its typed columns instead, with the same results: see
   :class:`~distillscan.ingest.formats.base.TypedParquet`.)
 * **Same line numbers.** DuckDB skips blank lines and does not report line numbers, so records
-  are numbered by position: the query's output is written with ``COPY``, which keeps the input
-  order, and a second ``COPY`` writes the part with each row's position in that file as its
-  line. The plan is checked to hold nothing that could reorder rows (a join, a sort), and a
-  second thread counts the file's line ends meanwhile: the numbering is used only when every
-  line held a record, that is when the counts agree. A Parquet file's rows carry their record
-  number, so its scan writes the part directly.
+  are numbered by position: DuckDB keeps the input order of a query without ORDER BY on every
+  thread, also when it streams the result, so the result is read as Arrow batches in file
+  order and each row numbered as it is written (by pyarrow, in fixed-size row groups, so the
+  same rows give the same bytes). The plan is checked to hold nothing that could reorder rows
+  (a join, a sort), and a second thread counts the file's line ends meanwhile: the numbering
+  stands only when every line held a record, that is when the counts agree. (DuckDB refuses a
+  record split over lines and two records on one line, so only blank lines can make them
+  differ.) A Parquet file's rows carry their record number.
 * **Nothing dropped.** A JSON lines record that fails validation is quarantined with the
   validator's reason, as the careful path would, its raw text fetched by line number in a
   second read of the file. DuckDB refuses invalid JSON, a non-object line, a duplicate key, a
@@ -37,6 +39,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from distillscan.db import sql_identifier, sql_string
 from distillscan.ingest.discover import InputFile
@@ -57,6 +61,11 @@ MAX_RECORD_BYTES = 64 * 1024 * 1024
 #: Most failing records the bulk path quarantines itself (their line numbers are held in memory
 #: and their raw text fetched afterwards); a file with more takes the careful path.
 MAX_REJECTS = 10_000
+
+#: Rows per Arrow batch fetched from the scan's streamed result.
+STREAM_BATCH_ROWS = 65_536
+#: Rows per row group of a part written here (DuckDB's own default).
+PART_ROW_GROUP_ROWS = 122_880
 
 #: Physical operators that keep rows in input order, one in, one out: the only ones allowed in
 #: the bulk query's plan, since its rows are numbered by position.
@@ -256,19 +265,13 @@ def _load_parquet(
     sha256: str,
     target: Path,
 ) -> Outcome:
-    """Parquet rows carry their record number: the scan writes ``target`` itself.
+    """Parquet rows carry their record number: the scan's rows are written as they come.
 
     A failing row sends the file to the careful path (which keeps the row's text for the
-    quarantine), so every row must have been written.
+    quarantine), so every row must load.
     """
-    rows = con.sql(
-        f"SELECT sum(num_rows) FROM parquet_file_metadata({sql_string(str(source.path))})"
-    ).fetchall()[0][0]
-    if rows:  # as the careful path, no part without rows
-        written = _copy(con, _finished(f"({query})", "source_line", spec, sha256), target)
-        if written != rows:
-            raise GiveUp("records fail validation")
-    return Outcome(rows or 0, QUARANTINE_ARROW_SCHEMA.empty_table())
+    records, _ = _stream(con, query, spec, sha256, target, by_position=False, max_rejects=0)
+    return Outcome(records, QUARANTINE_ARROW_SCHEMA.empty_table())
 
 
 def _load_lines(
@@ -280,62 +283,138 @@ def _load_lines(
     sha256: str,
     target: Path,
 ) -> Outcome:
-    """JSON lines: the scan's output is written in file order next to ``target`` (COPY keeps
-    the input order; a streaming result does not), and numbered by position in a second pass
-    once the line count shows that every line held a record."""
+    """JSON lines: the scan's result is streamed in file order (DuckDB keeps the input order of
+    a query without ORDER BY, on every thread) and each record numbered by its position as it
+    is written; the numbering stands once the line count shows that every line held a record."""
     count = _LineCount()
     stop = threading.Event()
     counter = threading.Thread(target=_count_lines, args=(source.path, count, stop), daemon=True)
     counter.start()
-    unordered = target.with_name(target.name + ".unordered")
     try:
-        _copy(con, query, unordered, compression="lz4_raw")
-        records, rejected = _tally(con, unordered)
-        if rejected.num_rows > MAX_REJECTS:
-            raise GiveUp("records fail validation")
+        records, rejected = _stream(
+            con, query, spec, sha256, target, by_position=True, max_rejects=MAX_REJECTS
+        )
         counter.join()
         _check_lines(count, records)
-        if records > rejected.num_rows:  # as the careful path, no part without rows
-            scan = f"read_parquet({sql_string(str(unordered))}, file_row_number = true)"
-            # Reading is cheap and writing in order is serial: more threads only buffer more
-            # rows (measured at 2M events: the same 4.7 s, 1.0 GiB on one thread, 3.9 on two).
-            threads = con.sql("SELECT current_setting('threads')").fetchall()[0][0]
-            con.execute("SET threads = 1")
-            try:
-                _copy(con, _finished(scan, "file_row_number + 1", spec, sha256), target)
-            finally:
-                con.execute(f"SET threads = {int(threads)}")
     finally:
         stop.set()
         if counter.is_alive():
             counter.join()
-        unordered.unlink(missing_ok=True)
     quarantine = _quarantine(source, fmt, sha256, rejected if rejected.num_rows else None)
     return Outcome(records - rejected.num_rows, quarantine)
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, compression: str = "zstd") -> int:
-    """Write ``query`` to the Parquet file ``path`` in its row order; the rows written."""
-    return int(
-        con.execute(
-            f"COPY ({query}) TO {sql_string(str(path))} (FORMAT parquet, COMPRESSION {compression})"
-        ).fetchall()[0][0]
+def _stream(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    spec: TableSpec,
+    sha256: str,
+    target: Path,
+    *,
+    by_position: bool,
+    max_rejects: int,
+) -> tuple[int, pa.Table]:
+    """Write the loaded rows of ``query`` to ``target`` in the order they come.
+
+    ``by_position``: each record's line is its position in the result (JSON lines), not the
+    query's ``source_line`` (Parquet). More than ``max_rejects`` failing records means giving
+    up. Returns the number of records and the line and reason of those that failed, by line.
+    ``target`` is written only when at least one record loads, as the careful path does.
+    """
+    columns = _final_columns(spec)
+    finished = f"SELECT reason, source_line::BIGINT AS source_line, {columns} FROM ({query})"
+    writer = _PartWriter(target, spec.arrow_schema)
+    records = 0
+    failed: list[pa.Table] = []
+    try:
+        reader = con.sql(finished).to_arrow_reader(STREAM_BATCH_ROWS)
+        while (batch := _next_batch(reader)) is not None:
+            rows = pa.Table.from_batches([batch])
+            if by_position:
+                lines = pa.array(range(records + 1, records + rows.num_rows + 1), pa.int64())
+                rows = rows.set_column(
+                    rows.schema.get_field_index("source_line"), "source_line", lines
+                )
+            records += rows.num_rows
+            ok = pc.is_null(rows.column("reason"))
+            if not pc.all(ok).as_py():
+                failed.append(rows.select(["source_line", "reason"]).filter(pc.invert(ok)))
+                if sum(t.num_rows for t in failed) > max_rejects:
+                    raise GiveUp("records fail validation")
+                rows = rows.filter(ok)
+            writer.write(_with_event_ids(rows, sha256))
+    finally:
+        writer.close()
+    if failed:
+        return records, pa.concat_tables(failed)
+    return records, pa.table(
+        {"source_line": pa.array([], pa.int64()), "reason": pa.array([], pa.string())}
     )
 
 
-def _tally(con: duckdb.DuckDBPyConnection, unordered: Path) -> tuple[int, pa.Table]:
-    """Records in the scan's output, and the line and reason of those that failed (by line)."""
-    path = sql_string(str(unordered))
-    records = con.sql(f"SELECT count(*) FROM read_parquet({path})").fetchall()[0][0]
-    rejected = con.sql(
-        f"""
-        SELECT file_row_number + 1 AS source_line, reason
-        FROM read_parquet({path}, file_row_number = true)
-        WHERE reason IS NOT NULL
-        ORDER BY source_line
-        LIMIT {MAX_REJECTS + 1}"""
-    ).to_arrow_table()
-    return records, rejected
+def _next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
+    """The next batch of a streamed result, None at its end.
+
+    An error DuckDB meets while the result streams (a malformed record, a damaged stream)
+    reaches Arrow's reader as an ``OSError`` or an Arrow exception.
+    """
+    try:
+        return reader.read_next_batch()
+    except StopIteration:
+        return None
+    except (OSError, pa.ArrowException) as exc:
+        raise GiveUp(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def _with_event_ids(rows: pa.Table, sha256: str) -> pa.Table:
+    """``rows`` with missing event ids filled as the careful path fills them: the file's hash
+    prefix and the line."""
+    event_id = rows.column("event_id")
+    if event_id.null_count == 0:
+        return rows
+    lines = pc.cast(rows.column("source_line"), pa.string())
+    fallback = pc.binary_join_element_wise(sha256[:16] + ":", lines, "")
+    filled = pc.if_else(pc.is_null(event_id), fallback, event_id)
+    return rows.set_column(rows.schema.get_field_index("event_id"), "event_id", filled)
+
+
+class _PartWriter:
+    """A Parquet part written in row groups of exactly ``PART_ROW_GROUP_ROWS`` rows (the last
+    one shorter), whatever the sizes of the tables handed over: the same rows give the same
+    bytes. Nothing is created until a row arrives."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path = path
+        self.schema = schema
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self.pending.append(table.select(self.schema.names).cast(self.schema))
+        self.pending_rows += table.num_rows
+        if self.pending_rows >= PART_ROW_GROUP_ROWS:
+            rows = pa.concat_tables(self.pending)
+            whole = rows.num_rows - rows.num_rows % PART_ROW_GROUP_ROWS
+            self._flush(rows.slice(0, whole))
+            self.pending = [rows.slice(whole)]
+            self.pending_rows = rows.num_rows - whole
+
+    def _flush(self, rows: pa.Table) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self.writer.write_table(rows, row_group_size=PART_ROW_GROUP_ROWS)
+
+    def close(self) -> None:
+        """Write what is pending and close the file."""
+        if self.pending_rows:
+            self._flush(pa.concat_tables(self.pending))
+        self.pending, self.pending_rows = [], 0
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
 def _check_lines(count: _LineCount, records: int) -> None:
@@ -348,24 +427,15 @@ def _check_lines(count: _LineCount, records: int) -> None:
         raise GiveUp(f"{lines} lines but {records} records: blank lines or split records")
 
 
-def _finished(rows: str, line: str, spec: TableSpec, sha256: str) -> str:
-    """SQL for the loaded ``rows`` (a FROM item) with ``line`` as their line numbers, missing
-    event ids filled as the careful path fills them, in the table's types."""
+def _final_columns(spec: TableSpec) -> str:
+    """SQL for the table's columns in the table's types, but ``source_line`` (numbered later)."""
     duckdb_types = {ARROW_TYPES[kind]: DUCKDB_TYPES[kind] for kind in ARROW_TYPES}
-    columns = []
-    for field in spec.arrow_schema:
-        value = field.name
-        if field.name == "source_line":
-            value = line
-        elif field.name == "event_id":
-            value = f"coalesce(event_id, {sql_string(sha256[:16] + ':')} || {line})"
-        columns.append(
-            f"CAST({value} AS {duckdb_types[field.type]}) AS {sql_identifier(field.name)}"
-        )
-    return f"""
-    SELECT {", ".join(columns)}
-    FROM {rows}
-    WHERE reason IS NULL"""
+    return ", ".join(
+        f"CAST({sql_identifier(field.name)} AS {duckdb_types[field.type]}) "
+        f"AS {sql_identifier(field.name)}"
+        for field in spec.arrow_schema
+        if field.name != "source_line"
+    )
 
 
 def _quarantine(

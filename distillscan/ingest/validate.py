@@ -19,9 +19,16 @@ _NUMERIC = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 _BLANK = "' ' || chr(9) || chr(10) || chr(13)"
 
 
-def _blank(v: str) -> str:
-    """SQL: the JSON value ``v`` is a string of nothing but whitespace."""
-    return f"(jt_{v} = 'VARCHAR' AND trim(js_{v}, {_BLANK}) = '')"
+def _blank(text: str) -> str:
+    """SQL: the string ``text`` is empty or nothing but whitespace.
+
+    The first character settles almost every value without trimming a copy of it. (CASE, not
+    AND/OR: in a projection DuckDB evaluates every operand of AND and OR on every row.)
+    """
+    return (
+        f"CASE WHEN {text} = '' THEN true "
+        f"WHEN ascii({text}) IN (9, 10, 13, 32) THEN trim({text}, {_BLANK}) = '' ELSE false END"
+    )
 
 
 def _facts(column: Column) -> str:
@@ -30,30 +37,49 @@ def _facts(column: Column) -> str:
     return f"ds_type({v}) AS jt_{v}, json_extract_string({v}, '$') AS js_{v}"
 
 
+def _present(column: Column, typed: bool) -> str:
+    """SQL computing, once, whether the record holds a value for the column (``present_``):
+    neither missing, nor JSON ``null``, nor a blank string."""
+    v = column.name
+    if typed:  # already in its final type: only a string can be blank
+        if column.kind == "string":
+            return f"CASE WHEN {v} IS NULL THEN false ELSE NOT ({_blank(v)}) END AS present_{v}"
+        return f"({v} IS NOT NULL) AS present_{v}"
+    return (
+        f"CASE WHEN jt_{v} IS NULL OR jt_{v} = 'NULL' THEN false "
+        f"WHEN jt_{v} = 'VARCHAR' THEN NOT ({_blank(f'js_{v}')}) ELSE true END AS present_{v}"
+    )
+
+
 def _cast(column: Column) -> str:
-    """SQL turning the JSON value ``v`` into the column's type (NULL when it does not fit)."""
+    """SQL turning the JSON value ``v`` into the column's type (NULL when it does not fit).
+
+    A JSON number's text is plain (``-12``, ``0.7``), so numbers skip the trimming and the
+    pattern that text from a string needs.
+    """
     v = column.name
     text = f"trim(js_{v})"
     kind = column.kind
     if kind == "string":
-        return (
-            f"CASE WHEN jt_{v} = 'VARCHAR' OR jt_{v} IN {_NUMERIC} "
-            f"THEN CASE WHEN NOT {_blank(v)} THEN js_{v} END END"
-        )
+        scalar = f"jt_{v} = 'VARCHAR' OR jt_{v} IN {_NUMERIC}"
+        return f"CASE WHEN present_{v} AND ({scalar}) THEN js_{v} END"
     if kind == "integer":
-        return (
-            # Whole numbers only: 4096, "4096", 4096.0 or 1e3, never a rounded 1.5.
-            f"CASE WHEN jt_{v} IN {_NUMERIC} OR jt_{v} = 'VARCHAR' THEN CASE "
-            f"WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN try_cast({text} AS BIGINT) "
+        # Whole numbers only: 4096, "4096", 4096.0 or 1e3, never a rounded 1.5.
+        whole = (
+            f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN try_cast({text} AS BIGINT) "
             f"WHEN isfinite(try_cast({text} AS DOUBLE)) "
             f"AND try_cast({text} AS DOUBLE) = trunc(try_cast({text} AS DOUBLE)) "
-            f"THEN try_cast(try_cast({text} AS DOUBLE) AS BIGINT) END END"
+            f"THEN try_cast(try_cast({text} AS DOUBLE) AS BIGINT) END"
+        )
+        return (
+            f"CASE WHEN jt_{v} IN ('BIGINT', 'UBIGINT') THEN try_cast(js_{v} AS BIGINT) "
+            f"WHEN jt_{v} IN ('DOUBLE', 'VARCHAR') THEN {whole} END"
         )
     if kind == "number":
+        number = f"try_cast(nullif({text}, '') AS DOUBLE)"
         return (
-            f"CASE WHEN (jt_{v} IN {_NUMERIC} OR jt_{v} = 'VARCHAR') "
-            f"AND isfinite(try_cast(nullif({text}, '') AS DOUBLE)) "
-            f"THEN try_cast(nullif({text}, '') AS DOUBLE) END"
+            f"CASE WHEN jt_{v} IN {_NUMERIC} OR jt_{v} = 'VARCHAR' "
+            f"THEN CASE WHEN isfinite({number}) THEN {number} END END"
         )
     if kind == "boolean":
         return (
@@ -81,22 +107,18 @@ def _typed_cast(column: Column) -> str:
     (strings) and non-finite numbers do not fit."""
     v = column.name
     if column.kind == "string":
-        return f"CASE WHEN trim({v}, {_BLANK}) <> '' THEN {v} END"
+        return f"CASE WHEN present_{v} THEN {v} END"
     if column.kind == "number":
         return f"CASE WHEN isfinite({v}) THEN {v} END"
     return v
 
 
-def _problem(column: Column, required: bool, typed: bool) -> str:
+def _problem(column: Column, required: bool) -> str:
     """SQL giving the reason the column's value cannot be used, or NULL."""
     v = column.name
-    if typed:  # a blank string is no value
-        present = f"(typed_{v} IS NOT NULL)" if column.kind == "string" else f"({v} IS NOT NULL)"
-    else:
-        present = f"(jt_{v} IS NOT NULL AND jt_{v} <> 'NULL' AND NOT {_blank(v)})"
     shown = f"left({v}::VARCHAR, 60)"
     bad = f"printf('{v}: expected {_EXPECTED[column.kind]}, got %s', {shown})"
-    checks = f"WHEN {present} AND typed_{v} IS NULL THEN {bad}"
+    checks = f"WHEN present_{v} AND typed_{v} IS NULL THEN {bad}"
     if column.kind == "timestamp":
         checks += (
             f" WHEN typed_{v} < TIMESTAMP '{PLAUSIBLE_FROM}'"
@@ -105,7 +127,7 @@ def _problem(column: Column, required: bool, typed: bool) -> str:
     if column.kind == "integer":
         checks += f" WHEN typed_{v} < 0 THEN printf('{v}: must not be negative, got %d', typed_{v})"
     if required:
-        checks = f"WHEN NOT {present} THEN '{v}: missing' " + checks
+        checks = f"WHEN NOT present_{v} THEN '{v}: missing' " + checks
     return f"CASE {checks} END"
 
 
@@ -115,7 +137,9 @@ def validation_sql(
     """Return CTEs and a final SELECT over ``staged``: typed columns plus ``reason``.
 
     The text continues a ``WITH`` clause that defines ``staged`` (it starts with ``facts AS``);
-    ``reason`` is NULL when the record can be loaded.
+    ``reason`` is NULL when the record can be loaded. Each step computes once what the next
+    ones read several times: a JSON value's type and text (``facts``), whether it is there at
+    all (``presence``), its typed value (``typed``), and the reasons it cannot be used.
 
     ``staged`` must hold ``source_line``, ``raw``, ``format_error`` and one column per entry of
     ``columns``: JSON for ``raw`` columns (except those named in ``typed``, already in their
@@ -124,12 +148,11 @@ def validation_sql(
     raw_columns = [c for c in columns if c.source == "raw"]
     json_columns = [c for c in raw_columns if c.name not in typed]
     facts = "".join(f",\n        {_facts(c)}" for c in json_columns)
+    presence = ",\n        ".join(_present(c, c.name in typed) for c in raw_columns)
     casts = ",\n        ".join(
         f"{_typed_cast(c) if c.name in typed else _cast(c)} AS typed_{c.name}" for c in raw_columns
     )
-    problems = ",\n            ".join(
-        _problem(c, c.name in required, c.name in typed) for c in raw_columns
-    )
+    problems = ",\n            ".join(_problem(c, c.name in required) for c in raw_columns)
     outputs = ",\n    ".join(
         f"typed_{c.name} AS {c.name}" if c.source == "raw" else c.name
         for c in columns
@@ -140,10 +163,15 @@ facts AS (
     SELECT *{facts}
     FROM staged
 ),
+presence AS (
+    SELECT *,
+        {presence}
+    FROM facts
+),
 typed AS (
     SELECT *,
         {casts}
-    FROM facts
+    FROM presence
 ),
 judged AS (
     SELECT *,

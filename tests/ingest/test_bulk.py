@@ -129,6 +129,27 @@ def test_large_file_keeps_line_order_across_threads(tmp_path: Path) -> None:
     assert all(event_id == f"req_{line - 1:06d}" for line, event_id in rows)
 
 
+def test_parts_are_cut_into_the_same_row_groups_whatever_the_batches(tmp_path: Path) -> None:
+    """Arrow batches of a streamed result vary in size; the part's row groups must not."""
+    schema = pa.schema([("n", pa.int64())])
+    for sizes in ([3, 15, 4], [22], [1] * 22):
+        path = tmp_path / f"part-{len(sizes)}.parquet"
+        with mock.patch.object(bulk, "PART_ROW_GROUP_ROWS", 10):
+            writer = bulk._PartWriter(path, schema)
+            start = 0
+            for size in sizes:
+                writer.write(pa.table({"n": list(range(start, start + size))}, schema=schema))
+                start += size
+            writer.close()
+        metadata = pq.ParquetFile(path).metadata
+        groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        assert groups == [10, 10, 2]
+        assert pq.read_table(path).column("n").to_pylist() == list(range(22))
+    first = (tmp_path / "part-3.parquet").read_bytes()
+    assert (tmp_path / "part-1.parquet").read_bytes() == first
+    assert (tmp_path / "part-22.parquet").read_bytes() == first
+
+
 def test_records_failing_validation_are_quarantined_by_the_bulk_path(tmp_path: Path) -> None:
     """A few bad records in a large clean file: the bulk path keeps the rest and explains them."""
     path = tmp_path / "some_bad.jsonl.gz"
