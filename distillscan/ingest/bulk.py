@@ -64,6 +64,9 @@ MAX_REJECTS = 10_000
 
 #: Rows per Arrow batch fetched from the scan's streamed result.
 STREAM_BATCH_ROWS = 65_536
+#: Most bytes of the streamed result DuckDB queues for the writing thread (its default, 10 MiB,
+#: stalls the scan whenever a row group is being written: 2M events 0.7 s slower).
+STREAM_BUFFER_MIB = 64
 #: Rows per row group of a part written here (DuckDB's own default).
 PART_ROW_GROUP_ROWS = 122_880
 
@@ -326,6 +329,8 @@ def _stream(
     writer = _PartWriter(target, spec.arrow_schema)
     records = 0
     failed: list[pa.Table] = []
+    # Room for DuckDB's threads to keep working while this thread writes a row group.
+    con.execute(f"SET max_streaming_buffer_size = '{STREAM_BUFFER_MIB}MiB'")
     try:
         reader = con.sql(finished).to_arrow_reader(STREAM_BATCH_ROWS)
         while (batch := _next_batch(reader)) is not None:
@@ -344,6 +349,7 @@ def _stream(
                 rows = rows.filter(ok)
             writer.write(_with_event_ids(rows, sha256))
     finally:
+        con.execute("RESET max_streaming_buffer_size")
         writer.close()
     if failed:
         return records, pa.concat_tables(failed)

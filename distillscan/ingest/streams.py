@@ -8,12 +8,12 @@ quarantine the incomplete record and say where the file broke.
 from __future__ import annotations
 
 import io
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import zstandard
+from zlib_ng import zlib_ng
 
 #: Bytes read from disk per step. Small enough that a step's output stays in the CPU cache:
 #: counting the lines of a 2M-record .jsonl.gz took 4.1 CPU-s this way, 5.9 reading 1 MiB.
@@ -22,6 +22,8 @@ READ_SIZE = 128 * 1024
 CHUNK_LIMIT = 16 * 1024 * 1024
 
 COMPRESSIONS = ("gz", "zst")
+#: zlib-ng's error class (its type stubs declare it as an instance).
+_GZIP_ERROR = cast(type[Exception], zlib_ng.error)
 
 
 def compression_of(path: Path) -> str | None:
@@ -36,7 +38,10 @@ def compression_of(path: Path) -> str | None:
 
 def _new_decompressor(compression: str) -> Any:
     if compression == "gz":
-        return zlib.decompressobj(wbits=31)  # 31: gzip header and trailer
+        # zlib-ng inflates the same bytes as zlib in half the time (2M-event export: 4.1 CPU-s
+        # with zlib, 1.9 with zlib-ng); the bulk path decompresses every .gz once more to count
+        # its lines. 31: gzip header and trailer.
+        return zlib_ng.decompressobj(wbits=31)
     return zstandard.ZstdDecompressor().decompressobj()
 
 
@@ -64,7 +69,7 @@ def iter_decompressed(raw: io.BufferedIOBase, compression: str | None) -> Iterat
                     rest = decompressor.unconsumed_tail
                 else:
                     out, rest = decompressor.decompress(chunk), b""
-            except (zlib.error, zstandard.ZstdError) as exc:
+            except (_GZIP_ERROR, zstandard.ZstdError) as exc:
                 raise DamagedStream(f"{name} data is corrupt ({exc})") from None
             started = True
             if out:
