@@ -129,7 +129,9 @@ conversations AS (
              WHEN ds_type({_at("req", "$.messages")}) = 'ARRAY' THEN {_at("req", "$.messages")}
              WHEN ds_type({_at("req", "$.input")}) = 'ARRAY' THEN {_at("req", "$.input")}
         END AS message_list,
-        coalesce({_string("logged")}, {_string(_at("logged", "$.input"))},
+        -- (Only an object has an input: the coalesce would parse a list of messages too.)
+        coalesce({_string("logged")},
+                 CASE WHEN ds_type(logged) = 'OBJECT' THEN {_string(_at("logged", "$.input"))} END,
                  {_string(_at("req", "$.input"))}, {_string(_at("req", "$.prompt"))})
             AS single_prompt
     FROM requests

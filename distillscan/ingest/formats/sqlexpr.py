@@ -52,4 +52,4 @@ def text_of(json_expr: str) -> str:
 
 def joined_texts(list_expr: str) -> str:
     """SQL joining a list of VARCHAR with newlines, NULL when nothing is left (NULLs skipped)."""
-    return f"nullif(array_to_string({list_expr}, chr(10)), '')"
+    return f"nullif(ds_lines({list_expr}), '')"
