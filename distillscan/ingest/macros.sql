@@ -11,6 +11,14 @@ CREATE OR REPLACE TEMP MACRO ds_type(j) AS
         ELSE json_type(j)
     END;
 
+-- A text that is empty or nothing but blanks, tabs and line breaks. The first character settles
+-- almost every text without trimming a copy of it. (CASE, not AND/OR: in a projection DuckDB
+-- evaluates every operand of AND and OR on every row.)
+CREATE OR REPLACE TEMP MACRO ds_blank(s) AS
+    CASE WHEN s = '' THEN true
+         WHEN ascii(s) IN (9, 10, 13, 32) THEN trim(s, chr(32) || chr(9) || chr(10) || chr(13)) = ''
+         ELSE false END;
+
 -- A value that may hold JSON inside a string (CSV cells, double-encoded exports). The first
 -- test settles the common case, a plain string or no string at all, without a parse: only a
 -- string whose text starts (after spaces) with a bracket or an escape can hold JSON.

@@ -15,20 +15,6 @@ PLAUSIBLE_FROM = "2000-01-01"
 PLAUSIBLE_TO = "2100-01-01"
 
 _NUMERIC = "('BIGINT', 'UBIGINT', 'DOUBLE')"
-#: Characters that do not make a string value present (a blank id is a missing id).
-_BLANK = "' ' || chr(9) || chr(10) || chr(13)"
-
-
-def _blank(text: str) -> str:
-    """SQL: the string ``text`` is empty or nothing but whitespace.
-
-    The first character settles almost every value without trimming a copy of it. (CASE, not
-    AND/OR: in a projection DuckDB evaluates every operand of AND and OR on every row.)
-    """
-    return (
-        f"CASE WHEN {text} = '' THEN true "
-        f"WHEN ascii({text}) IN (9, 10, 13, 32) THEN trim({text}, {_BLANK}) = '' ELSE false END"
-    )
 
 
 def _facts(column: Column) -> str:
@@ -43,11 +29,11 @@ def _present(column: Column, typed: bool) -> str:
     v = column.name
     if typed:  # already in its final type: only a string can be blank
         if column.kind == "string":
-            return f"CASE WHEN {v} IS NULL THEN false ELSE NOT ({_blank(v)}) END AS present_{v}"
+            return f"CASE WHEN {v} IS NULL THEN false ELSE NOT ds_blank({v}) END AS present_{v}"
         return f"({v} IS NOT NULL) AS present_{v}"
     return (
         f"CASE WHEN jt_{v} IS NULL OR jt_{v} = 'NULL' THEN false "
-        f"WHEN jt_{v} = 'VARCHAR' THEN NOT ({_blank(f'js_{v}')}) ELSE true END AS present_{v}"
+        f"WHEN jt_{v} = 'VARCHAR' THEN NOT ds_blank(js_{v}) ELSE true END AS present_{v}"
     )
 
 

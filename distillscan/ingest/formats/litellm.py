@@ -46,25 +46,47 @@ def _each(list_expr: str, item_text: str, condition: str = "true") -> str:
     return joined_texts(f"[{item_text} FOR x IN ds_items({list_expr}) IF {condition}]")
 
 
+#: Metadata fields read, parsed out of the metadata object in one pass (``meta_fields``): it is
+#: often kilobytes of headers and key settings, and a JSON path per field would parse it again.
+_META_PATHS = (
+    "$.user_api_key_team_id",
+    "$.user_api_key",
+    "$.status",
+    "$.user_api_key_org_id",
+    "/headers/user-agent",
+    "/headers/User-Agent",
+    "$.user_agent",
+    "$.user_api_key_user_id",
+    "$.requester_ip_address",
+    "$.proxy_server_request",
+    "$.error_information.error_code",
+)
+
+
+def _meta(path: str) -> str:
+    """SQL for the metadata field at ``path`` (one of ``_META_PATHS``), as JSON."""
+    return f"meta_fields[{_META_PATHS.index(path) + 1}]"
+
+
 # Values used more than once are picked once, in the ``picked`` CTE below: the expressions
 # nest, and DuckDB would evaluate a repeated one each time it appears.
-_TEAM = first_present("d.team_id", _at("meta", "$.user_api_key_team_id"))
-_API_KEY = first_present("d.api_key", _at("meta", "$.user_api_key"))
-_STATUS = first_present("d.status", _at("meta", "$.status"))
+_TEAM = first_present("d.team_id", _meta("$.user_api_key_team_id"))
+_API_KEY = first_present("d.api_key", _meta("$.user_api_key"))
+_STATUS = first_present("d.status", _meta("$.status"))
 _EFFORT = first_present(_at("req", "$.reasoning_effort"), _at("req", "$.reasoning.effort"))
 _BUDGET = _at("req", "$.thinking.budget_tokens")
 
 _ORG = first_present(
     "d.organization_id",
-    _at("meta", "$.user_api_key_org_id"),
+    _meta("$.user_api_key_org_id"),
     "d.team_id",
-    _at("meta", "$.user_api_key_team_id"),
+    _meta("$.user_api_key_team_id"),
 )
 # Request headers are in the metadata only when the proxy was configured to log them.
 _USER_AGENT = first_present(
-    "json_extract(meta, '/headers/user-agent')",
-    "json_extract(meta, '/headers/User-Agent')",
-    _at("meta", "$.user_agent"),
+    _meta("/headers/user-agent"),
+    _meta("/headers/User-Agent"),
+    _meta("$.user_agent"),
 )
 _MAX_TOKENS = first_present(
     _at("req", "$.max_tokens"),
@@ -115,11 +137,18 @@ WITH fields AS (
         ds_unwrap(d.proxy_server_request) AS req_column
     FROM parsed
 ),
+metadata AS (
+    SELECT *,
+        CASE WHEN ds_type(meta) = 'OBJECT'
+             THEN json_extract(meta, [{", ".join(f"'{path}'" for path in _META_PATHS)}]) END
+            AS meta_fields
+    FROM fields
+),
 requests AS (
     SELECT *,
         CASE WHEN {_non_empty_object("req_column")} THEN req_column
-             ELSE ds_unwrap({_at("meta", "$.proxy_server_request")}) END AS req
-    FROM fields
+             ELSE ds_unwrap({_meta("$.proxy_server_request")}) END AS req
+    FROM metadata
 ),
 conversations AS (
     SELECT *,
@@ -189,14 +218,14 @@ SELECT source_line, raw,
     d.request_id AS event_id,
     d.startTime AS ts,
     coalesce(
-        {first_present("d.user", _at("meta", "$.user_api_key_user_id"))},
+        {first_present("d.user", _meta("$.user_api_key_user_id"))},
         CASE WHEN {present("team")} THEN to_json('team:' || {text_of("team")}) END,
         CASE WHEN {present("api_key")} THEN to_json('key:' || {text_of("api_key")}) END
     ) AS account_id,
     api_key AS api_key_id,
     {_ORG} AS org_id,
     d.end_user AS end_user_id,
-    {first_present("d.requester_ip_address", _at("meta", "$.requester_ip_address"))} AS source_ip,
+    {first_present("d.requester_ip_address", _meta("$.requester_ip_address"))} AS source_ip,
     {_USER_AGENT} AS user_agent,
     {first_present("d.model_group", "d.model")} AS model,
     d.call_type AS operation,
@@ -225,7 +254,7 @@ SELECT source_line, raw,
     CASE lower({text_of("status_value")})
         WHEN 'success' THEN to_json('ok')
         WHEN 'failure' THEN coalesce(
-            {first_present(_at("meta", "$.error_information.error_code"))}, to_json('error'))
+            {first_present(_meta("$.error_information.error_code"))}, to_json('error'))
         ELSE status_value END AS status,
     text_available
 FROM responded

@@ -23,7 +23,7 @@ def present(json_expr: str) -> str:
     # or object is costly to build only to be found not blank.
     return (
         f"({json_expr} IS NOT NULL AND CASE ds_type({json_expr}) WHEN 'NULL' THEN false "
-        f"WHEN 'VARCHAR' THEN {strip(_string_of(json_expr))} <> '' ELSE true END)"
+        f"WHEN 'VARCHAR' THEN NOT ds_blank({_string_of(json_expr)}) ELSE true END)"
     )
 
 
