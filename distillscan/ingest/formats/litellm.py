@@ -118,10 +118,9 @@ _CHOICE_MESSAGES = f"""CASE
 _CHOICE_TEXTS = joined_texts(
     f"list_transform({_at('resp', '$.choices[*].text')}, lambda t: json_extract_string(t, '$'))"
 )
-# LiteLLM logs most responses in the OpenAI chat shape, whatever the provider. DuckDB's coalesce
-# evaluates every argument on every row, so the other shapes are read in a CASE branch, only
-# where chat choices gave nothing (there, row by row: DuckDB runs a lambda inside a CASE branch
-# several times slower than over a whole column).
+# LiteLLM logs most responses in the OpenAI chat shape, whatever the provider: the other shapes
+# are read in a CASE branch, only where chat choices gave nothing (there, row by row: DuckDB runs
+# a lambda inside a CASE branch several times slower than over a whole column).
 _RESPONSE_TEXT = f"""CASE WHEN choice_text IS NOT NULL THEN choice_text ELSE coalesce(
     {_CHOICE_TEXTS},
     ds_content_text({_at("resp", "$.content")}),
