@@ -2,8 +2,9 @@
 
 Most exports are machine-written without a single bad record. For those, DuckDB's own
 ``read_json`` (or ``read_parquet``) reads the file on every core, and the format's mapping and the
-shared validation run in the same query, so the records never pass through Python one batch at
-a time. (Parquet rows carry their record number, so the line counting below is for JSON lines.)
+shared validation run in the same query; Python only numbers the finished rows and writes them
+(pyarrow). (Parquet rows carry their record number, so the line counting below is for JSON
+lines.)
 
 The bulk path makes the same promises as the careful path (:mod:`distillscan.ingest.load`), or it
 gives up and leaves the file to the careful path, having written nothing:
