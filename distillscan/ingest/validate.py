@@ -40,8 +40,8 @@ def _present(column: Column, typed: bool) -> str:
 def _cast(column: Column) -> str:
     """SQL turning the JSON value ``v`` into the column's type (NULL when it does not fit).
 
-    A JSON number's text is plain (``-12``, ``0.7``), so numbers skip the trimming and the
-    pattern that text from a string needs.
+    A JSON integer's text is plain (``-12``), so integers skip the trimming and the pattern
+    that text from a string or a double needs.
     """
     v = column.name
     text = f"trim(js_{v})"
