@@ -1,0 +1,73 @@
+"""Decompression (``distillscan.ingest.streams``): every byte before a break, then the break."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ingest_support import gzip_bytes, zstd_bytes
+
+from distillscan.ingest import streams
+from distillscan.ingest.streams import InputStream
+
+#: Text that compresses several hundred times: one member's output fills many chunks.
+REPETITIVE = b'{"account_id": "acct-1", "prompt": "same question"}\n' * 20_000
+
+
+def _read(path: Path) -> tuple[bytes, str | None]:
+    """Everything ``InputStream`` hands over from ``path``, and the damage it reports."""
+    parts = []
+    with InputStream(path) as stream:
+        while chunk := stream.read_chunk():
+            parts.append(chunk)
+        return b"".join(parts), stream.damage
+
+
+@pytest.fixture(autouse=True)
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Many output-limited steps per member, and member ends inside a read.
+    monkeypatch.setattr(streams, "CHUNK_LIMIT", 4096)
+    monkeypatch.setattr(streams, "READ_SIZE", 1000)
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+@pytest.mark.parametrize(
+    "tail",
+    [b"", b"\x00" * 3, b"\x00" * 5000],
+    ids=["no-padding", "short-padding", "long-padding"],
+)
+def test_members_and_zero_padding_are_read_to_the_end(
+    tmp_path: Path, suffix: str, tail: bytes
+) -> None:
+    compress = gzip_bytes if suffix == ".gz" else zstd_bytes
+    first, second = REPETITIVE[:400_000], REPETITIVE[400_000:]
+    path = tmp_path / f"log.jsonl{suffix}"
+    path.write_bytes(compress(first) + compress(second) + tail)
+    assert _read(path) == (REPETITIVE, None)
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_garbage_after_the_last_member_is_damage(tmp_path: Path, suffix: str) -> None:
+    compress = gzip_bytes if suffix == ".gz" else zstd_bytes
+    path = tmp_path / f"log.jsonl{suffix}"
+    path.write_bytes(compress(REPETITIVE) + b"not compressed")
+    data, damage = _read(path)
+    assert data == REPETITIVE
+    assert damage is not None and "corrupt" in damage
+
+
+def test_a_cut_member_keeps_what_came_before(tmp_path: Path) -> None:
+    whole = gzip_bytes(REPETITIVE)
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    data, damage = _read(path)
+    assert 0 < len(data) < len(REPETITIVE) and REPETITIVE.startswith(data)
+    assert damage == "gzip stream ends early: the file is truncated"
+
+
+def test_bytes_after_the_zero_padding_are_damage(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(gzip_bytes(REPETITIVE) + b"\x00" * 5000 + gzip_bytes(b"{}\n"))
+    data, damage = _read(path)
+    assert data == REPETITIVE
+    assert damage == "gzip data is corrupt (bytes after the zero padding)"
