@@ -88,10 +88,11 @@ CREATE OR REPLACE TEMP MACRO ds_messages(j) AS
          THEN from_json(j, '[{"role": "VARCHAR", "content": "JSON"}]')
          ELSE []::STRUCT(role VARCHAR, content JSON)[] END;
 
--- System/developer turns inside a message list (from ds_messages), joined.
+-- System/developer turns inside a message list (from ds_messages), joined. (No nullif: the
+-- texts are never empty, and a nullif would have DuckDB build the list on every row, also where
+-- a coalesce had found the system prompt elsewhere.)
 CREATE OR REPLACE TEMP MACRO ds_chat_system(msgs) AS
-    nullif(ds_lines(
-        [ds_content_text(m.content) FOR m IN msgs IF lower(m.role) IN ('system', 'developer')]), '');
+    ds_lines([ds_content_text(m.content) FOR m IN msgs IF lower(m.role) IN ('system', 'developer')]);
 
 -- The final user turn of a message list (NULL when there is none).
 -- (Found by position: a filtered list would copy every user turn's content.)
@@ -104,8 +105,10 @@ CREATE OR REPLACE TEMP MACRO ds_chat_prompt(msgs) AS
     nullif(coalesce(ds_content_text(ds_last_user(msgs).content),
                     ds_tool_result_text(ds_last_user(msgs).content)), '');
 
+-- User and assistant turns. (Summed, not counted from a filtered list: filtering copies the
+-- messages, three times slower.)
 CREATE OR REPLACE TEMP MACRO ds_chat_turns(msgs) AS
-    len([m FOR m IN msgs IF lower(m.role) IN ('user', 'assistant')]);
+    coalesce(list_sum([(lower(m.role) IN ('user', 'assistant'))::INTEGER FOR m IN msgs]), 0);
 
 CREATE OR REPLACE TEMP MACRO ds_chat_history(msgs) AS
     len([m FOR m IN msgs IF lower(m.role) = 'assistant']) > 0;
