@@ -80,7 +80,7 @@ _OFFSETS = pa.array(range(STREAM_BATCH_ROWS), pa.int64())
 #: Most bytes of the streamed result DuckDB queues for the writing thread. Rows must leave in
 #: file order, so a thread that finished a later buffer of the file waits while there is no
 #: room: at DuckDB's default (10 MiB) and at 64 MiB both cores were often idle (2M LiteLLM
-#: events: 64 MiB 16.4 s, 256 MiB 14.2 s, 1 GiB no better).
+#: events, the stream alone: 64 MiB about 16 s, 256 MiB about 14 s, 1 GiB no better).
 STREAM_BUFFER_MIB = 256
 #: Rows per row group of a part written here (DuckDB's own default).
 PART_ROW_GROUP_ROWS = 122_880

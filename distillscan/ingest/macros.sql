@@ -105,8 +105,8 @@ CREATE OR REPLACE TEMP MACRO ds_chat_prompt(msgs) AS
     nullif(coalesce(ds_content_text(ds_last_user(msgs).content),
                     ds_tool_result_text(ds_last_user(msgs).content)), '');
 
--- User and assistant turns. (Summed, not counted from a filtered list: filtering copies the
--- messages, three times slower.)
+-- User and assistant turns. (Summed, not counted from a filtered list: building that list only
+-- to count it was three times slower.)
 CREATE OR REPLACE TEMP MACRO ds_chat_turns(msgs) AS
     coalesce(list_sum([(lower(m.role) IN ('user', 'assistant'))::INTEGER FOR m IN msgs]), 0);
 
