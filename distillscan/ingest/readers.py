@@ -40,6 +40,9 @@ BATCH_RECORDS = 100_000
 PARQUET_BATCH_RECORDS = 16_384
 #: Decompressed bytes gathered before a JSON lines batch is split.
 BATCH_BYTES = 32 * 1024 * 1024
+#: The same for a file's first batch, which format detection reads even when the bulk path then
+#: loads the file: a whole batch cost 0.15 s per file (2 s for a 14-file export).
+FIRST_BATCH_BYTES = 1024 * 1024
 #: Characters of JSON text read per step from a ``.json`` document.
 JSON_READ_CHARS = 8 * 1024 * 1024
 #: A single ``.json`` record longer than this is refused (it would otherwise be held in memory
@@ -164,7 +167,8 @@ def read_jsonl(stream: InputStream) -> Iterator[Batch]:
         pending_size += len(chunk)
         # Split only once enough is gathered, and only where the newest chunk holds a line end:
         # a very long line is gathered whole without rescanning it.
-        if pending_size < BATCH_BYTES or b"\n" not in chunk:
+        enough = FIRST_BATCH_BYTES if next_line == 1 else BATCH_BYTES
+        if pending_size < enough or b"\n" not in chunk:
             continue
         data = b"".join(pending)
         cut = data.rfind(b"\n")

@@ -280,6 +280,24 @@ def test_every_format_query_streams_in_input_order() -> None:
         assert set(bulk._operators(con, query)) <= bulk.STREAMING_OPERATORS, fmt.name
 
 
+def test_a_query_shape_is_planned_once_and_a_reordering_one_is_refused(tmp_path: Path) -> None:
+    """The plan check is kept per query shape: files differing only in name and content share
+    it, and a shape whose plan could reorder rows still sends its files to the careful path."""
+    for day in (1, 2, 3):
+        (tmp_path / f"day{day}.jsonl").write_bytes(
+            jsonl_bytes(canonical_record(day * 10 + i) for i in range(5))
+        )
+    bulk._STREAMING_SHAPES.clear()
+    with mock.patch.object(bulk, "_operators", wraps=bulk._operators) as planned:
+        _, outcomes = _both_ways(sorted(tmp_path.glob("day*.jsonl")), tmp_path)
+    assert outcomes == [True, True, True] and planned.call_count == 1
+    bulk._STREAMING_SHAPES.clear()
+    with mock.patch.object(bulk, "_operators", return_value=["READ_JSON", "ORDER_BY"]):
+        _, outcomes = _both_ways(sorted(tmp_path.glob("day*.jsonl")), tmp_path)
+    assert outcomes == [False, False, False]
+    bulk._STREAMING_SHAPES.clear()
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     records=st.lists(

@@ -66,6 +66,7 @@ def test_jsonl_framing_keeps_every_line_at_its_number(
     batch_bytes: int,
 ) -> None:
     monkeypatch.setattr(readers, "BATCH_BYTES", batch_bytes)
+    monkeypatch.setattr(readers, "FIRST_BATCH_BYTES", batch_bytes)
     monkeypatch.setattr("distillscan.ingest.streams.READ_SIZE", 7)
     path = tmp_path_factory.mktemp("jsonl") / "lines.jsonl"
     ending = "\r\n" if crlf else "\n"
