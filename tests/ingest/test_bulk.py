@@ -450,3 +450,14 @@ def test_typed_parquet_row_that_fails_sends_the_file_to_the_careful_path(tmp_pat
     case, outcomes = _both_ways([path], tmp_path)
     assert outcomes == [False]
     assert [row[1] for row in case["quarantine"]] == [len(records)]
+
+
+def test_a_record_longer_than_the_readers_object_size_loads_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    records = [canonical_record(i) for i in range(3)]
+    records[1]["response"] = "x" * 3000
+    path.write_bytes(jsonl_bytes(records))
+    with mock.patch.object(bulk, "MAX_RECORD_BYTES", 2048):
+        case, _ = _both_ways([path], tmp_path)
+    texts = read_case(tmp_path / "bulk", "events", "response_text")
+    assert len(case["events"]) == 3 and max(len(text or "") for (text,) in texts) == 3000
