@@ -102,6 +102,15 @@ class GiveUp(Exception):
     """The file needs the careful path; the message says why."""
 
 
+class ShapeMismatch(GiveUp):
+    """A typed read (:class:`~distillscan.ingest.formats.base.TypedJson`) met a value of
+    another shape: the file needs the JSON mapping."""
+
+
+#: How DuckDB's JSON reader words a value that does not fit the declared type.
+_TRANSFORM_ERROR = "JSON transform error"
+
+
 @dataclass(slots=True)
 class Outcome:
     """What the bulk path did with a file: rows loaded, and the quarantine (sorted by line)."""
@@ -191,7 +200,7 @@ def _count_gzip_lines(path: Path, result: _LineCount, stop: threading.Event) -> 
 
 
 def _records(
-    con: duckdb.DuckDBPyConnection, source: InputFile, fmt: LogFormat
+    con: duckdb.DuckDBPyConnection, source: InputFile, fmt: LogFormat, *, typed_json: bool
 ) -> tuple[str, str, frozenset[str]]:
     """SQL for ``parsed``, the mapping to run over it, and the columns that mapping hands over
     typed rather than as JSON.
@@ -201,7 +210,8 @@ def _records(
     format has a typed mapping that takes the file's column types, ``t`` holds the typed
     columns; otherwise each of the format's keys is its column as JSON (as the careful reader's
     whole row as JSON would hold it: keys match columns exactly, case included, and a missing
-    one is NULL).
+    one is NULL). ``typed_json``: a JSON lines file's keys are read as the format's
+    :class:`~distillscan.ingest.formats.base.TypedJson` declares, for its typed mapping.
     """
     path = sql_string(_duckdb_path(source.path) or "")
     if source.container == "parquet":
@@ -231,7 +241,13 @@ def _records(
     SELECT file_row_number + 1 AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS d
     FROM {scan}"""
         return parsed, fmt.sql, frozenset()
-    columns_spec = "{" + ", ".join(f"{sql_string(k)}: 'JSON'" for k in fmt.keys) + "}"
+    reading = fmt.typed_json if typed_json else None
+    declared = reading.columns if reading is not None else {}
+    columns_spec = (
+        "{"
+        + ", ".join(f"{sql_string(k)}: {sql_string(declared.get(k, 'JSON'))}" for k in fmt.keys)
+        + "}"
+    )
     packed = ", ".join(f"{sql_identifier(k)} := {sql_identifier(k)}" for k in fmt.keys)
     options = (
         f"columns = {columns_spec}, format = 'newline_delimited', records = true, "
@@ -241,11 +257,17 @@ def _records(
     parsed = f"""
     SELECT NULL::BIGINT AS source_line, NULL::VARCHAR AS raw, struct_pack({packed}) AS d
     FROM read_json({path}, {options})"""
-    return parsed, fmt.sql, frozenset()
+    return parsed, reading.sql if reading is not None else fmt.sql, frozenset()
 
 
 def _query(
-    con: duckdb.DuckDBPyConnection, source: InputFile, fmt: LogFormat, spec: TableSpec, sha256: str
+    con: duckdb.DuckDBPyConnection,
+    source: InputFile,
+    fmt: LogFormat,
+    spec: TableSpec,
+    sha256: str,
+    *,
+    typed_json: bool = False,
 ) -> str:
     """The query that reads, maps and validates every record of ``source``."""
     outputs = ", ".join(c.name for c in spec.columns if c.source != "provenance")
@@ -253,7 +275,7 @@ def _query(
         f"{sql_string(fmt.name)} AS source_format, {sql_string(source.display)} AS source_file, "
         f"source_line, {sql_string(sha256)} AS source_sha256"
     )
-    parsed, mapping, typed = _records(con, source, fmt)
+    parsed, mapping, typed = _records(con, source, fmt, typed_json=typed_json)
     return f"""
 WITH parsed AS ({parsed}
 ),
@@ -275,14 +297,35 @@ def load(
 ) -> Outcome:
     """Load ``source`` in one scan, writing its loaded rows (in line order) to ``target``.
 
+    A JSON lines file of a format with a typed mapping is read with it; when a value there has
+    another shape than the typed read declares, the file is read again with the JSON mapping.
     The quarantine is returned, not written: it is known only at the end.
 
     Raises :class:`GiveUp` when the file needs the careful path; ``target`` is then not
     written.
     """
+    if fmt.typed_json is not None and source.container != "parquet":
+        try:
+            return _load(con, source, fmt, spec, sha256, target, typed_json=True)
+        except ShapeMismatch:
+            pass
+    return _load(con, source, fmt, spec, sha256, target, typed_json=False)
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    source: InputFile,
+    fmt: LogFormat,
+    spec: TableSpec,
+    sha256: str,
+    target: Path,
+    *,
+    typed_json: bool,
+) -> Outcome:
+    """:func:`load`, reading with the typed mapping or not."""
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        query = _query(con, source, fmt, spec, sha256)
+        query = _query(con, source, fmt, spec, sha256, typed_json=typed_json)
         # An IN list of constants is planned as a join, which does not keep the input order.
         con.execute("SET disabled_optimizers = 'in_clause'")
         try:
@@ -293,12 +336,28 @@ def load(
             return _load_lines(con, source, fmt, query, spec, sha256, target)
         finally:
             con.execute("RESET disabled_optimizers")
-    except (duckdb.Error, RuntimeError) as exc:  # RuntimeError: DuckDB's own C++ exceptions
+    # RuntimeError: DuckDB's own C++ exceptions. UnicodeDecodeError: an error whose message
+    # quotes a value cut inside a character (DuckDB cuts the value it quotes by bytes).
+    except (duckdb.Error, RuntimeError, UnicodeDecodeError) as exc:
         target.unlink(missing_ok=True)
-        raise GiveUp(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise _reading_failed(exc) from None
     except GiveUp:
         target.unlink(missing_ok=True)
         raise
+
+
+def _reading_failed(exc: Exception) -> GiveUp:
+    """The :class:`GiveUp` for an error DuckDB met while reading: a :class:`ShapeMismatch` when
+    a value did not fit its declared type.
+
+    An error whose message cannot be decoded is taken as a possible mismatch (DuckDB quotes the
+    value that did not fit): at worst, the JSON mapping then gives up too.
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return ShapeMismatch("DuckDB's error message is not valid UTF-8")
+    text = str(exc)
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    return ShapeMismatch(reason) if _TRANSFORM_ERROR in text else GiveUp(reason)
 
 
 def _load_parquet(
@@ -410,14 +469,15 @@ def _next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
     """The next batch of a streamed result, None at its end.
 
     An error DuckDB meets while the result streams (a malformed record, a damaged stream)
-    reaches Arrow's reader as an ``OSError`` or an Arrow exception.
+    reaches Arrow's reader as an ``OSError`` or an Arrow exception (or, when its message cannot
+    be decoded, a ``UnicodeDecodeError``).
     """
     try:
         return reader.read_next_batch()
     except StopIteration:
         return None
-    except (OSError, pa.ArrowException) as exc:
-        raise GiveUp(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    except (OSError, pa.ArrowException, UnicodeDecodeError) as exc:
+        raise _reading_failed(exc) from None
 
 
 def _with_event_ids(rows: pa.Table, sha256: str) -> pa.Table:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ingest_support import DATA, canonical_record, jsonl_bytes, read_case
+from ingest_support import DATA, canonical_record, gzip_bytes, jsonl_bytes, read_case
 
 from distillscan.ingest import bulk, formats, ingest, load
 from distillscan.schema import TABLES
@@ -276,8 +276,9 @@ def test_every_format_query_streams_in_input_order() -> None:
         spec = TABLES[fmt.target]
         if not bulk.eligible(source, fmt, spec):
             continue
-        query = bulk._query(con, source, fmt, spec, "0" * 64)
-        assert set(bulk._operators(con, query)) <= bulk.STREAMING_OPERATORS, fmt.name
+        for typed_json in (False, True) if fmt.typed_json is not None else (False,):
+            query = bulk._query(con, source, fmt, spec, "0" * 64, typed_json=typed_json)
+            assert set(bulk._operators(con, query)) <= bulk.STREAMING_OPERATORS, fmt.name
 
 
 def test_a_query_shape_is_planned_once_and_a_reordering_one_is_refused(tmp_path: Path) -> None:
@@ -435,7 +436,10 @@ def test_typed_parquet_columns_load_as_their_json_does(shape: str, tmp_path: Pat
     _typed_parquet(path, records, TYPED_SHAPES[shape])
     con = duckdb.connect()
     _, mapping, typed = bulk._records(
-        con, InputFile(path, path.name, "parquet", None), formats.by_name("canonical")
+        con,
+        InputFile(path, path.name, "parquet", None),
+        formats.by_name("canonical"),
+        typed_json=False,
     )
     assert typed and mapping == formats.by_name("canonical").typed_parquet.sql  # type: ignore[union-attr]
     case, outcomes = _both_ways([path], tmp_path)
@@ -461,3 +465,348 @@ def test_a_record_longer_than_the_readers_object_size_loads_the_same(tmp_path: P
         case, _ = _both_ways([path], tmp_path)
     texts = read_case(tmp_path / "bulk", "events", "response_text")
     assert len(case["events"]) == 3 and max(len(text or "") for (text,) in texts) == 3000
+
+
+# --- LiteLLM's typed JSON reading (TypedJson): the same rows as its JSON mapping -----------------
+
+
+@contextlib.contextmanager
+def _readings() -> Iterator[list[tuple[bool, str]]]:
+    """Record each bulk read of a file: whether it was typed, and how it ended."""
+    readings: list[tuple[bool, str]] = []
+    real = bulk._load
+
+    def spy(*args: Any, typed_json: bool) -> Any:
+        try:
+            outcome = real(*args, typed_json=typed_json)
+        except bulk.GiveUp as exc:
+            readings.append((typed_json, type(exc).__name__))
+            raise
+        readings.append((typed_json, "loaded"))
+        return outcome
+
+    with mock.patch.object(bulk, "_load", spy):
+        yield readings
+
+
+def _spend_log(index: int, **fields: Any) -> dict[str, Any]:
+    """A LiteLLM SpendLogs row with prompts stored; ``fields`` override (None removes a key)."""
+    record: dict[str, Any] = {
+        "request_id": f"chatcmpl-{index:04d}",
+        "call_type": "acompletion",
+        "api_key": f"hashed-key-{index % 3}",
+        "startTime": f"2026-02-03T14:05:{index % 60:02d}.000000",
+        "model": "frontier-2",
+        "user": f"user-{index % 4}",
+        "metadata": {"user_api_key_alias": "alias", "requester_ip_address": "198.51.100.7"},
+        "messages": [{"role": "user", "content": f"Question {index}: explain step by step."}],
+        "response": {"choices": [{"message": {"role": "assistant", "content": "An answer."}}]},
+        "status": "success",
+        "prompt_tokens": 12,
+        "completion_tokens": 40,
+    }
+    record.update(fields)
+    return {key: value for key, value in record.items() if value is not None}
+
+
+_TEXT = st.sampled_from(["", "  ", "Hi", "redacted-by-litellm", '{"role": "x"}', "[1]", "é\n"])
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.just(1.5), _TEXT)
+_BLOCKS = st.lists(
+    st.one_of(
+        _TEXT,
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["text", "image_url", "x"])}, optional={"text": _SCALAR}
+        ),
+        st.fixed_dictionaries({"type": st.just("tool_result"), "content": _TEXT}),
+        st.none(),
+    ),
+    max_size=3,
+)
+_CONTENT = st.one_of(_SCALAR, _BLOCKS, st.dictionaries(st.sampled_from(["text", "a"]), _TEXT))
+_MESSAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.one_of(
+            st.sampled_from(["user", "assistant", "system", "developer", "USER", "tool"]),
+            st.integers(0, 2),
+            st.none(),
+            st.just({"a": 1}),
+        ),
+        "content": _CONTENT,
+        "Role": st.just("user"),
+    },
+)
+#: Values the typed read takes: a list of messages (of any role and content), an object with
+#: any of the response's and metadata's fields (of any value), or null.
+_TYPED_MESSAGES = st.one_of(st.none(), st.lists(st.one_of(_MESSAGE, st.none()), max_size=4))
+_CHOICE = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "message": st.one_of(
+                st.none(), st.fixed_dictionaries({}, optional={"content": _CONTENT, "role": _TEXT})
+            ),
+            "text": _SCALAR,
+        },
+    ),
+)
+_TYPED_RESPONSE = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "choices": st.one_of(st.none(), st.lists(_CHOICE, max_size=3)),
+            "content": _CONTENT,
+            "output": st.one_of(
+                _SCALAR,
+                st.lists(
+                    st.fixed_dictionaries(
+                        {"type": st.sampled_from(["message", "reasoning"]), "content": _CONTENT}
+                    ),
+                    max_size=2,
+                ),
+            ),
+            "id": _TEXT,
+        },
+    ),
+)
+_META_VALUE = st.one_of(_SCALAR, st.just({"error_code": 429, "user-agent": "ua"}), st.just([]))
+_TYPED_METADATA = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "user_api_key_team_id",
+                "user_api_key",
+                "status",
+                "user_api_key_org_id",
+                "user_agent",
+                "user_api_key_user_id",
+                "requester_ip_address",
+                "error_information",
+                "spend_logs_metadata",
+                "Status",
+            ]
+        ),
+        _META_VALUE,
+        max_size=4,
+    ),
+    st.fixed_dictionaries(
+        {
+            "headers": st.one_of(
+                _SCALAR, st.dictionaries(st.sampled_from(["user-agent", "User-Agent"]), _SCALAR)
+            ),
+            "proxy_server_request": st.one_of(
+                st.none(),
+                st.just({}),
+                st.just({"messages": [{"role": "user", "content": "from the body"}], "n": 2}),
+                st.just({"input": ["one", "two"], "prompt": "p"}),
+                st.just({"input": "a single input", "max_tokens": 10}),
+            ),
+        }
+    ),
+)
+#: Values of other shapes, which fail the typed read: the file is read again as JSON.
+_UNTYPED = st.one_of(
+    _SCALAR,
+    st.just({}),
+    st.just({"messages": [{"role": "user", "content": "nested"}]}),
+    st.just({"input": "one input"}),
+    st.just(["a string input", "another"]),
+    st.just('[{"role": "user", "content": "JSON text"}]'),
+    st.just({"choices": {"message": {}}}),
+    st.just({"choices": ["text"]}),
+)
+
+
+def _spend_logs(typed_only: bool) -> st.SearchStrategy[list[dict[str, Any]]]:
+    def shape(typed: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return typed if typed_only else st.one_of(typed, typed, _UNTYPED)
+
+    return st.lists(
+        st.fixed_dictionaries(
+            {
+                "messages": shape(_TYPED_MESSAGES),
+                "response": shape(_TYPED_RESPONSE),
+                "metadata": shape(_TYPED_METADATA),
+            },
+            optional={
+                "user": st.one_of(st.none(), _TEXT),
+                "team_id": _TEXT,
+                "status": st.sampled_from(["success", "failure", "Failure", "queued"]),
+                "proxy_server_request": st.just({"max_tokens": 5, "system": "Be brief."}),
+                # Top-level fields to leave out, so the metadata's copies are read.
+                "drop": st.sets(st.sampled_from(["user", "api_key", "status"])),
+            },
+        ),
+        min_size=1,
+        max_size=8,
+    )
+
+
+def _write_spend_logs(path: Path, shapes: list[dict[str, Any]]) -> None:
+    records = [_spend_log(i) for i in range(len(shapes))]
+    for record, shape in zip(records, shapes, strict=True):
+        for key in shape.get("drop", ()):
+            del record[key]
+        # (A None here is a JSON null, not a missing key.)
+        record.update({key: value for key, value in shape.items() if key != "drop"})
+    path.write_bytes(jsonl_bytes(records))
+
+
+_ALL_METADATA = {
+    "user_api_key_team_id": "team-meta",
+    "user_api_key": "key-meta",
+    "status": "failure",
+    "user_api_key_org_id": "org-meta",
+    "headers": {"User-Agent": "ua-upper", "x-forwarded-for": "203.0.113.9"},
+    "user_agent": "ua-field",
+    "user_api_key_user_id": "user-meta",
+    "requester_ip_address": "203.0.113.8",
+    "proxy_server_request": {"messages": [{"role": "user", "content": "body"}], "n": 3},
+    "error_information": {"error_code": "429"},
+}
+#: Records reaching every field the typed reading takes (each within a shape it accepts), with
+#: the top-level fields it falls back from left out where they would hide it.
+TYPED_SPEND_LOGS: list[dict[str, Any]] = [
+    {"metadata": _ALL_METADATA, "user": None, "api_key": None, "status": None},
+    {"metadata": {**_ALL_METADATA, "user_api_key_user_id": None}, "user": None},
+    {"metadata": {**_ALL_METADATA, "headers": {"user-agent": "ua-lower"}, "status": "success"}},
+    {"metadata": {"headers": "not an object", "error_information": "a string"}, "status": None},
+    {"metadata": {"headers": {}, "user_agent": "ua-field-only"}},
+    {"metadata": {"status": "failure", "error_information": {"error_code": 500}}, "status": None},
+    {"metadata": {"proxy_server_request": {"input": ["first", "second"]}}, "messages": None},
+    {"metadata": {"proxy_server_request": {"input": "one input"}}, "messages": None},
+    {"metadata": {"proxy_server_request": None}, "messages": None},
+    {"metadata": None, "messages": None},
+    {"messages": []},
+    {"messages": [None, {"role": "user", "content": None}]},
+    {"messages": [{"Role": "user", "content": "key in another case"}]},
+    {"messages": [{"role": 3, "content": "a number role"}, {"role": {"a": 1}, "content": "x"}]},
+    {
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": "System blocks."}]},
+            {"role": "user", "content": "First."},
+            {"role": "assistant", "content": "Reply."},
+            {"role": "user", "content": [{"type": "image_url"}, {"type": "text", "text": "Q"}]},
+        ]
+    },
+    {"messages": [{"role": "user", "content": [{"type": "tool_result", "content": "tool"}]}]},
+    {"messages": [{"role": "user", "content": "redacted-by-litellm"}]},
+    {"response": None},
+    {"response": {}},
+    {"response": {"choices": None}},
+    {"response": {"choices": []}},
+    {"response": {"choices": [None, {"message": None}, {"message": {"content": None}}]}},
+    {"response": {"choices": [{"text": "completion one"}, {"text": "two"}, {"text": None}]}},
+    {"response": {"choices": [{"message": {"content": "a"}}, {"message": {"content": "b"}}]}},
+    {"response": {"choices": [{"message": {"content": ""}}, {"text": "text after empty"}]}},
+    {"response": {"choices": [{"message": {"content": [{"type": "text", "text": "blocks"}]}}]}},
+    {"response": {"choices": [{"message": {"content": {"text": "an object"}}}]}},
+    {"response": {"choices": [{"message": {"content": "redacted-by-litellm"}}]}},
+    {"response": {"content": [{"type": "text", "text": "Anthropic"}, {"type": "tool_use"}]}},
+    {"response": {"content": "plain content"}},
+    {"response": {"output": [{"type": "reasoning"}, {"type": "message", "content": "resp api"}]}},
+    {"response": {"output": "not a list"}},
+    {"response": {"Choices": [{"message": {"content": "key in another case"}}]}},
+]
+
+
+def test_litellm_typed_reading_reaches_every_field_as_the_json_mapping_does(
+    tmp_path: Path,
+) -> None:
+    _write_spend_logs(tmp_path / "spend.jsonl", TYPED_SPEND_LOGS)
+    with _readings() as readings:
+        case, _ = _both_ways([tmp_path / "spend.jsonl"], tmp_path, format_name="litellm")
+    assert readings == [(True, "loaded")]
+    assert len(case["events"]) + len(case["quarantine"]) == len(TYPED_SPEND_LOGS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=_spend_logs(typed_only=True))
+def test_litellm_typed_reading_loads_what_the_json_mapping_loads(
+    tmp_path_factory: pytest.TempPathFactory, shapes: list[dict[str, Any]]
+) -> None:
+    """Every record of these shapes fits the typed read, which must then agree with the JSON
+    mapping (the careful path) on every field."""
+    root = tmp_path_factory.mktemp("typed")
+    _write_spend_logs(root / "spend.jsonl", shapes)
+    with _readings() as readings:
+        _both_ways([root / "spend.jsonl"], root, format_name="litellm")
+    assert readings == [(True, "loaded")]
+
+
+@settings(max_examples=30, deadline=None)
+@given(shapes=_spend_logs(typed_only=False))
+def test_litellm_records_of_any_shape_load_the_same_either_way(
+    tmp_path_factory: pytest.TempPathFactory, shapes: list[dict[str, Any]]
+) -> None:
+    root = tmp_path_factory.mktemp("mixed")
+    _write_spend_logs(root / "spend.jsonl", shapes)
+    with _readings() as readings:
+        _both_ways([root / "spend.jsonl"], root, format_name="litellm")
+    # The typed read is tried first; only a value of another shape makes it give way.
+    assert readings[0][0] is True
+    if readings[0][1] == "ShapeMismatch":
+        assert readings[1][0] is False
+
+
+#: Canonical messages the typed read takes, each as the JSON mapping reads it.
+TYPED_CANONICAL_MESSAGES: list[Any] = [
+    None,
+    [],
+    [None],
+    [{"role": "user", "content": None}],
+    [{"Role": "user", "content": "key in another case"}],
+    [{"role": 1, "content": "a number role"}, {"content": "no role"}],
+    [{"role": "system", "content": "S"}, {"role": "user", "content": [{"type": "text"}]}],
+    [{"role": "user", "content": {"text": "an object"}}, {"role": "assistant", "content": 5}],
+    [{"role": "USER", "content": [{"type": "image", "source": {}}, "a string block"]}],
+]
+
+
+def test_canonical_typed_reading_loads_what_the_json_mapping_loads(tmp_path: Path) -> None:
+    records = [
+        canonical_record(i, prompt="a prompt" if i % 2 else None, messages=None)
+        | ({"messages": messages} if messages is not None or i % 3 else {})
+        for i, messages in enumerate(TYPED_CANONICAL_MESSAGES * 2)
+    ]
+    (tmp_path / "events.jsonl").write_bytes(jsonl_bytes(records))
+    with _readings() as readings:
+        case, _ = _both_ways([tmp_path / "events.jsonl"], tmp_path)
+    assert readings == [(True, "loaded")]
+    assert len(case["events"]) + len(case["quarantine"]) == len(records)
+
+
+@pytest.mark.parametrize(
+    ("record", "misfits"),
+    [
+        (
+            lambda i: _spend_log(i),
+            [("messages", {}), ("response", "redacted-by-litellm"), ("metadata", "{}")],
+        ),
+        (
+            # DuckDB's error quotes the value cut by bytes, inside a character here.
+            lambda i: _spend_log(i),
+            [("response", "a" * 40 + "é" * 100)],
+        ),
+        (lambda i: canonical_record(i), [("messages", "a string"), ("messages", {"a": 1})]),
+    ],
+    ids=["litellm", "litellm-undecodable-error", "canonical"],
+)
+def test_a_value_of_another_shape_deep_in_the_file_rereads_it_as_json(
+    record: Any, misfits: list[tuple[str, Any]], tmp_path: Path
+) -> None:
+    """A value the typed read does not take (LiteLLM writes ``{}`` for messages it did not
+    store) fails it, however far into the file; the JSON mapping then loads the whole file in
+    bulk."""
+    records = [record(i) for i in range(30_000)]
+    for offset, (key, value) in enumerate(misfits, start=1):
+        records[-offset][key] = value
+    path = tmp_path / "export.jsonl.gz"
+    path.write_bytes(gzip_bytes(jsonl_bytes(records)))
+    with _readings() as readings:
+        case, outcomes = _both_ways([path], tmp_path)
+    assert readings == [(True, "ShapeMismatch"), (False, "loaded")]
+    assert outcomes == [True] and len(case["events"]) + len(case["quarantine"]) == len(records)

@@ -13,7 +13,8 @@ Helper macros for the message shapes the big APIs share live in ``macros.sql`` (
 
 A format may add a :class:`TypedParquet` mapping for Parquet files whose columns already have
 the types it expects: reading a typed column as JSON only to parse it again is most of the cost
-of a Parquet ingest.
+of a Parquet ingest. In the same way, a :class:`TypedJson` mapping reads a JSON lines file's
+nested columns as structs in the bulk path.
 """
 
 from __future__ import annotations
@@ -53,6 +54,29 @@ class TypedParquet:
 
 
 @dataclass(frozen=True, slots=True)
+class TypedJson:
+    """A second mapping of a format, for the bulk path's read of a JSON lines file, where some
+    keys are read as DuckDB structs and lists instead of JSON values.
+
+    A key read as JSON is serialised by the reader and parsed again by every field the mapping
+    takes from it; read as a struct, it is parsed once. The read itself checks shapes: a value
+    that is not the declared object or list (a string where an object is declared, ``{}``
+    where a list is) fails it, and the bulk path then reads the file again with the JSON
+    mapping. Only scalars convert silently in a typed read, so every leaf is JSON, or VARCHAR
+    where the JSON mapping converts to VARCHAR the same way.
+
+    Attributes:
+        columns: The DuckDB type of each key read typed (the other keys stay JSON).
+        sql: The mapping query over ``parsed``, whose ``d`` holds those keys typed. It returns
+            exactly what the JSON mapping returns for every record the typed read accepts; the
+            bulk path tests compare the two.
+    """
+
+    columns: Mapping[str, str]
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
 class LogFormat:
     """One input format.
 
@@ -68,6 +92,8 @@ class LogFormat:
             the careful path.
         typed_parquet: A mapping for Parquet files with typed columns (see
             :class:`TypedParquet`), used by the bulk path.
+        typed_json: A mapping for JSON lines files read with typed keys (see
+            :class:`TypedJson`), used by the bulk path.
     """
 
     name: str
@@ -78,6 +104,7 @@ class LogFormat:
     target: Target = "events"
     reads_raw: bool = False
     typed_parquet: TypedParquet | None = None
+    typed_json: TypedJson | None = None
 
     def transform_spec(self) -> str:
         """The ``json_transform`` structure that extracts every key as JSON."""

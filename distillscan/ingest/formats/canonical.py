@@ -7,8 +7,10 @@ budget (a number) or an object ``{"effort": ..., "budget_tokens": ...}``.
 
 Parquet exports whose columns have the plain types (strings, timestamps, integers, a list of
 ``{role, content}`` structs) are mapped by ``TYPED_SQL`` straight from the typed columns; any
-other Parquet file, and every JSON or CSV file, by ``SQL`` over JSON values. The two share their
-expressions where they can, and the bulk path tests load the same rows through both.
+other Parquet file, and every JSON or CSV file, by ``SQL`` over JSON values. The bulk path reads
+a JSON lines file's ``messages`` as a typed list and maps it with ``TYPED_JSON_SQL`` (a file
+where one is not a list is read again with ``SQL``). The mappings share their expressions where
+they can, and the bulk path tests load the same rows through each.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from distillscan.db import sql_identifier
-from distillscan.ingest.formats.base import LogFormat, Record, TypedParquet, has_any, has_keys
+from distillscan.ingest.formats.base import (
+    LogFormat,
+    Record,
+    TypedJson,
+    TypedParquet,
+    has_any,
+    has_keys,
+)
 
 KEYS = (
     "event_id", "timestamp", "account_id", "api_key_id", "org_id", "end_user_id", "source_ip",
@@ -24,6 +33,9 @@ KEYS = (
     "temperature", "n", "logprobs", "reasoning", "response", "prompt_tokens",
     "completion_tokens", "status",
 )  # fmt: skip
+
+#: A message list as ``ds_messages`` types it (and a Parquet export may hold it).
+_MESSAGES_JSON = 'STRUCT("role" VARCHAR, "content" JSON)[]'
 
 #: Columns read from the message list ``msgs`` (see ``ds_messages``), shared by both mappings.
 _FROM_MESSAGES = """
@@ -44,16 +56,19 @@ _FROM_REASONING = """
         OR try_cast(json_extract_string(reasoning, '$.budget_tokens') AS DOUBLE) > 0,
         false) AS reasoning_requested"""
 
-SQL = f"""
+
+def _json_mapping(messages: str, format_error: str) -> str:
+    """The mapping over JSON values, given SQL for the message list (as ``ds_messages`` types
+    it) and for the reason its column cannot be read."""
+    return f"""
 WITH fields AS (
     SELECT source_line, raw, d,
-        ds_messages(ds_unwrap(d.messages)) AS msgs,
+        {messages} AS msgs,
         ds_unwrap(d.reasoning) AS reasoning
     FROM parsed
 )
 SELECT source_line, raw,
-    CASE WHEN d.messages IS NOT NULL AND ds_type(ds_unwrap(d.messages)) NOT IN ('ARRAY', 'NULL')
-         THEN 'messages: expected a list of {{role, content}}' END AS format_error,
+    {format_error} AS format_error,
     d.event_id AS event_id,
     d.timestamp AS ts,
     d.account_id, d.api_key_id, d.org_id, d.end_user_id, d.source_ip, d.user_agent, d.model,
@@ -69,6 +84,18 @@ SELECT source_line, raw,
     (d.messages IS NOT NULL OR d.prompt IS NOT NULL) AS text_available
 FROM fields
 """
+
+
+SQL = _json_mapping(
+    messages="ds_messages(ds_unwrap(d.messages))",
+    format_error="""CASE WHEN d.messages IS NOT NULL
+              AND ds_type(ds_unwrap(d.messages)) NOT IN ('ARRAY', 'NULL')
+         THEN 'messages: expected a list of {role, content}' END""",
+)
+#: The bulk path's read of a JSON lines file takes ``messages`` as a typed list (see
+#: ``TypedJson``); ``{role, content}`` as ``ds_messages`` types it, NULL when absent or null.
+TYPED_JSON_COLUMNS = {"messages": _MESSAGES_JSON}
+TYPED_JSON_SQL = _json_mapping(messages="coalesce(d.messages, [])", format_error="NULL::VARCHAR")
 
 #: The same mapping over typed Parquet columns (see ``_typed_columns``): each expression gives
 #: what the JSON mapping gives for the column read as JSON. ``reasoning`` is read as JSON.
@@ -106,7 +133,6 @@ _INTEGER_KEYS = ("max_tokens", "n", "prompt_tokens", "completion_tokens")
 _INTEGER_TYPES = frozenset(
     {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UINTEGER", "USMALLINT", "UTINYINT"}
 )
-_MESSAGES_JSON = 'STRUCT("role" VARCHAR, "content" JSON)[]'
 _MESSAGES_TEXT = 'STRUCT("role" VARCHAR, "content" VARCHAR)[]'
 
 
@@ -186,4 +212,5 @@ FORMAT = LogFormat(
         sql=TYPED_SQL,
         typed=_TYPED_COLUMNS,
     ),
+    typed_json=TypedJson(columns=TYPED_JSON_COLUMNS, sql=TYPED_JSON_SQL),
 )

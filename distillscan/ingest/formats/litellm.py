@@ -16,11 +16,19 @@ Text: ``messages`` holds the request messages only when the proxy stores prompts
 raw request body (``proxy_server_request``, or its copy in ``metadata``) supplies tools, ``n``,
 ``max_tokens``, reasoning settings, and the messages when the ``messages`` column is empty.
 Prompts LiteLLM redacted (``redacted-by-litellm``) count as not available.
+
+The bulk path reads a JSON lines export's ``metadata``, ``messages`` and ``response`` typed
+(:data:`TYPED_COLUMNS`, see :class:`~distillscan.ingest.formats.base.TypedJson`) rather than as
+JSON text that every field would parse again; :data:`TYPED_SQL` is the same mapping over those
+structs. A file where one of them has another shape (``messages`` stored as ``{}``, a response
+that is a string) is read again with :data:`SQL`.
 """
 
 from __future__ import annotations
 
-from distillscan.ingest.formats.base import LogFormat, Record, has_any, has_keys
+from dataclasses import dataclass
+
+from distillscan.ingest.formats.base import LogFormat, Record, TypedJson, has_any, has_keys
 from distillscan.ingest.formats.sqlexpr import first_present, joined_texts, present, text_of
 
 #: What LiteLLM writes in place of message text when message logging is turned off.
@@ -46,26 +54,148 @@ def _each(list_expr: str, item_text: str, condition: str = "true") -> str:
     return joined_texts(f"[{item_text} FOR x IN ds_items({list_expr}) IF {condition}]")
 
 
-#: Metadata fields read, parsed out of the metadata object in one pass (``meta_fields``): it is
-#: often kilobytes of headers and key settings, and a JSON path per field would parse it again.
-_META_PATHS = (
-    "$.user_api_key_team_id",
-    "$.user_api_key",
-    "$.status",
-    "$.user_api_key_org_id",
-    "/headers/user-agent",
-    "/headers/User-Agent",
-    "$.user_agent",
-    "$.user_api_key_user_id",
-    "$.requester_ip_address",
-    "$.proxy_server_request",
-    "$.error_information.error_code",
+#: Metadata fields read, each as a JSON path into the metadata object and as SQL over the typed
+#: metadata (:data:`TYPED_COLUMNS`). The JSON reading parses the object once for all of them
+#: (``meta_fields``): it is often kilobytes of headers and key settings.
+_META_FIELDS = (
+    ("$.user_api_key_team_id", "meta.user_api_key_team_id"),
+    ("$.user_api_key", "meta.user_api_key"),
+    ("$.status", "meta.status"),
+    ("$.user_api_key_org_id", "meta.user_api_key_org_id"),
+    ("/headers/user-agent", "json_extract(meta.headers, '/user-agent')"),
+    ("/headers/User-Agent", "json_extract(meta.headers, '/User-Agent')"),
+    ("$.user_agent", "meta.user_agent"),
+    ("$.user_api_key_user_id", "meta.user_api_key_user_id"),
+    ("$.requester_ip_address", "meta.requester_ip_address"),
+    ("$.proxy_server_request", "meta.proxy_server_request"),
+    ("$.error_information.error_code", "json_extract(meta.error_information, '$.error_code')"),
 )
+_META_PATHS = tuple(path for path, _ in _META_FIELDS)
+
+#: The types the bulk path reads these columns of a JSON lines file in. Every leaf is JSON (or
+#: VARCHAR where the JSON reading converts to VARCHAR too: a message's role, as ds_messages
+#: does), so nothing is converted silently; a value of another shape fails the read.
+_METADATA_TYPE = (
+    "STRUCT("
+    + ", ".join(
+        f"{name} JSON"
+        for name in (
+            "user_api_key_team_id",
+            "user_api_key",
+            "status",
+            "user_api_key_org_id",
+            "headers",
+            "user_agent",
+            "user_api_key_user_id",
+            "requester_ip_address",
+            "proxy_server_request",
+            "error_information",
+        )
+    )
+    + ")"
+)
+TYPED_COLUMNS = {
+    "metadata": _METADATA_TYPE,
+    "messages": "STRUCT(role VARCHAR, content JSON)[]",
+    "response": "STRUCT(choices STRUCT(message STRUCT(content JSON), text JSON)[], "
+    "content JSON, output JSON)",
+}
 
 
 def _meta(path: str) -> str:
-    """SQL for the metadata field at ``path`` (one of ``_META_PATHS``), as JSON."""
+    """SQL for the metadata field at ``path`` (one of ``_META_FIELDS``), as JSON."""
     return f"meta_fields[{_META_PATHS.index(path) + 1}]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """How the mapping reaches into ``metadata``, ``messages`` and ``response``: as JSON values
+    (``SQL``) or as the structs of :data:`TYPED_COLUMNS` (``TYPED_SQL``). Each field is SQL
+    giving the same value either way, where the typed read lets the file through at all."""
+
+    #: ``meta``, ``logged`` (the messages column) and ``resp``, from ``d``.
+    columns: str
+    #: JSON[], the values of ``_META_FIELDS`` in order (NULL without a metadata object).
+    meta_fields: str
+    #: The JSON list of messages or string inputs found outside a typed ``logged``.
+    message_list: str
+    #: One prompt string logged instead of a message list.
+    single_prompt: str
+    #: The messages as ds_messages types them.
+    msgs: str
+    #: JSON[]: the content of each chat choice of the response.
+    choice_contents: str
+    #: VARCHAR[]: the text of each (text completion) choice.
+    choice_texts: str
+    #: JSON: the response's ``content`` (Anthropic) and ``output`` (OpenAI Responses).
+    response_content: str
+    response_output: str
+    #: The response when it is a non-empty string.
+    response_string: str
+    #: Why the messages column cannot be read, or NULL.
+    format_error: str
+
+
+# What the raw request body holds, for the messages column's gaps: one prompt string, or a list
+# of messages (or of string inputs), as CASE branches.
+_STRING_PROMPTS = f"{_string(_at('req', '$.input'))}, {_string(_at('req', '$.prompt'))}"
+_REQUEST_LISTS = " ".join(
+    f"WHEN ds_type({_at('req', path)}) = 'ARRAY' THEN {_at('req', path)}"
+    for path in ("$.messages", "$.input")
+)
+
+_JSON_READING = _Reading(
+    columns="""ds_unwrap(d.metadata) AS meta,
+        ds_unwrap(d.messages) AS logged,
+        ds_unwrap(d.response) AS resp""",
+    meta_fields=f"""CASE WHEN ds_type(meta) = 'OBJECT'
+             THEN json_extract(meta, [{", ".join(f"'{path}'" for path in _META_PATHS)}]) END""",
+    message_list=f"""CASE WHEN ds_type(logged) = 'ARRAY' THEN logged
+             WHEN ds_type({_at("logged", "$.messages")}) = 'ARRAY'
+                 THEN {_at("logged", "$.messages")}
+             {_REQUEST_LISTS}
+        END""",
+    # (Only an object has an input: the coalesce would parse a list of messages too.)
+    single_prompt=f"""coalesce({_string("logged")},
+                 CASE WHEN ds_type(logged) = 'OBJECT' THEN {_string(_at("logged", "$.input"))} END,
+                 {_STRING_PROMPTS})""",
+    msgs="ds_messages(message_list)",
+    choice_contents=_at("resp", "$.choices[*].message.content"),
+    choice_texts=(
+        f"list_transform({_at('resp', '$.choices[*].text')}, lambda t: json_extract_string(t, '$'))"
+    ),
+    response_content=_at("resp", "$.content"),
+    response_output=_at("resp", "$.output"),
+    response_string=_string("resp"),
+    format_error=f"""CASE WHEN ({present("logged")}
+              AND ds_type(logged) NOT IN ('ARRAY', 'VARCHAR', 'OBJECT'))
+              OR ({_non_empty_object("logged")}
+                  AND {_at("logged", "$.messages")} IS NULL
+                  AND {_at("logged", "$.input")} IS NULL)
+         THEN printf('messages: expected a list of {{role, content}} ({{}} when not stored), '
+                     || 'got %s', left(logged::VARCHAR, 60))
+    END""",
+)
+
+# Typed, ``logged`` is a list of messages or NULL (anything else failed the read), ``resp`` an
+# object or NULL. A JSON null leaf reads as NULL, where the JSON reading has JSON null: every
+# use below treats both as nothing.
+_TYPED_READING = _Reading(
+    columns="d.metadata AS meta, d.messages AS logged, d.response AS resp",
+    meta_fields=(
+        f"CASE WHEN meta IS NOT NULL THEN [{', '.join(sql for _, sql in _META_FIELDS)}] END"
+    ),
+    message_list=f"CASE WHEN logged IS NOT NULL THEN NULL {_REQUEST_LISTS} END",
+    single_prompt=f"coalesce({_STRING_PROMPTS})",
+    msgs="CASE WHEN logged IS NOT NULL THEN logged ELSE ds_messages(message_list) END",
+    # Choices without content are left out, as the JSON path leaves them out.
+    choice_contents=("[c.message.content FOR c IN resp.choices IF c.message.content IS NOT NULL]"),
+    choice_texts="[json_extract_string(c.text, '$') FOR c IN resp.choices]",
+    response_content="resp.content",
+    response_output="resp.output",
+    response_string="NULL::VARCHAR",
+    format_error="NULL::VARCHAR",
+)
 
 
 # Values used more than once are picked once, in the ``picked`` CTE below: the expressions
@@ -97,16 +227,12 @@ _MAX_TOKENS = first_present(
 _STRING_INPUTS = joined_texts(
     "[json_extract_string(m, '$') FOR m IN ds_items(message_list) IF ds_type(m) = 'VARCHAR']"
 )
-_RESPONSES_OUTPUT = _each(
-    _at("resp", "$.output"),
-    "ds_content_text(json_extract(x, '$.content'))",
-    "json_extract_string(x, '$.type') = 'message'",
-)
 
 # The response body: OpenAI chat or text completions, Anthropic messages, OpenAI Responses.
-# The choices' fields are reached with a wildcard path, not by extracting from each choice in a
-# comprehension: ds_content_text holds a lambda, and DuckDB runs a lambda nested in another
-# lambda element by element (measured: three times slower).
+# Read as JSON, the choices' fields are reached with a wildcard path, not by extracting from each
+# choice in a comprehension: ds_content_text holds a lambda, and DuckDB runs a lambda nested in
+# another lambda element by element (measured: three times slower). (Typed, a comprehension
+# only takes struct fields.)
 # Most responses hold one choice whose content is a string: that is read without the lambda
 # (which costs more than the rest of the response's reading together); the others take it, row
 # by row as in any CASE branch.
@@ -115,32 +241,39 @@ _CHOICE_MESSAGES = f"""CASE
     WHEN len(choice_contents) = 1 AND ds_type(choice_contents[1]) = 'VARCHAR'
         THEN nullif(json_extract_string(choice_contents[1], '$'), '')
     ELSE {joined_texts("list_transform(choice_contents, lambda c: ds_content_text(c))")} END"""
-_CHOICE_TEXTS = joined_texts(
-    f"list_transform({_at('resp', '$.choices[*].text')}, lambda t: json_extract_string(t, '$'))"
-)
-# LiteLLM logs most responses in the OpenAI chat shape, whatever the provider: the other shapes
-# are read in a CASE branch, only where chat choices gave nothing (there, row by row: DuckDB runs
-# a lambda inside a CASE branch several times slower than over a whole column).
-_RESPONSE_TEXT = f"""CASE WHEN choice_text IS NOT NULL THEN choice_text ELSE coalesce(
-    {_CHOICE_TEXTS},
-    ds_content_text({_at("resp", "$.content")}),
-    {_RESPONSES_OUTPUT},
-    {_string("resp")}) END"""
 
-SQL = f"""
+
+def _response_text(reading: _Reading) -> str:
+    """SQL for the response's text.
+
+    LiteLLM logs most responses in the OpenAI chat shape, whatever the provider: the other
+    shapes are read in a CASE branch, only where chat choices gave nothing (there, row by row:
+    DuckDB runs a lambda inside a CASE branch several times slower than over a whole column).
+    """
+    responses_output = _each(
+        reading.response_output,
+        "ds_content_text(json_extract(x, '$.content'))",
+        "json_extract_string(x, '$.type') = 'message'",
+    )
+    return f"""CASE WHEN choice_text IS NOT NULL THEN choice_text ELSE coalesce(
+    {joined_texts(reading.choice_texts)},
+    ds_content_text({reading.response_content}),
+    {responses_output},
+    {reading.response_string}) END"""
+
+
+def _mapping(reading: _Reading) -> str:
+    """The mapping query, reaching into metadata, messages and response as ``reading`` says."""
+    return f"""
 WITH fields AS (
     SELECT source_line, raw, d,
-        ds_unwrap(d.metadata) AS meta,
-        ds_unwrap(d.messages) AS logged,
-        ds_unwrap(d.response) AS resp,
+        {reading.columns},
         ds_unwrap(d.proxy_server_request) AS req_column
     FROM parsed
 ),
 metadata AS (
     SELECT *,
-        CASE WHEN ds_type(meta) = 'OBJECT'
-             THEN json_extract(meta, [{", ".join(f"'{path}'" for path in _META_PATHS)}]) END
-            AS meta_fields
+        {reading.meta_fields} AS meta_fields
     FROM fields
 ),
 requests AS (
@@ -151,21 +284,12 @@ requests AS (
 ),
 conversations AS (
     SELECT *,
-        CASE WHEN ds_type(logged) = 'ARRAY' THEN logged
-             WHEN ds_type({_at("logged", "$.messages")}) = 'ARRAY'
-                 THEN {_at("logged", "$.messages")}
-             WHEN ds_type({_at("req", "$.messages")}) = 'ARRAY' THEN {_at("req", "$.messages")}
-             WHEN ds_type({_at("req", "$.input")}) = 'ARRAY' THEN {_at("req", "$.input")}
-        END AS message_list,
-        -- (Only an object has an input: the coalesce would parse a list of messages too.)
-        coalesce({_string("logged")},
-                 CASE WHEN ds_type(logged) = 'OBJECT' THEN {_string(_at("logged", "$.input"))} END,
-                 {_string(_at("req", "$.input"))}, {_string(_at("req", "$.prompt"))})
-            AS single_prompt
+        {reading.message_list} AS message_list,
+        {reading.single_prompt} AS single_prompt
     FROM requests
 ),
 chats AS (
-    SELECT *, ds_messages(message_list) AS msgs FROM conversations
+    SELECT *, {reading.msgs} AS msgs FROM conversations
 ),
 prompts AS (
     SELECT *, ds_chat_prompt(msgs) AS chat_prompt FROM chats
@@ -184,7 +308,7 @@ judged AS (
     FROM texts
 ),
 choices AS (
-    SELECT *, {_at("resp", "$.choices[*].message.content")} AS choice_contents FROM judged
+    SELECT *, {reading.choice_contents} AS choice_contents FROM judged
 ),
 picked AS (
     -- Computed outside the CASEs that use them: DuckDB runs a lambda inside a CASE branch row
@@ -203,17 +327,10 @@ picked AS (
     FROM choices
 ),
 responded AS (
-    SELECT *, {_RESPONSE_TEXT} AS response_found FROM picked
+    SELECT *, {_response_text(reading)} AS response_found FROM picked
 )
 SELECT source_line, raw,
-    CASE WHEN ({present("logged")}
-              AND ds_type(logged) NOT IN ('ARRAY', 'VARCHAR', 'OBJECT'))
-              OR ({_non_empty_object("logged")}
-                  AND {_at("logged", "$.messages")} IS NULL
-                  AND {_at("logged", "$.input")} IS NULL)
-         THEN printf('messages: expected a list of {{role, content}} ({{}} when not stored), '
-                     || 'got %s', left(logged::VARCHAR, 60))
-    END AS format_error,
+    {reading.format_error} AS format_error,
     d.request_id AS event_id,
     d.startTime AS ts,
     coalesce(
@@ -247,7 +364,7 @@ SELECT source_line, raw,
         OR lower(json_extract_string(req, '$.thinking.type')) IN ('enabled', 'adaptive')
         OR try_cast({text_of(_BUDGET)} AS DOUBLE) > 0,
         false) END AS reasoning_requested,
-    CASE WHEN coalesce({_string("resp")} <> '{REDACTED}', true)
+    CASE WHEN coalesce({reading.response_string} <> '{REDACTED}', true)
          THEN response_found END AS response_text,
     d.prompt_tokens, d.completion_tokens,
     CASE lower({text_of("status_value")})
@@ -258,6 +375,10 @@ SELECT source_line, raw,
     text_available
 FROM responded
 """
+
+
+SQL = _mapping(_JSON_READING)
+TYPED_SQL = _mapping(_TYPED_READING)
 
 
 def sniff(record: Record) -> bool:
@@ -292,4 +413,5 @@ FORMAT = LogFormat(
     ),
     sql=SQL,
     sniff=sniff,
+    typed_json=TypedJson(columns=TYPED_COLUMNS, sql=TYPED_SQL),
 )
