@@ -467,7 +467,7 @@ def test_a_record_longer_than_the_readers_object_size_loads_the_same(tmp_path: P
     assert len(case["events"]) == 3 and max(len(text or "") for (text,) in texts) == 3000
 
 
-# --- LiteLLM's typed JSON reading (TypedJson): the same rows as its JSON mapping -----------------
+# --- Typed JSON reading (TypedJson): the same rows as the JSON mapping ----------------------------
 
 
 @contextlib.contextmanager

@@ -54,44 +54,43 @@ def _each(list_expr: str, item_text: str, condition: str = "true") -> str:
     return joined_texts(f"[{item_text} FOR x IN ds_items({list_expr}) IF {condition}]")
 
 
-#: Metadata fields read, each as a JSON path into the metadata object and as SQL over the typed
-#: metadata (:data:`TYPED_COLUMNS`). The JSON reading parses the object once for all of them
-#: (``meta_fields``): it is often kilobytes of headers and key settings.
-_META_FIELDS = (
-    ("$.user_api_key_team_id", "meta.user_api_key_team_id"),
-    ("$.user_api_key", "meta.user_api_key"),
-    ("$.status", "meta.status"),
-    ("$.user_api_key_org_id", "meta.user_api_key_org_id"),
-    ("/headers/user-agent", "json_extract(meta.headers, '/user-agent')"),
-    ("/headers/User-Agent", "json_extract(meta.headers, '/User-Agent')"),
-    ("$.user_agent", "meta.user_agent"),
-    ("$.user_api_key_user_id", "meta.user_api_key_user_id"),
-    ("$.requester_ip_address", "meta.requester_ip_address"),
-    ("$.proxy_server_request", "meta.proxy_server_request"),
-    ("$.error_information.error_code", "json_extract(meta.error_information, '$.error_code')"),
+#: Metadata fields read, parsed out of the metadata object in one pass (``meta_fields``): it is
+#: often kilobytes of headers and key settings, and a JSON path per field would parse it again.
+_META_PATHS = (
+    "$.user_api_key_team_id",
+    "$.user_api_key",
+    "$.status",
+    "$.user_api_key_org_id",
+    "/headers/user-agent",
+    "/headers/User-Agent",
+    "$.user_agent",
+    "$.user_api_key_user_id",
+    "$.requester_ip_address",
+    "$.proxy_server_request",
+    "$.error_information.error_code",
 )
-_META_PATHS = tuple(path for path, _ in _META_FIELDS)
+
+
+def _typed_meta_field(path: str) -> tuple[str, str]:
+    """The top-level metadata key of ``path`` (one of ``_META_PATHS``), and SQL for the field
+    in the typed metadata (:data:`TYPED_COLUMNS`), as JSON."""
+    if path.startswith("/"):  # a JSON pointer
+        key, _, rest = path[1:].partition("/")
+        inner = f"/{rest}" if rest else ""
+    else:
+        key, _, rest = path.removeprefix("$.").partition(".")
+        inner = f"$.{rest}" if rest else ""
+    return key, f"json_extract(meta.{key}, '{inner}')" if inner else f"meta.{key}"
+
+
+_TYPED_META_FIELDS = [_typed_meta_field(path) for path in _META_PATHS]
 
 #: The types the bulk path reads these columns of a JSON lines file in. Every leaf is JSON (or
 #: VARCHAR where the JSON reading converts to VARCHAR too: a message's role, as ds_messages
 #: does), so nothing is converted silently; a value of another shape fails the read.
 _METADATA_TYPE = (
     "STRUCT("
-    + ", ".join(
-        f"{name} JSON"
-        for name in (
-            "user_api_key_team_id",
-            "user_api_key",
-            "status",
-            "user_api_key_org_id",
-            "headers",
-            "user_agent",
-            "user_api_key_user_id",
-            "requester_ip_address",
-            "proxy_server_request",
-            "error_information",
-        )
-    )
+    + ", ".join(f"{key} JSON" for key in dict.fromkeys(k for k, _ in _TYPED_META_FIELDS))
     + ")"
 )
 TYPED_COLUMNS = {
@@ -103,7 +102,7 @@ TYPED_COLUMNS = {
 
 
 def _meta(path: str) -> str:
-    """SQL for the metadata field at ``path`` (one of ``_META_FIELDS``), as JSON."""
+    """SQL for the metadata field at ``path`` (one of ``_META_PATHS``), as JSON."""
     return f"meta_fields[{_META_PATHS.index(path) + 1}]"
 
 
@@ -115,7 +114,7 @@ class _Reading:
 
     #: ``meta``, ``logged`` (the messages column) and ``resp``, from ``d``.
     columns: str
-    #: JSON[], the values of ``_META_FIELDS`` in order (NULL without a metadata object).
+    #: JSON[], the values of ``_META_PATHS`` in order (NULL without a metadata object).
     meta_fields: str
     #: The JSON list of messages or string inputs found outside a typed ``logged``.
     message_list: str
@@ -183,13 +182,13 @@ _JSON_READING = _Reading(
 _TYPED_READING = _Reading(
     columns="d.metadata AS meta, d.messages AS logged, d.response AS resp",
     meta_fields=(
-        f"CASE WHEN meta IS NOT NULL THEN [{', '.join(sql for _, sql in _META_FIELDS)}] END"
+        f"CASE WHEN meta IS NOT NULL THEN [{', '.join(sql for _, sql in _TYPED_META_FIELDS)}] END"
     ),
     message_list=f"CASE WHEN logged IS NOT NULL THEN NULL {_REQUEST_LISTS} END",
     single_prompt=f"coalesce({_STRING_PROMPTS})",
     msgs="CASE WHEN logged IS NOT NULL THEN logged ELSE ds_messages(message_list) END",
     # Choices without content are left out, as the JSON path leaves them out.
-    choice_contents=("[c.message.content FOR c IN resp.choices IF c.message.content IS NOT NULL]"),
+    choice_contents="[c.message.content FOR c IN resp.choices IF c.message.content IS NOT NULL]",
     choice_texts="[json_extract_string(c.text, '$') FOR c IN resp.choices]",
     response_content="resp.content",
     response_output="resp.output",
