@@ -10,7 +10,8 @@ It prints wall seconds, events/s, peak RSS (from ``getrusage`` of the child) and
 ingest/floor. Targets (issue 2): ratio >= 0.6, peak RSS < 4 GiB, and RSS flat in file size
 (run with ``--events 500000`` and the default to compare).
 
-Usage: ``python bench/bench_ingest.py [--events N] [--out DIR] [--keep]``
+Usage: ``python bench/bench_ingest.py [--events N] [--out DIR] [--formats canonical,litellm]``
+(inputs already in DIR are reused, so a second run times the same files).
 """
 
 from __future__ import annotations

@@ -210,6 +210,17 @@ def test_lines_are_found_again_across_chunk_boundaries(tmp_path: Path) -> None:
         assert bulk._lines_at(path, wanted) == [lines[n - 1] for n in wanted]
 
 
+@pytest.mark.parametrize("line_bytes", [1, 40, 511, 512, 3000, 200_000])
+def test_line_ends_are_counted_in_the_filled_part_of_the_buffer(line_bytes: int) -> None:
+    # Short lines are counted one way and long ones another: both stop at ``end``, as the
+    # reused gzip buffer holds a previous chunk's bytes after it.
+    text = (b"x" * (line_bytes - 1) + b"\n") * (300_000 // line_bytes + 3)
+    buffer = bytearray(text + b"\n\n\n" * 1000)
+    for end in (0, 1, 70_000, len(text) - 1, len(text)):
+        assert bulk._newlines(buffer, end) == text.count(b"\n", 0, end)
+    assert bulk._newlines(bytes(buffer), len(buffer)) == buffer.count(b"\n")
+
+
 def test_a_null_line_or_too_many_failures_send_the_file_to_the_careful_path(
     tmp_path: Path,
 ) -> None:
