@@ -144,7 +144,8 @@ def ingest(
             for source, fmt in jobs:
                 _ingest_one(con, source, fmt, staging, known, report, say)
             say("checking for duplicate event ids")
-            resolution = _resolve(con, case, manifest, report, staging)
+            limit = resources.memory_limit if resources is not None else None
+            resolution = _resolve(con, case, manifest, report, staging, limit)
         except (OSError, duckdb.Error) as exc:
             raise _cannot_write(case_dir, exc, committed=False) from None
         finally:
@@ -289,11 +290,13 @@ def _resolve(
     manifest: dict[str, Any],
     report: IngestReport,
     staging: Path,
+    memory_limit: str | None,
 ) -> Resolution:
-    """Apply the duplicate-id rule over the case's committed inputs and this run's."""
+    """Apply the duplicate-id rule over the case's committed inputs and this run's
+    (``memory_limit``: the user's, that ``con`` was opened with)."""
     inputs = [InputParts(entry, case.root, False) for entry in manifest["inputs"]]
     inputs += [InputParts(entry, staging, True) for entry in report.loaded]
-    resolution = resolve_duplicates(con, inputs, staging)
+    resolution = resolve_duplicates(con, inputs, staging, memory_limit)
     by_sha = {entry["sha256"]: entry for entry in manifest["inputs"]}
     for sha in sorted(resolution.changed):
         moved = resolution.quarantined.get(sha, 0)
