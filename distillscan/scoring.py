@@ -1,10 +1,13 @@
 """Account scores: what an account asks for and how it operates, combined so both must agree.
 
-Each pass contributes ``*_signal`` columns in [0, 1]. They fall in two families:
+Each pass contributes ``*_signal`` columns in [0, 1], declared in its ``signals``
+(:data:`distillscan.detect.SIGNALS`). They fall in two families:
 
 * **content** (what is asked): chain-of-thought elicitation, broad and shallow prompting;
 * **operations** (how it runs): round-the-clock automation, shared templates, synchronization,
   shared infrastructure, release pivots.
+
+Each signal's weight is ``[scoring.<family>_weights] <id>_signal`` in the configuration.
 
 Within a family signals combine as a weighted noisy-OR (``1 - prod(1 - w * s)``): any strong
 signal counts, several agreeing count more. The account score is the product of the two
@@ -22,7 +25,8 @@ from collections.abc import Mapping
 import polars as pl
 
 from distillscan.config import Config
-from distillscan.detect import PassRun
+from distillscan.detect import SIGNALS, PassRun
+from distillscan.errors import ConfigError
 
 SEVERITIES = ("none", "low", "medium", "high", "critical")
 
@@ -55,11 +59,28 @@ def severity_of(score: pl.Expr, thresholds: Mapping[str, float]) -> pl.Expr:
     return expr
 
 
+def family_weights(config: Config, family: str) -> dict[str, float]:
+    """The configured weight of each registered signal of ``family``, by signal column, in the
+    configuration's order (the order the noisy-OR multiplies them: same bits every run).
+
+    Raises:
+        ConfigError: a registered signal has no weight, or a weight names no signal of the family.
+    """
+    weights: Mapping[str, float] = config["scoring"][f"{family}_weights"]
+    registered = {s.column for s in SIGNALS if s.family == family}
+    if set(weights) != registered:
+        raise ConfigError(
+            f"scoring.{family}_weights must weigh exactly the {family} signals "
+            f"({', '.join(sorted(registered))}); it has {', '.join(sorted(weights))}"
+        )
+    return {column: float(weight) for column, weight in weights.items()}
+
+
 def score_accounts(merged: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Add ``content``, ``operations``, ``score``, ``severity`` and contribution columns."""
     scoring = config["scoring"]
-    content_w: dict[str, float] = scoring["content_weights"]
-    operations_w: dict[str, float] = scoring["operations_weights"]
+    content_w = family_weights(config, "content")
+    operations_w = family_weights(config, "operations")
     for signal in (*content_w, *operations_w):
         if signal not in merged.columns:
             merged = merged.with_columns(pl.lit(0.0).alias(signal))

@@ -1,9 +1,12 @@
 """Detection passes, registered in one place, and the runner that applies them to a case.
 
-To add a pass: write one module with a ``PASS`` (see :mod:`.base`), add it to ``PASSES``, give it
-a ``[passes.<id>]`` table in ``data/default_config.toml``, and describe it in
-``docs/methodology.md``. Passes run in this order; later passes may read the temp tables of
-earlier ones (``event_features``, ``template_uses``), as their docstrings say.
+To add a pass: write one module with a ``PASS`` (see :mod:`.base`) that declares the signals it
+scores, add it to ``PASSES``, give it a ``[passes.<id>]`` table in ``data/default_config.toml``
+(and each signal a weight under ``[scoring.<family>_weights]``), and describe it in
+``docs/methodology.md``. Scoring, the reports, the drill-down and the JSON schema read the
+signals from here. Passes run in this order (content passes first, as reports list their
+signals); later passes may read the temp tables of earlier ones (``event_features``,
+``template_uses``), as their docstrings say.
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ from distillscan.detect import (
     synchronization,
     volume_rhythm,
 )
-from distillscan.detect.base import Context, Pass, PassOutput
+from distillscan.detect.base import FAMILIES, Context, Pass, PassOutput, Signal
 
 PASSES: tuple[Pass, ...] = (
-    volume_rhythm.PASS,
-    prompt_diversity.PASS,
     cot_elicitation.PASS,
+    prompt_diversity.PASS,
+    volume_rhythm.PASS,
     shared_templates.PASS,
     synchronization.PASS,
     infrastructure.PASS,
@@ -38,8 +41,17 @@ PASSES: tuple[Pass, ...] = (
     mixed_accounts.PASS,
 )
 
+#: Every scored signal, content first, each family in pass order: the order reports list them.
+SIGNALS: tuple[Signal, ...] = tuple(
+    signal for family in FAMILIES for p in PASSES for signal in p.signals if signal.family == family
+)
+#: The pass that measures each signal.
+SIGNAL_PASSES: dict[str, str] = {s.id: p.id for p in PASSES for s in p.signals}
+
 if len({p.id for p in PASSES}) != len(PASSES):  # pragma: no cover - a registration mistake
     raise RuntimeError("duplicate pass ids")
+if len(SIGNAL_PASSES) != len(SIGNALS):  # pragma: no cover - a registration mistake
+    raise RuntimeError("duplicate signal ids")
 
 
 @dataclass(frozen=True)

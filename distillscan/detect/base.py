@@ -14,6 +14,11 @@ A pass reads the ``events`` view (already restricted to the investigation window
 Passes never print and never write to the case; they are pure functions of (events, config).
 A pass names the event columns it needs; when the logs do not carry them, the pass is skipped
 and the report says why.
+
+A pass also declares its scored signals (:class:`Signal`): the family each belongs to, the
+figures behind it and how they pool over a group of accounts, and the sentence that describes
+them. Scoring, the report's signal rows, the drill-down's figures and the JSON schema's enums all
+read these declarations, so a new signal is written once, in the pass that measures it.
 """
 
 from __future__ import annotations
@@ -113,6 +118,76 @@ class PassOutput:
     notes: tuple[str, ...] = ()
 
 
+#: The two families of signals (see :mod:`distillscan.scoring`): what an account asks for and
+#: how it operates.
+FAMILIES = ("content", "operations")
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """What a signal's sentence is written from.
+
+    Attributes:
+        figures: The figures of one account, or of a group of accounts pooled (shares
+            event-weighted, maxima the largest member's, ``n_<signal>`` the accounts showing
+            each signal, ``n_accounts`` the group's size).
+        ordinary: The median account's level of each elicitation cue in the same logs.
+        params: The detection configuration's pass parameters, by pass id.
+    """
+
+    figures: Mapping[str, Any]
+    ordinary: Mapping[str, float]
+    params: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A scored signal that a pass produces (its column is ``<id>_signal``).
+
+    Attributes:
+        id: Stable short id, used in config weights, outputs and the JSON schema.
+        family: ``content`` or ``operations``.
+        label: A few words for reports.
+        describe: The report's sentence from pooled figures. Only numbers and fixed vocabulary
+            go in: log text never does (a log value the sentence is about goes in ``subject``).
+        shares: Account figures pooled over a group as event-weighted means.
+        maxima: Account figures pooled over a group as the largest member's.
+        figures: Further account figures shown in an account's drill-down.
+        pool: Extra pooled figures that are neither shares nor maxima (which model a group
+            pivoted to, which kinds of infrastructure it shares).
+        subject: The pooled figure naming the log value the sentence is about, if any.
+    """
+
+    id: str
+    family: str
+    label: str
+    describe: Callable[[Pooled], str]
+    shares: tuple[str, ...] = ()
+    maxima: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    pool: Callable[[pl.DataFrame], dict[str, Any]] | None = None
+    subject: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:  # pragma: no cover - a registration mistake
+            raise ValueError(f"signal {self.id}: unknown family {self.family!r}")
+
+    @property
+    def column(self) -> str:
+        """The account column holding the signal's value in [0, 1]."""
+        return f"{self.id}_signal"
+
+
+def percent(value: float) -> str:
+    """A share as a whole percentage, for report sentences."""
+    return f"{value:.0%}"
+
+
+def who(n: int, of: int, verb: str) -> str:
+    """Subject and verb of a sentence: 'shares' for one account, 'N of M accounts share' else."""
+    return f"{verb}s" if of == 1 else f"{n} of {of} accounts {verb}"
+
+
 @dataclass(frozen=True)
 class Pass:
     """A registered detection pass.
@@ -124,6 +199,7 @@ class Pass:
         run: The pass itself.
         doc: The module docstring: what it measures, why it indicates distillation, its known
             false positives and its cost.
+        signals: The scored signals its output carries (a pass may score none).
     """
 
     id: str
@@ -131,6 +207,7 @@ class Pass:
     requires: tuple[str, ...]
     run: Callable[[Context], PassOutput]
     doc: str
+    signals: tuple[Signal, ...] = ()
 
     def missing(self, available: frozenset[str]) -> list[str]:
         """Required columns that the logs do not carry."""

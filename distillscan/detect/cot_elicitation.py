@@ -26,7 +26,7 @@ from __future__ import annotations
 import polars as pl
 
 from distillscan.detect import features
-from distillscan.detect.base import Context, Pass, PassOutput, ramp
+from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, percent, ramp
 
 HARVEST = ("asks_multiple", "asks_logprobs", "asks_reasoning", "asks_long_output")
 
@@ -97,10 +97,60 @@ def run(ctx: Context) -> PassOutput:
     return PassOutput(signals=signals.sort("account_id"), evidence=evidence)
 
 
+#: Report words for each phrase family and harvesting parameter.
+CUE_LABELS = {
+    "cot_step_by_step": "step by step",
+    "cot_show_reasoning": "show your reasoning",
+    "cot_rationale": "rationales",
+    "cot_rubric_grading": "rubric grading",
+    "cot_safe_alternative": "safe alternatives",
+    "cot_max_length": "maximal length",
+    "cot_self_verification": "self-verification",
+    "asks_long_output": "very long outputs",
+    "asks_multiple": "several completions per prompt",
+    "asks_reasoning": "extended reasoning",
+    "asks_logprobs": "log-probabilities",
+}
+#: Figures whose ordinary level (the median account's) the sentence compares against.
+ORDINARY_COLUMNS = ("elicitation_share", *(f"cot_{name}" for name in features.COT.names), *HARVEST)
+
+
+def describe(pooled: Pooled) -> str:
+    """Share of requests asking for reasoning, and the cues most above the ordinary level."""
+    f, ordinary = pooled.figures, pooled.ordinary
+    text = (
+        f"{percent(f['elicitation_share'])} of requests ask for reasoning traces "
+        f"(ordinary account: {percent(ordinary.get('elicitation_share', 0.0))})"
+    )
+    above = sorted(
+        (
+            (float(f[column]) - ordinary.get(column, 0.0), label, column)
+            for column, label in CUE_LABELS.items()
+            if float(f[column]) - ordinary.get(column, 0.0) >= 0.01
+        ),
+        key=lambda item: (-item[0], item[1]),
+    )[:4]
+    if above:
+        text += "; above the ordinary level: " + ", ".join(
+            f"{label} {percent(f[column])} vs {percent(ordinary.get(column, 0.0))}"
+            for _excess, label, column in above
+        )
+    return text
+
+
+ELICITATION = Signal(
+    id="elicitation",
+    family="content",
+    label="chain-of-thought elicitation",
+    describe=describe,
+    shares=ORDINARY_COLUMNS,
+)
+
 PASS = Pass(
     id="cot_elicitation",
     title="Chain-of-thought elicitation",
     requires=("prompt",),
     run=run,
     doc=__doc__ or "",
+    signals=(ELICITATION,),
 )

@@ -27,10 +27,12 @@ Cost: one aggregation of events by (account, entity) for each kind; linear in ev
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from distillscan.db import has_view
-from distillscan.detect.base import Context, Pass, PassOutput
+from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, who
 
 ENTITY_SQL = """
 CREATE OR REPLACE TEMP TABLE infra_entities AS
@@ -161,10 +163,50 @@ def run(ctx: Context) -> PassOutput:
     return PassOutput(signals=per_account.sort("account_id"), edges=edges)
 
 
+#: Report words for each kind of shared entity.
+KIND_WORDS = {
+    "ip": "IP addresses",
+    "prefix": "network prefixes",
+    "user_agent": "user agents",
+    "payment": "payment details",
+    "email_domain": "email domains",
+    "created": "sign-up bursts",
+}
+
+
+def pool(frame: pl.DataFrame) -> dict[str, Any]:
+    """The kinds of infrastructure any of the accounts shares."""
+    kinds: set[str] = set()
+    if "shared_infrastructure" in frame.columns:
+        for value in frame["shared_infrastructure"].drop_nulls().unique().to_list():
+            kinds.update(k for k in str(value).split(",") if k)
+    return {"infra_kinds": sorted(kinds)}
+
+
+def describe(pooled: Pooled) -> str:
+    """Which kinds of rare infrastructure how many accounts share."""
+    f = pooled.figures
+    kinds = [KIND_WORDS.get(k, k.replace("_", " ")) for k in f["infra_kinds"]]
+    if not kinds:
+        return "no rare infrastructure shared with other accounts"
+    sharing = who(int(f["n_infra"]), int(f["n_accounts"]), "share")
+    return f"{sharing} {', '.join(kinds)} with few other accounts"
+
+
+INFRA = Signal(
+    id="infra",
+    family="operations",
+    label="shared infrastructure",
+    describe=describe,
+    figures=("shared_infrastructure",),
+    pool=pool,
+)
+
 PASS = Pass(
     id="infrastructure",
     title="Shared infrastructure",
     requires=(),
     run=run,
     doc=__doc__ or "",
+    signals=(INFRA,),
 )

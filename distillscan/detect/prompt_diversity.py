@@ -25,7 +25,16 @@ import math
 import polars as pl
 
 from distillscan.detect import features
-from distillscan.detect.base import Context, Pass, PassOutput, ordered_sum, ramp
+from distillscan.detect.base import (
+    Context,
+    Pass,
+    PassOutput,
+    Pooled,
+    Signal,
+    ordered_sum,
+    percent,
+    ramp,
+)
 
 
 def _sql() -> str:
@@ -94,10 +103,31 @@ def run(ctx: Context) -> PassOutput:
     return PassOutput(signals=signals.sort("account_id"))
 
 
+def describe(pooled: Pooled) -> str:
+    """How many capabilities the prompts cover, how evenly, and how rarely they follow up."""
+    f = pooled.figures
+    return (
+        f"prompts cover {int(f['n_capabilities'])} of {len(features.ALL_CAPABILITIES)} "
+        f"capabilities (evenness {f['capability_entropy']:.2f}); "
+        f"{percent(f['single_shot_share'])} single-shot, rarely following up an answer"
+    )
+
+
+BREADTH = Signal(
+    id="breadth",
+    family="content",
+    label="broad, single-shot prompting",
+    describe=describe,
+    shares=("single_shot_share", "capability_entropy"),
+    maxima=("n_capabilities",),
+    figures=("distinct_prompt_share", "top_skeleton_share"),
+)
+
 PASS = Pass(
     id="prompt_diversity",
     title="Prompt diversity and depth",
     requires=("prompt",),
     run=run,
     doc=__doc__ or "",
+    signals=(BREADTH,),
 )

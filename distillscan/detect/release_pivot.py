@@ -22,9 +22,11 @@ linear in events.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
-from distillscan.detect.base import Context, Pass, PassOutput, ramp
+from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, percent, ramp, who
 
 SQL = """
 WITH bounds AS (SELECT min(ts) AS logs_start FROM events),
@@ -121,10 +123,57 @@ def run(ctx: Context) -> PassOutput:
     return PassOutput(signals=best.sort("account_id"), notes=notes)
 
 
+#: An account counts as pivoting in a group's figures at this signal.
+PIVOTING = 0.3
+
+
+def pool(frame: pl.DataFrame) -> dict[str, Any]:
+    """The model most pivoting accounts moved to, and their mean shares."""
+    if "pivot_model" not in frame.columns or "pivot_signal" not in frame.columns:
+        return {"pivot_model": None, "pivot_share": 0.0, "population_share": 0.0}
+    pivoting = frame.filter(pl.col("pivot_signal").fill_null(0.0) > PIVOTING)
+    if pivoting.is_empty():
+        return {"pivot_model": None, "pivot_share": 0.0, "population_share": 0.0}
+    model = (
+        pivoting.group_by("pivot_model")
+        .len()
+        .sort("len", "pivot_model", descending=[True, False])["pivot_model"][0]
+    )
+    means = pivoting.select(
+        # Sorted before averaging: a float sum's bits depend on the order of its terms.
+        pl.col("pivot_share").cast(pl.Float64).fill_null(0.0).sort().mean(),
+        pl.col("population_share").cast(pl.Float64).fill_null(0.0).sort().mean(),
+    ).row(0)
+    return {"pivot_model": model, "pivot_share": means[0], "population_share": means[1]}
+
+
+def describe(pooled: Pooled) -> str:
+    """How many accounts moved how much of their traffic to a new model, against everyone."""
+    f = pooled.figures
+    if f["pivot_model"] is None:
+        return "no move to a newly released model"
+    return (
+        f"{who(int(f['n_pivot']), int(f['n_accounts']), 'move')} {percent(f['pivot_share'])} "
+        "of traffic to a newly released model within 24 h "
+        f"(all traffic: {percent(f['population_share'])})"
+    )
+
+
+PIVOT = Signal(
+    id="pivot",
+    family="operations",
+    label="release pivot",
+    describe=describe,
+    figures=("pivot_model", "pivot_share", "population_share"),
+    pool=pool,
+    subject="pivot_model",
+)
+
 PASS = Pass(
     id="release_pivot",
     title="Release pivot",
     requires=("model",),
     run=run,
     doc=__doc__ or "",
+    signals=(PIVOT,),
 )

@@ -37,7 +37,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from distillscan.detect.base import Context, Pass, PassOutput, neighbour_pairs_sql, ramp
+from distillscan.detect.base import (
+    Context,
+    Pass,
+    PassOutput,
+    Pooled,
+    Signal,
+    neighbour_pairs_sql,
+    percent,
+    ramp,
+)
 
 USES_SQL = """
 CREATE OR REPLACE TEMP TABLE template_uses AS
@@ -157,10 +166,29 @@ def run(ctx: Context) -> PassOutput:
     return PassOutput(signals=signals.sort("account_id"), edges=edges, evidence=evidence)
 
 
+def describe(pooled: Pooled) -> str:
+    """Share of prompts on shared skeletons, and how many template-driven partners."""
+    f = pooled.figures
+    text = f"{percent(f['template_share'])} of prompts on skeletons shared with other accounts"
+    if f["template_partners"]:
+        text += f"; up to {int(f['template_partners'])} other template-driven account(s)"
+    return text
+
+
+TEMPLATE = Signal(
+    id="template",
+    family="operations",
+    label="shared templates",
+    describe=describe,
+    shares=("template_share",),
+    maxima=("template_partners",),
+)
+
 PASS = Pass(
     id="shared_templates",
     title="Shared templates",
     requires=("prompt",),
     run=run,
     doc=__doc__ or "",
+    signals=(TEMPLATE,),
 )

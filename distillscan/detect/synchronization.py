@@ -29,7 +29,7 @@ from __future__ import annotations
 import polars as pl
 
 from distillscan.db import has_table
-from distillscan.detect.base import Context, Pass, PassOutput, neighbour_pairs_sql
+from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, neighbour_pairs_sql
 
 SPAN_SQL = """
 SELECT epoch(time_bucket(to_minutes($bin_minutes), min(ts)))::BIGINT AS first_bin_s,
@@ -160,10 +160,36 @@ def run(ctx: Context) -> PassOutput:
     return PassOutput(signals=signals.sort("account_id"), edges=edges, notes=(note,))
 
 
+def describe(pooled: Pooled) -> str:
+    """How many accounts keep step with how many others."""
+    f = pooled.figures
+    n = int(f["n_accounts"])
+    if not f["sync_partners"]:
+        return "no account active in step with it beyond chance"
+    return (
+        (
+            "starts, pauses and stops"
+            if n == 1
+            else f"{int(f['n_sync'])} of {n} accounts start, pause and stop"
+        )
+        + " in the same 15-minute bins "
+        f"as up to {int(f['sync_partners'])} other account(s), beyond chance"
+    )
+
+
+SYNC = Signal(
+    id="sync",
+    family="operations",
+    label="synchronized with other accounts",
+    describe=describe,
+    maxima=("sync_partners",),
+)
+
 PASS = Pass(
     id="synchronization",
     title="Cross-account synchronization",
     requires=("ts",),
     run=run,
     doc=__doc__ or "",
+    signals=(SYNC,),
 )

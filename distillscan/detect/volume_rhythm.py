@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from distillscan.detect.base import Context, Pass, PassOutput, ramp
+from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, percent, ramp
 
 SQL = """
 WITH numbered AS (
@@ -129,10 +129,32 @@ def run(ctx: Context) -> PassOutput:
     return PassOutput(signals=signals.sort("account_id"))
 
 
+def describe(pooled: Pooled) -> str:
+    """Traffic in the quietest hours against a person's, and the busiest minute."""
+    f = pooled.figures
+    human = float(pooled.params["volume_rhythm"]["quiet_share_human"])
+    return (
+        f"{percent(f['quiet_hours_share'])} of traffic in the quietest 8 hours of the day "
+        f"(a person: about {percent(human)}); peak {int(f['peak_per_minute'])} "
+        "request(s) per minute"
+    )
+
+
+AUTOMATION = Signal(
+    id="automation",
+    family="operations",
+    label="round-the-clock automation",
+    describe=describe,
+    shares=("quiet_hours_share",),
+    maxima=("peak_per_minute",),
+    figures=("active_days", "gap_cv", "at_ceiling_share"),
+)
+
 PASS = Pass(
     id="volume_rhythm",
     title="Volume and rhythm",
     requires=("ts",),
     run=run,
     doc=__doc__ or "",
+    signals=(AUTOMATION,),
 )

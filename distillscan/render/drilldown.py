@@ -24,6 +24,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from distillscan.detect import SIGNALS
 from distillscan.errors import CaseError
 from distillscan.investigate import Investigation
 from distillscan.render import facts
@@ -64,37 +65,22 @@ from distillscan.render.terminal import (
     when,
 )
 
-#: Account figures shown in an account's drill-down (when the passes produced them).
-FIGURES = (
-    "n_events",
-    "active_days",
-    "quiet_hours_share",
-    "gap_cv",
-    "peak_per_minute",
-    "at_ceiling_share",
-    "n_capabilities",
-    "capability_entropy",
-    "single_shot_share",
-    "distinct_prompt_share",
-    "top_skeleton_share",
-    "elicitation_share",
-    "asks_long_output",
-    "asks_multiple",
-    "asks_reasoning",
-    "asks_logprobs",
-    "template_share",
-    "template_partners",
-    "template_peers",
-    "sync_partners",
-    "shared_infrastructure",
-    "pivot_model",
-    "pivot_share",
-    "population_share",
-    "n_end_users",
-    "implicated_events",
-    "contamination_share",
-    "content",
-    "operations",
+#: Account figures shown in an account's drill-down (when the passes produced them): the
+#: volume, the figures behind each signal as its pass declares them, the mixed-account figures
+#: and the two family scores.
+FIGURES = tuple(
+    dict.fromkeys(
+        [
+            "n_events",
+            *(c for s in SIGNALS for c in (*s.figures, *s.shares, *s.maxima)),
+            "template_peers",  # the partner count's name in cases of earlier versions
+            "n_end_users",
+            "implicated_events",
+            "contamination_share",
+            "content",
+            "operations",
+        ]
+    )
 )
 #: Account metadata columns shown when the case has them.
 METADATA = ("created_at", "email_domain", "payment_fingerprint", "country")

@@ -25,7 +25,9 @@ import polars as pl
 
 from distillscan import __version__
 from distillscan.config import defaults
-from distillscan.detect.features import ALL_CAPABILITIES
+from distillscan.detect import SIGNAL_PASSES, SIGNALS
+from distillscan.detect.base import Pooled
+from distillscan.detect.cot_elicitation import ORDINARY_COLUMNS
 from distillscan.investigate import Investigation
 from distillscan.render import facts
 from distillscan.render.loader import load_record
@@ -307,35 +309,8 @@ class Report(TypedDict):
     methodology: Methodology
 
 
-#: The scored signals: id, family, label, in the order reports list them.
-SIGNALS: tuple[tuple[str, str, str], ...] = (
-    ("elicitation", "content", "chain-of-thought elicitation"),
-    ("breadth", "content", "broad, single-shot prompting"),
-    ("automation", "operations", "round-the-clock automation"),
-    ("template", "operations", "shared templates"),
-    ("sync", "operations", "synchronized with other accounts"),
-    ("infra", "operations", "shared infrastructure"),
-    ("pivot", "operations", "release pivot"),
-)
-SIGNAL_IDS = tuple(s[0] for s in SIGNALS)
-
-COT_LABELS = {
-    "step_by_step": "step by step",
-    "show_reasoning": "show your reasoning",
-    "rationale": "rationales",
-    "rubric_grading": "rubric grading",
-    "safe_alternative": "safe alternatives",
-    "max_length": "maximal length",
-    "self_verification": "self-verification",
-}
-INFRA_WORDS = {
-    "ip": "IP addresses",
-    "prefix": "network prefixes",
-    "user_agent": "user agents",
-    "payment": "payment details",
-    "email_domain": "email domains",
-    "created": "sign-up bursts",
-}
+#: The scored signals' ids, in the order reports list them (declared by the passes).
+SIGNAL_IDS = tuple(s.id for s in SIGNALS)
 
 FALSE_POSITIVES: tuple[FalsePositive, ...] = (
     {
@@ -552,167 +527,34 @@ def _column(frame: pl.DataFrame, name: str) -> pl.Expr:
 def pooled_figures(frame: pl.DataFrame) -> dict[str, Any]:
     """The figures behind the signals of a group of accounts (one account: its own figures).
 
-    Shares are event-weighted over the accounts; counts of partners and peers are maxima; the
-    other entries count accounts showing each signal.
+    Each signal declares how its figures pool (:class:`~distillscan.detect.base.Signal`):
+    shares are event-weighted over the accounts, counts of partners are maxima; ``n_<signal>``
+    counts the accounts showing each signal and ``n_accounts`` is the group's size.
     """
+    if "template_peers" in frame.columns and "template_partners" not in frame.columns:
+        # Cases investigated before the shared_templates pass renamed its partner count.
+        frame = frame.rename({"template_peers": "template_partners"})
     weight = pl.col("n_events").cast(pl.Float64)
-    weighted = [
-        "elicitation_share",
-        *(f"cot_{name}" for name in COT_LABELS),
-        "asks_multiple",
-        "asks_logprobs",
-        "asks_reasoning",
-        "asks_long_output",
-        "single_shot_share",
-        "capability_entropy",
-        "quiet_hours_share",
-        "template_share",
-        *(f"{s}_signal" for s in SIGNAL_IDS),
-        *(f"contribution_{s}" for s in SIGNAL_IDS),
-    ]
+    weighted = dict.fromkeys(
+        [
+            *(share for s in SIGNALS for share in s.shares),
+            *(s.column for s in SIGNALS),
+            *(f"contribution_{s.id}" for s in SIGNALS),
+        ]
+    )
+    maxima = dict.fromkeys(column for s in SIGNALS for column in s.maxima)
     total = max(float(frame["n_events"].sum() or 0), 1.0)
     row = frame.select(
         # Sorted before summing: a float sum's bits depend on the order of its terms.
         *[((_column(frame, c) * weight).sort().sum() / total).alias(c) for c in weighted],
-        _column(frame, "n_capabilities").max().alias("n_capabilities"),
-        # The shared_templates pass names its partner count template_partners (earlier
-        # versions: template_peers); read whichever the case has.
-        _column(
-            frame, "template_partners" if "template_partners" in frame.columns else "template_peers"
-        )
-        .max()
-        .alias("template_peers"),
-        _column(frame, "sync_partners").max().alias("sync_partners"),
-        _column(frame, "peak_per_minute").max().alias("peak_per_minute"),
-        *[(_column(frame, f"{s}_signal") > 0.3).sum().alias(f"n_{s}") for s in SIGNAL_IDS],
+        *[_column(frame, c).max().alias(c) for c in maxima],
+        *[(_column(frame, s.column) > 0.3).sum().alias(f"n_{s.id}") for s in SIGNALS],
     ).row(0, named=True)
-    pivoting = (
-        frame.filter(_column(frame, "pivot_signal") > 0.3)
-        if "pivot_model" in frame.columns
-        else frame.clear()
-    )
-    row["pivot_share"] = (
-        float(pivoting.select(_column(pivoting, "pivot_share").sort().mean()).item() or 0.0)
-        if not pivoting.is_empty()
-        else 0.0
-    )
-    row["population_share"] = (
-        float(pivoting.select(_column(pivoting, "population_share").sort().mean()).item() or 0.0)
-        if not pivoting.is_empty()
-        else 0.0
-    )
-    row["pivot_model"] = (
-        pivoting.group_by("pivot_model")
-        .len()
-        .sort("len", "pivot_model", descending=[True, False])["pivot_model"][0]
-        if not pivoting.is_empty()
-        else None
-    )
-    kinds: set[str] = set()
-    if "shared_infrastructure" in frame.columns:
-        for value in frame["shared_infrastructure"].drop_nulls().unique().to_list():
-            kinds.update(k for k in str(value).split(",") if k)
-    row["infra_kinds"] = sorted(kinds)
+    for signal in SIGNALS:
+        if signal.pool is not None:
+            row.update(signal.pool(frame))
     row["n_accounts"] = frame.height
     return row
-
-
-def _pct(value: float) -> str:
-    return f"{value:.0%}"
-
-
-def _who(n: int, of: int, verb: str) -> str:
-    """Subject and verb of a figure: 'shares' for one account, 'N of M accounts share' else."""
-    return f"{verb}s" if of == 1 else f"{n} of {of} accounts {verb}"
-
-
-def figure(
-    signal: str, f: dict[str, Any], quiet_share_human: float, ordinary: dict[str, float]
-) -> str:
-    """The plain-words figure behind ``signal`` for the pooled figures ``f``.
-
-    Only numbers and fixed vocabulary go in: log text never does (see the module docstring).
-    """
-    n = int(f["n_accounts"])
-    if signal == "elicitation":
-        text = (
-            f"{_pct(f['elicitation_share'])} of requests ask for reasoning traces "
-            f"(ordinary account: {_pct(ordinary.get('elicitation_share', 0.0))})"
-        )
-        cues = [(f"cot_{k}", label) for k, label in COT_LABELS.items()] + [
-            ("asks_long_output", "very long outputs"),
-            ("asks_multiple", "several completions per prompt"),
-            ("asks_reasoning", "extended reasoning"),
-            ("asks_logprobs", "log-probabilities"),
-        ]
-        above = sorted(
-            (
-                (float(f[column]) - ordinary.get(column, 0.0), label, column)
-                for column, label in cues
-                if float(f[column]) - ordinary.get(column, 0.0) >= 0.01
-            ),
-            key=lambda item: (-item[0], item[1]),
-        )[:4]
-        if above:
-            text += "; above the ordinary level: " + ", ".join(
-                f"{label} {_pct(f[column])} vs {_pct(ordinary.get(column, 0.0))}"
-                for _excess, label, column in above
-            )
-        return text
-    if signal == "breadth":
-        return (
-            f"prompts cover {int(f['n_capabilities'])} of {len(ALL_CAPABILITIES)} capabilities "
-            f"(evenness {f['capability_entropy']:.2f}); {_pct(f['single_shot_share'])} "
-            "single-shot, rarely following up an answer"
-        )
-    if signal == "automation":
-        return (
-            f"{_pct(f['quiet_hours_share'])} of traffic in the quietest 8 hours of the day "
-            f"(a person: about {_pct(quiet_share_human)}); peak {int(f['peak_per_minute'])} "
-            "request(s) per minute"
-        )
-    if signal == "template":
-        text = f"{_pct(f['template_share'])} of prompts on skeletons shared with other accounts"
-        if f["template_peers"]:
-            text += f"; up to {int(f['template_peers'])} other template-driven account(s)"
-        return text
-    if signal == "sync":
-        if not f["sync_partners"]:
-            return "no account active in step with it beyond chance"
-        return (
-            (
-                "starts, pauses and stops"
-                if n == 1
-                else f"{int(f['n_sync'])} of {n} accounts start, pause and stop"
-            )
-            + " in the same 15-minute bins "
-            f"as up to {int(f['sync_partners'])} other account(s), beyond chance"
-        )
-    if signal == "infra":
-        kinds = [INFRA_WORDS.get(k, k.replace("_", " ")) for k in f["infra_kinds"]]
-        if not kinds:
-            return "no rare infrastructure shared with other accounts"
-        return f"{_who(int(f['n_infra']), n, 'share')} {', '.join(kinds)} with few other accounts"
-    if signal == "pivot":
-        if f["pivot_model"] is None:
-            return "no move to a newly released model"
-        return (
-            f"{_who(int(f['n_pivot']), n, 'move')} {_pct(f['pivot_share'])} of traffic to a newly "
-            f"released model within 24 h (all traffic: {_pct(f['population_share'])})"
-        )
-    raise ValueError(f"unknown signal {signal!r}")
-
-
-#: The pass that measures each signal.
-SIGNAL_PASSES = {
-    "elicitation": "cot_elicitation",
-    "breadth": "prompt_diversity",
-    "automation": "volume_rhythm",
-    "template": "shared_templates",
-    "sync": "synchronization",
-    "infra": "infrastructure",
-    "pivot": "release_pivot",
-}
 
 
 @dataclass(frozen=True)
@@ -720,30 +562,39 @@ class Baselines:
     """What the figures compare against.
 
     Attributes:
-        quiet_share_human: A person's share of traffic in their quietest 8 hours.
         ordinary: The median account's share of each elicitation cue in these logs.
+        params: The pass parameters the investigation ran with, by pass id.
         skipped: Signals whose pass did not run, with the reason.
     """
 
-    quiet_share_human: float
     ordinary: dict[str, float]
+    params: dict[str, dict[str, Any]]
     skipped: dict[str, str]
+
+
+def pass_parameters(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The pass parameters of ``config`` (a stored investigation's), each pass's missing keys
+    taken from the defaults: a record written by an earlier version may lack newer keys."""
+    stored = config.get("passes", {})
+    return {
+        pass_id: {**params, **stored.get(pass_id, {})}
+        for pass_id, params in defaults()["passes"].items()
+    }
 
 
 def baselines(investigation: Investigation, config: dict[str, Any]) -> Baselines:
     """The baselines of one investigation (its configuration, its accounts, its passes)."""
-    params = config.get("passes", {})
+    params = pass_parameters(config)
     skipped_passes = {
         str(p["id"]): str(p.get("skipped") or "skipped")
         for p in investigation.passes
         if not p.get("ran")
     }
     return Baselines(
-        quiet_share_human=float(params.get("volume_rhythm", {}).get("quiet_share_human", 0.06)),
         ordinary=ordinary_levels(
-            investigation.accounts,
-            int(params.get("cot_elicitation", {}).get("min_events", 15)),
+            investigation.accounts, int(params["cot_elicitation"]["min_events"])
         ),
+        params=params,
         skipped={
             signal: skipped_passes[pass_id]
             for signal, pass_id in SIGNAL_PASSES.items()
@@ -755,21 +606,22 @@ def baselines(investigation: Investigation, config: dict[str, Any]) -> Baselines
 def signal_rows(frame: pl.DataFrame, base: Baselines) -> list[SignalRow]:
     """Every scored signal of a group of accounts, strongest contribution first."""
     f = pooled_figures(frame)
+    pooled = Pooled(figures=f, ordinary=base.ordinary, params=base.params)
     rows: list[SignalRow] = [
         {
-            "signal": signal,
-            "family": family,
-            "label": label,
-            "value": rounded(f[f"{signal}_signal"]),
-            "contribution": rounded(f[f"contribution_{signal}"]),
+            "signal": signal.id,
+            "family": signal.family,
+            "label": signal.label,
+            "value": rounded(f[signal.column]),
+            "contribution": rounded(f[f"contribution_{signal.id}"]),
             "figure": (
-                f"not measured: {SIGNAL_PASSES[signal]} did not run ({base.skipped[signal]})"
-                if signal in base.skipped
-                else figure(signal, f, base.quiet_share_human, base.ordinary)
+                f"not measured: {SIGNAL_PASSES[signal.id]} did not run ({base.skipped[signal.id]})"
+                if signal.id in base.skipped
+                else signal.describe(pooled)
             ),
-            "subject": f["pivot_model"] if signal == "pivot" else None,
+            "subject": f[signal.subject] if signal.subject is not None else None,
         }
-        for signal, family, label in SIGNALS
+        for signal in SIGNALS
     ]
     rows.sort(key=lambda r: (-r["contribution"], SIGNAL_IDS.index(r["signal"])))
     return rows
@@ -778,17 +630,6 @@ def signal_rows(frame: pl.DataFrame, base: Baselines) -> list[SignalRow]:
 def strongest(rows: Iterable[SignalRow], n: int = 3, floor: float = 0.05) -> list[str]:
     """The ``n`` signals contributing most (at least ``floor``)."""
     return [r["signal"] for r in rows if r["contribution"] >= floor][:n]
-
-
-#: Figures whose ordinary level (the median account's) the elicitation figure compares against.
-ORDINARY_COLUMNS = (
-    "elicitation_share",
-    *(f"cot_{name}" for name in COT_LABELS),
-    "asks_long_output",
-    "asks_multiple",
-    "asks_reasoning",
-    "asks_logprobs",
-)
 
 
 def ordinary_levels(accounts: pl.DataFrame, min_events: int) -> dict[str, float]:
