@@ -18,6 +18,8 @@ import duckdb
 
 from distillscan.config import Config
 from distillscan.detect import (
+    account_churn,
+    agentic_harvest,
     cot_elicitation,
     features,
     infrastructure,
@@ -33,11 +35,13 @@ from distillscan.detect.base import FAMILIES, Context, Pass, PassOutput, Signal
 PASSES: tuple[Pass, ...] = (
     cot_elicitation.PASS,
     prompt_diversity.PASS,
+    agentic_harvest.PASS,
     volume_rhythm.PASS,
     shared_templates.PASS,
     synchronization.PASS,
     infrastructure.PASS,
     release_pivot.PASS,
+    account_churn.PASS,
     mixed_accounts.PASS,
 )
 

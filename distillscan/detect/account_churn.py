@@ -1,0 +1,156 @@
+"""Account churn: addresses and client strings rotated per request, accounts made to be used up.
+
+Measures, per account:
+
+* ``network_churn``: how often a request comes from a network the account has not used before,
+  ``(distinct networks - 1) / (requests - 1)``, a network being the /16 of an IPv4 address or
+  the first 32 bits of an IPv6 one. Coarse on purpose: a phone or a carrier NAT moves between
+  addresses of one provider's block, a residential proxy pool jumps between providers;
+* ``agent_churn``: the same for user-agent strings (a person has one browser or SDK, perhaps
+  two; a rotating client fakes a new one every few requests);
+* ``setup_hours``: hours from the account's creation (account metadata) to its first request,
+  and ``denied_share``, its requests refused as unauthorised or forbidden (401/403: an account
+  being shut down);
+* ``churn_signal``: the noisy-OR of the two rotations, each ramped between a share no single
+  client reaches and one only rotation reaches, and of a used-up lifecycle (made just before
+  use and then refused), trusted as the account's requests grow.
+
+Why it indicates distillation: the largest reported campaign ran hundreds of short-lived
+accounts behind residential proxy pools, each light enough to pass per-account limits. Their
+content and volume look ordinary one account at a time; how they reach the API does not. The
+rotations are ratios of the account's own traffic, so they hold at any scale and need no
+prompt text: they work on metadata-only exports too.
+
+Known false positives: a mobile user switching between Wi-Fi and a carrier (a handful of
+networks, not one per request), a browser extension that rewrites its user agent, a privacy VPN
+that changes exit per session, a new customer whose first key is revoked. Each is one account's
+habit, not a group's, and content and linking must agree before a campaign is named.
+
+Cost: one aggregation of events by account (distinct counts); linear in events.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillscan.db import has_view
+from distillscan.detect.base import (
+    Context,
+    Pass,
+    PassOutput,
+    Pooled,
+    Signal,
+    percent,
+    ramp,
+    who,
+)
+
+
+def network_sql(ip: str) -> str:
+    """SQL: the coarse network of address ``ip`` (/16 for IPv4, the first 32 bits for IPv6)."""
+    return (
+        f"CASE WHEN {ip} LIKE '%:%' "
+        f"THEN array_to_string(list_slice(string_split({ip}, ':'), 1, 2), ':') || '::/32' "
+        f"ELSE regexp_extract({ip}, '^(\\d+\\.\\d+)\\.', 1) || '.0.0/16' END"
+    )
+
+
+SQL = f"""
+WITH per_account AS (
+    SELECT account_id,
+        count(*) AS n_events,
+        min(ts) AS first_request,
+        count(source_ip) AS n_with_ip,
+        count(DISTINCT {network_sql("source_ip")}) AS n_networks,
+        count(user_agent) AS n_with_agent,
+        count(DISTINCT user_agent) AS n_agents,
+        avg(coalesce(status IN ('401', '403'), false)::DOUBLE) AS denied_share
+    FROM events
+    GROUP BY account_id
+)
+SELECT a.account_id, a.n_events,
+    CASE WHEN a.n_with_ip > 1
+         THEN (a.n_networks - 1) / (a.n_with_ip - 1) END AS network_churn,
+    CASE WHEN a.n_with_agent > 1
+         THEN (a.n_agents - 1) / (a.n_with_agent - 1) END AS agent_churn,
+    a.denied_share,
+    epoch(a.first_request - m.created_at) / 3600.0 AS setup_hours
+FROM per_account AS a LEFT JOIN account_meta AS m USING (account_id)
+"""
+
+ACCOUNT_META_FALLBACK = """
+CREATE OR REPLACE TEMP VIEW account_meta AS
+SELECT NULL::VARCHAR AS account_id, NULL::TIMESTAMP AS created_at
+WHERE false
+"""
+
+
+def run(ctx: Context) -> PassOutput:
+    """Compute rotation and lifecycle figures and the ``churn_signal``."""
+    p = ctx.params
+    if not has_view(ctx.con, "account_meta"):
+        ctx.con.execute(ACCOUNT_META_FALLBACK)
+    frame = ctx.frame(SQL)
+    # Made to be used up: first request within setup_hours of sign-up, then refused.
+    used_up = ramp(
+        pl.lit(p["fresh_hours"]) - pl.col("setup_hours").clip(0.0, None), 0.0, p["fresh_hours"] / 2
+    ).fill_null(0.0) * ramp(pl.col("denied_share"), 0.0, p["full_denied_share"])
+    rotation = [
+        (
+            p["network_weight"],
+            ramp(
+                pl.col("network_churn").fill_null(0.0),
+                p["network_churn_from"],
+                p["network_churn_full"],
+            ),
+        ),
+        (
+            p["agent_weight"],
+            ramp(
+                pl.col("agent_churn").fill_null(0.0), p["agent_churn_from"], p["agent_churn_full"]
+            ),
+        ),
+        (p["lifecycle_weight"], used_up),
+    ]
+    miss = pl.lit(1.0)
+    for weight, value in rotation:
+        miss = miss * (1.0 - weight * value)
+    signals = frame.with_columns(
+        (
+            (1.0 - miss)
+            * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2)
+        )
+        .clip(0.0, 1.0)
+        .alias("churn_signal")
+    ).drop("n_events")
+    return PassOutput(signals=signals.sort("account_id"))
+
+
+def describe(pooled: Pooled) -> str:
+    """How often requests come from a new network or client, and how many accounts rotate."""
+    f = pooled.figures
+    return (
+        f"{who(int(f['n_churn']), int(f['n_accounts']), 'rotate')} addresses and clients: "
+        f"{percent(f['network_churn'])} of requests from a network not used before, "
+        f"{percent(f['agent_churn'])} with a new user agent; "
+        f"{percent(f['denied_share'])} refused as unauthorised"
+    )
+
+
+CHURN = Signal(
+    id="churn",
+    family="operations",
+    label="rotating addresses and clients",
+    describe=describe,
+    shares=("network_churn", "agent_churn", "denied_share"),
+    figures=("setup_hours",),
+)
+
+PASS = Pass(
+    id="account_churn",
+    title="Account churn",
+    requires=(),
+    run=run,
+    doc=__doc__ or "",
+    signals=(CHURN,),
+)

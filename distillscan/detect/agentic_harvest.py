@@ -1,0 +1,126 @@
+"""Agentic harvest: agent loops run by a machine across many unrelated tasks.
+
+Measures, per account:
+
+* ``agent_share``: requests that are steps of an agent loop: tools offered or a tool result
+  returned, orchestration (plans, subtasks, sub-agents, reviewers) or computer use in the prompt;
+* ``follow_up_seconds``: the median time between a follow-up request (one carrying conversation
+  history) and the request before it from the same account and end user; ``pace_ratio`` divides
+  it by the same median over every account of the logs with follow-ups. A person reads the
+  answer and types the next turn; a loop sends its next step as soon as the tool returns;
+* ``distinct_prompt_share`` (from ``prompt_diversity``'s definition: distinct prompts per
+  request), read here as how many different tasks the loops work on;
+* ``agentic_signal``: agent loops (ramped on ``agent_share``) × many distinct tasks × machine
+  turn-taking (how far the account's pace is below the population's), trusted as the account's
+  requests grow. An account with no follow-ups at all counts half: its pace is unknown.
+
+Why it indicates distillation: the largest reported campaigns harvested agentic coding, tool use
+and orchestration, sending multi-turn agent loops with tool results and no "step by step"
+phrasing; the trajectories themselves are the training data. Turn-taking is compared with the
+population of the same logs, so the signal holds whatever the model's latency.
+
+Known false positives: a coding-assistant product or an agent platform (agent loops at machine
+pace by design). It works on a few products' tasks with repeated context, and one account's
+steady operations and infrastructure do not look like a campaign's; the score needs operations
+too. A developer testing an agent framework: narrow, in working hours.
+
+Cost: one window over ``event_features`` by (account, end user) ordered by time, and one
+aggregation by account; n log n in events.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillscan.detect import features
+from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, percent, ramp
+
+AGENT_BITS = (
+    features.capability_bit("tool_use")
+    | features.capability_bit("agentic_planning")
+    | features.capability_bit("computer_use")
+)
+
+SQL = f"""
+WITH numbered AS (
+    SELECT a.account_no, e.account_id, e.end_user_id, e.ts, e.single_shot, e.prompt_key,
+        (e.capability_mask & {AGENT_BITS}) <> 0 AS agent_step
+    FROM event_features AS e JOIN account_org AS a USING (account_id)
+    WHERE e.has_text
+),
+paced AS (
+    SELECT *,
+        epoch_ms(ts) - lag(epoch_ms(ts)) OVER (
+            PARTITION BY account_no, end_user_id ORDER BY ts) AS gap_ms
+    FROM numbered
+)
+SELECT any_value(account_id) AS account_id,
+    count(*) AS n_text_events,
+    avg(agent_step::DOUBLE) AS agent_share,
+    count(DISTINCT prompt_key) / count(*) AS task_share,
+    count(gap_ms) FILTER (WHERE NOT single_shot) AS n_follow_ups,
+    -- A discrete median of whole milliseconds: the same value on every run.
+    quantile_disc(gap_ms, 0.5) FILTER (WHERE NOT single_shot) / 1000.0 AS follow_up_seconds
+FROM paced
+GROUP BY account_no
+"""
+
+
+def run(ctx: Context) -> PassOutput:
+    """Compute agent-loop shares, turn-taking pace and the ``agentic_signal``."""
+    p = ctx.params
+    frame = ctx.frame(SQL)
+    pace_known = pl.col("n_follow_ups") >= p["min_follow_ups"]
+    # The population's think time: the median over accounts whose pace can be judged.
+    median = frame.filter(pace_known).select(pl.col("follow_up_seconds").median()).item()
+    baseline = float(median) if median is not None else 0.0
+    ratio: pl.Expr = pl.lit(None, pl.Float64)
+    if baseline > 0:
+        ratio = pl.when(pace_known).then(pl.col("follow_up_seconds") / baseline)
+    frame = frame.with_columns(ratio.alias("pace_ratio"))
+    machine_pace = (
+        pl.when(pl.col("pace_ratio").is_not_null())
+        .then(ramp(1.0 - pl.col("pace_ratio"), p["pace_from"], p["pace_full"]))
+        .otherwise(0.5)
+    )
+    signals = frame.with_columns(
+        (
+            ramp(pl.col("agent_share"), p["agent_share_from"], p["agent_share_full"])
+            * ramp(pl.col("task_share"), p["task_share_from"], p["task_share_full"])
+            * machine_pace
+            * ramp(pl.col("n_text_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2)
+        ).alias("agentic_signal")
+    ).drop("n_text_events")
+    notes = (f"median follow-up pace of the logs: {baseline:.1f} s",) if baseline > 0 else ()
+    return PassOutput(signals=signals.sort("account_id"), notes=notes)
+
+
+def describe(pooled: Pooled) -> str:
+    """Share of agent-loop steps, how many distinct tasks, and the pace against the logs'."""
+    f = pooled.figures
+    text = (
+        f"{percent(f['agent_share'])} of requests are agent-loop steps (tools, tool results, "
+        f"orchestration) over {percent(f['task_share'])} distinct prompts"
+    )
+    if f["pace_ratio"]:
+        text += f"; follow-ups come at {percent(f['pace_ratio'])} of the logs' usual think time"
+    return text
+
+
+AGENTIC = Signal(
+    id="agentic",
+    family="content",
+    label="agent loops at machine pace",
+    describe=describe,
+    shares=("agent_share", "task_share", "pace_ratio"),
+    figures=("follow_up_seconds", "n_follow_ups"),
+)
+
+PASS = Pass(
+    id="agentic_harvest",
+    title="Agentic harvest",
+    requires=("prompt",),
+    run=run,
+    doc=__doc__ or "",
+    signals=(AGENTIC,),
+)

@@ -1,0 +1,143 @@
+"""Account churn and agentic harvest: behaviour that needs no phrase and no shared template."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillscan.detect import account_churn, agentic_harvest
+from tests.detect.conftest import EventsFactory, context, event
+
+TASKS = [
+    "refactor the payment module to use dependency injection",
+    "add pagination to the /users endpoint",
+    "fix the flaky test in test_scheduler.py",
+    "migrate the config loader from YAML to TOML",
+    "write a CLI command that exports invoices as CSV",
+    "plan the subtasks to split the monolith into two services",
+]
+
+
+def _signal(frame: pl.DataFrame, column: str) -> dict[str, float]:
+    return dict(zip(frame["account_id"].to_list(), frame[column].to_list(), strict=True))
+
+
+def test_rotating_addresses_and_agents_churn_and_a_phone_does_not(
+    events_con: EventsFactory,
+) -> None:
+    proxied = [
+        event(
+            "proxied",
+            i * 11,
+            source_ip=f"{10 + i}.{(i * 37) % 250}.7.{i}",
+            user_agent=f"Mozilla/5.0 build/{i % 9}",
+        )
+        for i in range(30)
+    ]
+    # A phone: two home addresses and a carrier block whose addresses change inside one /16.
+    phone = [
+        event(
+            "phone",
+            i * 11,
+            source_ip=("81.2.69.10" if i % 3 else f"100.64.{i}.{i}"),
+            user_agent="Mozilla/5.0 (iPhone)",
+        )
+        for i in range(30)
+    ]
+    light = [event("light", i, source_ip=f"{20 + i}.1.1.1") for i in range(3)]
+    out = account_churn.run(context(events_con(proxied + phone + light), "account_churn"))
+    churn = _signal(out.signals, "churn_signal")
+    assert churn["proxied"] > 0.9
+    assert churn["phone"] == 0.0
+    # Three requests from three networks: too few to call it rotation.
+    assert churn["light"] == 0.0
+    network = _signal(out.signals, "network_churn")
+    assert network["proxied"] == 1.0
+    assert network["phone"] < 0.1
+
+
+def test_churn_needs_no_addresses_when_sign_up_and_refusals_tell(
+    events_con: EventsFactory,
+) -> None:
+    con = events_con(
+        [event("used-up", i * 5, status="403" if i % 4 == 0 else "200") for i in range(20)]
+        + [event("steady", i * 5) for i in range(20)]
+    )
+    con.execute(
+        """CREATE TEMP VIEW account_meta AS
+        SELECT * FROM (VALUES ('used-up', TIMESTAMP '2026-02-01 23:00:00'),
+                              ('steady', TIMESTAMP '2026-02-01 23:00:00'))
+            AS t(account_id, created_at)"""
+    )
+    out = account_churn.run(context(con, "account_churn"))
+    churn = _signal(out.signals, "churn_signal")
+    assert churn["used-up"] > 0.4
+    assert churn["steady"] == 0.0
+    assert _signal(out.signals, "setup_hours")["used-up"] == 1.0
+
+
+def _loop(account: str, start: float, step_seconds: float, tasks: int, turns: int) -> list:
+    rows = []
+    for t in range(tasks):
+        for turn in range(turns):
+            minutes = start + t * 60 + turn * step_seconds / 60
+            prompt = f"{TASKS[t % len(TASKS)]} (task {t})" + (
+                f"\nTool result #{turn}: 3 tests failed in module m{t}" if turn else ""
+            )
+            rows.append(
+                event(
+                    account,
+                    minutes,
+                    prompt,
+                    has_history=turn > 0,
+                    n_turns=turn + 1,
+                    n_tools=2,
+                )
+            )
+    return rows
+
+
+def _people(n: int) -> list:
+    return [
+        event(
+            f"person-{p}",
+            p * 500 + turn * 1.5,
+            f"question {turn} about my essay on topic {p}",
+            has_history=turn > 0,
+            n_turns=turn + 1,
+        )
+        for p in range(n)
+        for turn in range(8)
+    ]
+
+
+def test_agent_loops_at_machine_pace_over_many_tasks_are_a_harvest(
+    events_con: EventsFactory,
+) -> None:
+    harvest = _loop("harvest", 0, step_seconds=8, tasks=12, turns=4)
+    # A developer trying an agent: the same loops, but a person reads each step.
+    developer = _loop("developer", 5, step_seconds=80, tasks=12, turns=4)
+    out = agentic_harvest.run(
+        context(events_con(harvest + developer + _people(12)), "agentic_harvest")
+    )
+    agentic = _signal(out.signals, "agentic_signal")
+    assert agentic["harvest"] > 0.8
+    assert agentic["developer"] == 0.0
+    assert max(v for k, v in agentic.items() if k.startswith("person")) == 0.0
+    assert _signal(out.signals, "agent_share")["harvest"] == 1.0
+    assert out.notes and "follow-up pace" in out.notes[0]
+
+
+def test_one_products_repeated_agent_context_is_not_a_harvest(events_con: EventsFactory) -> None:
+    # Machine pace, but the same two tasks over and over: a product's loop, not a harvest.
+    product = [
+        event(
+            "product",
+            i * 0.1,
+            TASKS[i % 2],
+            has_history=i % 4 > 0,
+            n_tools=2,
+        )
+        for i in range(60)
+    ]
+    out = agentic_harvest.run(context(events_con(product + _people(12)), "agentic_harvest"))
+    assert _signal(out.signals, "agentic_signal")["product"] == 0.0
