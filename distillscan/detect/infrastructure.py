@@ -4,7 +4,9 @@ Entities: the exact client IP, its /24 (IPv4) or /64 (IPv6) prefix, the user-age
 when account metadata is given, the payment fingerprint, the email domain, and the ten-minute
 window the account was created in. An account *uses* an IP, prefix or agent when it carries at
 least ``min_share`` of the account's traffic (one stray request through a proxy is not a
-shared infrastructure).
+shared infrastructure), and it identifies the account fully from ``full_share``: an address
+that a rotating pool hands out for a few requests is a coincidence of the pool, not a machine
+the account runs on.
 
 Every entity is weighted by how common it is: one used by more than ``max_account_fraction`` of
 all accounts (a carrier NAT, a popular SDK's user agent, a webmail domain) links nobody, and the
@@ -32,7 +34,7 @@ from typing import Any
 import polars as pl
 
 from distillscan.db import has_view
-from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, who
+from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, ramp, who
 
 ENTITY_SQL = """
 CREATE OR REPLACE TEMP TABLE infra_entities AS
@@ -54,21 +56,24 @@ traffic_entities AS (
     FROM events WHERE user_agent IS NOT NULL GROUP BY ALL
 ),
 used AS (
-    SELECT t.account_id, t.kind, t.entity
+    SELECT t.account_id, t.kind, t.entity, t.n / totals.n AS share
     FROM traffic_entities t JOIN totals USING (account_id)
     WHERE t.n >= $min_share * totals.n AND t.entity IS NOT NULL AND t.entity NOT IN ('.0/24', '')
     UNION ALL
-    SELECT account_id, 'payment', payment_fingerprint FROM account_meta
+    SELECT account_id, 'payment', payment_fingerprint, 1.0 FROM account_meta
     WHERE payment_fingerprint IS NOT NULL
     UNION ALL
-    SELECT account_id, 'email_domain', email_domain FROM account_meta
+    SELECT account_id, 'email_domain', email_domain, 1.0 FROM account_meta
     WHERE email_domain IS NOT NULL
     UNION ALL
-    SELECT account_id, 'created', time_bucket(to_minutes($burst_minutes), created_at)::VARCHAR
+    SELECT account_id, 'created', time_bucket(to_minutes($burst_minutes), created_at)::VARCHAR,
+        1.0
     FROM account_meta WHERE created_at IS NOT NULL
 ),
 active AS (
-    SELECT DISTINCT u.* FROM used u JOIN totals USING (account_id)
+    SELECT u.account_id, u.kind, u.entity, max(u.share) AS share
+    FROM used u JOIN totals USING (account_id)
+    GROUP BY ALL
 ),
 spread AS (
     -- Owners: an account's organisation, or the account itself when it has none.
@@ -78,7 +83,7 @@ spread AS (
     GROUP BY ALL
 ),
 population AS (SELECT count(*) AS n_accounts FROM totals)
-SELECT a.account_id, a.kind, a.entity, s.n_accounts_sharing,
+SELECT a.account_id, a.kind, a.entity, a.share, s.n_accounts_sharing,
     1 - ln(s.n_accounts_sharing) / ln(greatest(p.n_accounts, 3)) AS rarity
 FROM active a JOIN spread s USING (kind, entity), population p
 WHERE s.n_owners_sharing >= 2
@@ -108,12 +113,18 @@ def run(ctx: Context) -> PassOutput:
         max_account_fraction=p["max_account_fraction"],
     )
     entities = ctx.frame("SELECT * FROM infra_entities ORDER BY kind, entity, account_id")
-    kinds = entities.group_by("account_id", "kind").agg(pl.col("rarity").max())
     weights = p["kind_weights"]
+    # How identifying a shared entity is: its kind, its rarity, and how much of the account's
+    # traffic it carries. An address a rotating pool hands out for 2 requests of 40 is a
+    # coincidence of the pool, not the account's machine.
+    strength = (
+        pl.col("rarity")
+        * pl.col("kind").replace_strict(weights, default=0.5)
+        * ramp(pl.col("share"), p["min_share"], p["full_share"])
+    )
     per_account = (
-        kinds.with_columns(
-            (pl.col("rarity") * pl.col("kind").replace_strict(weights, default=0.5)).alias("w")
-        )
+        entities.group_by("account_id", "kind")
+        .agg(strength.max().alias("w"))
         .group_by("account_id")
         .agg(
             # Sorted first: a float product's bits depend on the order of its factors.
@@ -122,15 +133,23 @@ def run(ctx: Context) -> PassOutput:
         )
     )
     orgs = ctx.frame("SELECT account_id, org_id FROM account_org")
-    weighted = entities.with_columns(
-        (pl.col("rarity") * pl.col("kind").replace_strict(weights, default=0.5)).alias("strength")
-    ).join(orgs, on="account_id", how="left")
-    # A star around each entity's first account connects its users in linear time.
-    hubs = weighted.group_by("kind", "entity").agg(
-        pl.col("account_id").min().alias("hub"), pl.len().alias("n_sharing")
+    weighted = entities.with_columns(strength.alias("strength")).join(
+        orgs, on="account_id", how="left"
+    )
+    # A star around each entity's first account connects its users in linear time. A link is
+    # as strong as the entity is for the weaker of its two ends.
+    hubs = (
+        weighted.sort("account_id")
+        .group_by("kind", "entity")
+        .agg(
+            pl.col("account_id").first().alias("hub"),
+            pl.col("strength").first().alias("hub_strength"),
+            pl.len().alias("n_sharing"),
+        )
     )
     links = (
         weighted.join(hubs, on=["kind", "entity"])
+        .with_columns(pl.min_horizontal("strength", "hub_strength").alias("strength"))
         .filter(pl.col("account_id") != pl.col("hub"))
         .join(orgs.rename({"account_id": "hub", "org_id": "hub_org"}), on="hub", how="left")
         .filter(

@@ -20,7 +20,13 @@ shared-key count grows, while strangers meet by chance once. Pairs are linear in
 
 Measures, per account: ``template_share`` (prompts carrying a counted fingerprint),
 ``template_partners`` and ``template_signal``. Links: template partners, weighted by how many
-fingerprints they share.
+fingerprints they share (evidence, not grounds to join: real prompt text shares skeletons widely);
+and *harness* links between accounts that share ``min_shared_system_prompts`` or more distinct
+counted system prompts, weighted by how much of their two sets is shared (Jaccard). A person or
+a product sets one system prompt; a campaign's harness sends its whole set of role prompts
+(planner, coder, reviewer, sub-agent) from every account it runs, so two accounts of it use
+nearly the same set. Two operators who both borrowed prompts from one public library share a
+few of them among many others, and accounts that share only one, however rare, are not linked.
 
 Why it indicates distillation: the reported campaigns sent machine-generated prompts from shared
 generators across many accounts.
@@ -93,6 +99,35 @@ JOIN account_org AS a ON a.account_no = p.account_a
 JOIN account_org AS b ON b.account_no = p.account_b
 """.format(neighbours=neighbour_pairs_sql("users", "key"))
 
+HARNESS_SQL = """
+WITH users AS (
+    SELECT DISTINCT account_id, key FROM template_uses WHERE kind = 'system'
+),
+set_sizes AS (
+    -- Every system prompt the account uses, counted or not: a prompt of its own is part of
+    -- its set too.
+    SELECT o.account_no, count(DISTINCT e.system_key) AS n_prompts
+    FROM event_features AS e JOIN account_org AS o USING (account_id)
+    WHERE e.system_key IS NOT NULL
+    GROUP BY o.account_no
+),
+{neighbours},
+partners AS (
+    SELECT account_a, account_b, count(*) AS shared_prompts
+    FROM neighbours
+    GROUP BY account_a, account_b
+    HAVING count(*) >= $min_shared_system_prompts
+)
+SELECT a.account_id AS account_a, b.account_id AS account_b, p.shared_prompts,
+    p.shared_prompts / (sa.n_prompts + sb.n_prompts - p.shared_prompts) AS jaccard
+FROM partners AS p
+JOIN account_org AS a ON a.account_no = p.account_a
+JOIN account_org AS b ON b.account_no = p.account_b
+JOIN set_sizes AS sa ON sa.account_no = p.account_a
+JOIN set_sizes AS sb ON sb.account_no = p.account_b
+ORDER BY account_a, account_b
+""".format(neighbours=neighbour_pairs_sql("users", "key"))
+
 ACCOUNT_SQL = """
 WITH counted_keys AS (
     SELECT DISTINCT key FROM template_uses WHERE kind = 'skeleton'
@@ -161,9 +196,32 @@ def run(ctx: Context) -> PassOutput:
         ramp(pl.col("shared_keys").cast(pl.Float64), 0.0, p["keys_for_full_link"]).alias("weight"),
         pl.format("share {} prompt skeletons", "shared_keys").alias("detail"),
     )
+    harness = (
+        ctx.frame(
+            HARNESS_SQL,
+            fanout=p["fanout"],
+            min_shared_system_prompts=p["min_shared_system_prompts"],
+        )
+        .select(
+            "account_a",
+            "account_b",
+            pl.lit("harness").alias("kind"),
+            ramp(pl.col("jaccard"), p["harness_overlap_from"], p["harness_overlap_full"]).alias(
+                "weight"
+            ),
+            pl.format(
+                "share {} system prompts ({}% of their sets)",
+                "shared_prompts",
+                (pl.col("jaccard") * 100).round(0).cast(pl.Int64),
+            ).alias("detail"),
+        )
+        .filter(pl.col("weight") > 0)
+    )
     evidence = ctx.frame(EVIDENCE_SQL, per_account=p["evidence_per_account"])
     ctx.drop("template_pairs")  # template_uses stays: later passes read it
-    return PassOutput(signals=signals.sort("account_id"), edges=edges, evidence=evidence)
+    return PassOutput(
+        signals=signals.sort("account_id"), edges=pl.concat([edges, harness]), evidence=evidence
+    )
 
 
 def describe(pooled: Pooled) -> str:

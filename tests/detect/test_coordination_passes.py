@@ -80,6 +80,41 @@ def test_template_driven_accounts_link_and_popular_prompts_do_not(
     assert linked == {f"camp-{a}" for a in range(5)}
 
 
+ROLES = [
+    "You are the planner of an autonomous coding system. Output a JSON plan of subtasks.",
+    "You are a sub-agent. Complete only your subtask and report a unified diff.",
+    "You review and merge the diffs of several coding sub-agents.",
+    "You are a senior engineer agent working in a sandboxed repository with tools.",
+]
+LIBRARY = [f"Community prompt {n}: act as an expert in field number {n}." for n in range(12)]
+
+
+def test_one_harness_links_its_accounts_and_a_shared_prompt_library_does_not(
+    events_con: EventsFactory,
+) -> None:
+    # Four accounts of one operator, each sending the harness's whole set of role prompts.
+    harness = [
+        event(f"h-{a}", a + i, f"task {i}", system_prompt=ROLES[i % 4])
+        for a in range(4)
+        for i in range(12)
+    ]
+    # Two unrelated customers who both picked prompts from one public library: two in common,
+    # out of the many each uses.
+    library = [
+        event(f"lib-{c}", c + i, f"question {i}", system_prompt=LIBRARY[(c * 5 + i) % 12])
+        for c in range(2)
+        for i in range(7)
+    ]
+    out = shared_templates.run(context(events_con(harness + library), "shared_templates"))
+    harness_links = out.edges.filter(out.edges["kind"] == "harness")
+    weights = {
+        (r["account_a"], r["account_b"]): r["weight"] for r in harness_links.iter_rows(named=True)
+    }
+    assert weights and all(k[0].startswith("h-") and k[1].startswith("h-") for k in weights)
+    assert min(weights.values()) == 1.0
+    assert ("lib-0", "lib-1") not in weights
+
+
 def test_synchronized_accounts_pair_and_always_on_accounts_do_not(
     events_con: EventsFactory,
 ) -> None:
@@ -173,3 +208,16 @@ def test_mixed_account_names_the_tenant(events_con: EventsFactory) -> None:
     assert row["implicated_end_users"] == ["tenant-x"]
     assert row["is_mixed"] is True
     assert abs(row["contamination_share"] - 40 / 280) < 1e-9
+
+
+def test_addresses_a_rotating_pool_hands_out_do_not_link(events_con: EventsFactory) -> None:
+    # Two proxied accounts whose per-request addresses happen to meet once in one /24.
+    rows = [
+        event(f"proxied-{a}", i, source_ip=f"{30 + i}.{a}.{i}.{a + 1}")
+        for a in range(2)
+        for i in range(40)
+    ]
+    rows += [event(f"proxied-{a}", 50, source_ip="77.7.7.7") for a in range(2)]
+    rows += [event(f"proxied-{a}", 51, source_ip="77.7.7.8") for a in range(2)]
+    out = infrastructure.run(context(events_con(rows), "infrastructure"))
+    assert out.edges.filter(out.edges["weight"] >= 0.45).is_empty()
