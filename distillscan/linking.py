@@ -13,6 +13,17 @@ operations the noisy-OR of the members' mean operations and the group's coordina
 accounts are linked, and how strongly). Components scoring at least ``min_campaign_score`` are
 reported; their members' scores are raised to the campaign's.
 
+Then the group's evidence speaks for accounts whose own traffic cannot: an account outside every
+campaign joins the reported campaign it is most strongly linked to (the sum of its joining
+links' weights) when its own traffic is too thin to judge (fewer than ``thin_events`` requests:
+a churned account used a handful of times) or its content reaches ``min_attached_content`` (a
+member whose figures fall short by noise, not by what it asks). Attached accounts are members
+like the others but never link two campaigns together: each joins one, after the campaigns are
+formed, so a student sharing a NAT with one operator cannot chain two groups into one.
+
+An account that passes on its end users' ids (a reseller) is never a member: its implicated
+tenant is the finding, reported as a mixed account.
+
 Campaign ids are derived from the sorted member ids (``camp-`` and 10 hex digits of their
 SHA-256), so the same input gives the same ids and an unrelated change elsewhere does not rename
 a campaign.
@@ -22,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 
 import polars as pl
 
@@ -87,15 +99,15 @@ def link(
         members, size, coordination, content, operations, score and severity.
     """
     p = config["linking"]
-    eligible = accounts.filter(pl.col("content") >= p["min_member_content"]).select("account_id")
-    strong = (
-        edges.filter(
-            pl.col("weight")
-            >= pl.col("kind").replace_strict(
-                p["min_edge_weight"], default=None, return_dtype=pl.Float64
-            )
+    eligible = _unless_reseller(accounts).filter(pl.col("content") >= p["min_member_content"])
+    joining = edges.filter(
+        pl.col("weight")
+        >= pl.col("kind").replace_strict(
+            p["min_edge_weight"], default=None, return_dtype=pl.Float64
         )
-        .join(eligible, left_on="account_a", right_on="account_id", how="semi")
+    )
+    strong = (
+        joining.join(eligible, left_on="account_a", right_on="account_id", how="semi")
         .join(eligible, left_on="account_b", right_on="account_id", how="semi")
         .sort("account_a", "account_b")
     )
@@ -143,6 +155,7 @@ def link(
             & (pl.col("score") >= p["min_campaign_score"])
         )
     )
+    groups = _with_attached(groups, accounts, joining, p)
     groups = groups.with_columns(
         pl.col("members").map_elements(campaign_id, return_dtype=pl.String).alias("campaign_id"),
         severity_of(pl.col("score"), config["scoring"]["severity"]).alias("severity"),
@@ -159,3 +172,68 @@ def link(
         .drop("campaign_score")
     )
     return linked.sort("account_id"), groups.drop("root")
+
+
+def _with_attached(
+    groups: pl.DataFrame, accounts: pl.DataFrame, joining: pl.DataFrame, p: dict[str, Any]
+) -> pl.DataFrame:
+    """Reported groups with the accounts their evidence speaks for (see the module docstring).
+
+    Each candidate joins the group it has the largest summed link weight to (ties: the group
+    whose smallest member id sorts first). ``members``, ``n_accounts`` and ``n_events`` then
+    count them; the scores stay those of the linked core that named the group.
+    """
+    core = groups.select("root", pl.col("members").alias("account_id")).explode("account_id")
+    candidates = (
+        _unless_reseller(accounts)
+        .join(core, on="account_id", how="anti")
+        .filter(
+            (pl.col("n_events") < p["thin_events"])
+            | (pl.col("content") >= p["min_attached_content"])
+        )
+    )
+    both_ends = pl.concat(
+        [
+            joining.select("account_a", "account_b", "weight"),
+            joining.select(
+                pl.col("account_b").alias("account_a"),
+                pl.col("account_a").alias("account_b"),
+                "weight",
+            ),
+        ]
+    )
+    attached = (
+        both_ends.join(candidates.select("account_id"), left_on="account_a", right_on="account_id")
+        .join(core, left_on="account_b", right_on="account_id")
+        .group_by("account_a", "root")
+        # Sorted before summing: the same bits on every run.
+        .agg(pl.col("weight").sort().sum().alias("strength"))
+        .sort("strength", "root", descending=[True, False])
+        .group_by("account_a", maintain_order=True)
+        .first()
+        .join(accounts.select("account_id", "n_events"), left_on="account_a", right_on="account_id")
+        .group_by("root")
+        .agg(
+            pl.col("account_a").alias("attached"),
+            pl.col("n_events").sum().alias("attached_events"),
+        )
+    )
+    return (
+        groups.join(attached, on="root", how="left")
+        .with_columns(
+            pl.concat_list("members", pl.col("attached").fill_null([]))
+            .list.sort()
+            .alias("members"),
+            (pl.col("n_accounts") + pl.col("attached").list.len().fill_null(0)).alias("n_accounts"),
+            (pl.col("n_events") + pl.col("attached_events").fill_null(0)).alias("n_events"),
+        )
+        .drop("attached", "attached_events")
+    )
+
+
+def _unless_reseller(accounts: pl.DataFrame) -> pl.DataFrame:
+    """Accounts that do not pass on end users' ids: a reseller is never a campaign member, its
+    implicated tenant is the finding (the ``mixed_accounts`` pass)."""
+    if "n_end_users" not in accounts.columns:
+        return accounts
+    return accounts.filter(pl.col("n_end_users").is_null())

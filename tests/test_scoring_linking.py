@@ -112,3 +112,69 @@ def test_link_keeps_bystanders_out_of_campaigns() -> None:
     student = linked.filter(pl.col("account_id") == "student").row(0, named=True)
     assert student["campaign_id"] is None
     assert student["severity"] in ("none", "low")
+
+
+def _linked_group(extra: dict[str, dict[str, float]], extra_events: dict[str, int]) -> tuple:
+    config = defaults()
+    rows = {
+        **{f"camp-{i}": {"elicitation_signal": 0.9, "sync_signal": 0.9} for i in range(4)},
+        **extra,
+    }
+    accounts = _accounts(rows).with_columns(
+        pl.col("account_id").replace_strict(extra_events, default=100).alias("n_events")
+    )
+    others = sorted(extra)
+    edges = pl.DataFrame(
+        {
+            "account_a": ["camp-0"] * 3 + ["camp-1"] * len(others),
+            "account_b": ["camp-1", "camp-2", "camp-3", *others],
+            "kind": ["harness"] * (3 + len(others)),
+            "weight": [1.0] * (3 + len(others)),
+            "detail": [""] * (3 + len(others)),
+        }
+    )
+    return link(score_accounts(accounts, config), edges, config)
+
+
+def test_thin_accounts_join_the_campaign_their_harness_links_them_to() -> None:
+    # Two churned accounts used a handful of times: too little traffic to judge alone.
+    linked, groups = _linked_group({"burner-a": {}, "burner-b": {}}, {"burner-a": 3, "burner-b": 5})
+    assert groups.height == 1
+    group = groups.row(0, named=True)
+    assert group["members"] == ["burner-a", "burner-b", "camp-0", "camp-1", "camp-2", "camp-3"]
+    assert group["n_accounts"] == 6
+    assert group["n_events"] == 408
+    burner = linked.filter(pl.col("account_id") == "burner-a").row(0, named=True)
+    assert burner["campaign_id"] == group["campaign_id"]
+    assert burner["severity"] == group["severity"]
+
+
+def test_an_account_with_traffic_of_its_own_must_look_like_the_campaign_to_join() -> None:
+    # A heavy account linked to the campaign, asking ordinary things: its own traffic answers.
+    linked, groups = _linked_group({"bystander": {"automation_signal": 0.9}}, {"bystander": 500})
+    assert "bystander" not in groups.row(0, named=True)["members"]
+    assert linked.filter(pl.col("account_id") == "bystander")["campaign_id"][0] is None
+
+
+def test_a_reseller_is_never_attached_as_a_member() -> None:
+    config = defaults()
+    accounts = score_accounts(
+        _accounts(
+            {
+                **{f"camp-{i}": {"elicitation_signal": 0.9, "sync_signal": 0.9} for i in range(3)},
+                "reseller": {"elicitation_signal": 0.4},
+            }
+        ).with_columns(pl.when(pl.col("account_id") == "reseller").then(300).alias("n_end_users")),
+        config,
+    )
+    edges = pl.DataFrame(
+        {
+            "account_a": ["camp-0", "camp-0", "camp-0"],
+            "account_b": ["camp-1", "camp-2", "reseller"],
+            "kind": ["harness"] * 3,
+            "weight": [1.0] * 3,
+            "detail": [""] * 3,
+        }
+    )
+    _, groups = link(accounts, edges, config)
+    assert "reseller" not in groups.row(0, named=True)["members"]

@@ -102,6 +102,11 @@ def run_passes(
                 reason += " (metadata-only export: content passes cannot run)"
             runs.append(PassRun(registered.id, registered.title, None, reason))
             continue
-        ctx = Context(con=con, params=config["passes"][registered.id], available=available)
+        ctx = Context(
+            con=con,
+            params=config["passes"][registered.id],
+            available=available,
+            passes=config["passes"],
+        )
         runs.append(PassRun(registered.id, registered.title, registered.run(ctx), None))
     return runs

@@ -68,11 +68,14 @@ class Context:
             shared ``account_events`` view (accounts with their event counts).
         params: This pass's parameters from the configuration.
         available: Event columns that hold at least one value in these logs.
+        passes: Every pass's parameters, for a pass that applies an earlier pass's measure to
+            other units (end users inside a reseller).
     """
 
     con: duckdb.DuckDBPyConnection
     params: Mapping[str, Any]
     available: frozenset[str]
+    passes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def frame(self, sql: str, **params: Any) -> pl.DataFrame:
         """Run ``sql`` with named parameters and return a Polars frame."""

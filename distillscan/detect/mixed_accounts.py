@@ -1,10 +1,14 @@
 """Mixed accounts: resellers and proxies whose traffic hides one abusive tenant.
 
 For accounts that pass on their own end users' ids (``end_user_id``) with at least
-``min_end_users`` of them, the pass scores every end user on its own: the share of its prompts
-that elicit chain-of-thought (above the ordinary level of the logs), how many capabilities it
-covers, and how single-shot it is; all three must agree. End users scoring at least
-``min_end_user_score`` with enough events are *implicated*; the account's contamination share is
+``min_end_users`` of them, the pass scores every end user on its own, as the content passes score
+accounts: a reasoning harvest (the share of its prompts that elicit chain-of-thought above the
+ordinary level of the logs, how many capabilities it covers, and how single-shot it is; all
+three must agree) or an agentic harvest (:mod:`.agentic_harvest`'s measure, applied to the end
+user against the logs' own pace), whichever is higher. End users scoring at least
+``min_end_user_score`` with enough events are *implicated*; a tenant is a group of them (at
+least ``min_tenant_end_users``: one end user is one customer, and a developer's agent sessions
+look like a loop at machine pace too); the account's contamination share is
 the fraction of its traffic they carry, and ``tenant_content`` their event-weighted score (the
 scoring stage judges a mixed account by its tenant's traffic, not by the diluted whole).
 
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from distillscan.db import has_table
+from distillscan.detect import agentic_harvest
 from distillscan.detect.base import Context, Pass, PassOutput, ramp
 
 SQL = """
@@ -60,18 +66,24 @@ def run(ctx: Context) -> PassOutput:
             notes=("no account passes on enough end-user ids to look inside",),
         )
     # An end user is implicated when it harvests: elicitation above the ordinary level, broad,
-    # and single-shot, all at once (each factor ramps, so the product is 0 unless all agree).
-    users = users.with_columns(
-        (
-            ramp(pl.col("elicitation_excess"), 0.15, 0.45)
-            * ramp(pl.col("n_capabilities").cast(pl.Float64), 2.0, 5.0)
-            * ramp(pl.col("single_shot_share"), p["min_single_shot_share"], 0.95)
-        ).alias("end_user_score")
-    ).with_columns(
-        (
-            (pl.col("end_user_score") >= p["min_end_user_score"])
-            & (pl.col("n_events") >= p["min_end_user_events"])
-        ).alias("implicated")
+    # and single-shot, all at once (each factor ramps, so the product is 0 unless all agree);
+    # or agent loops at machine pace over many tasks.
+    users = (
+        users.join(_agentic(ctx), on=["account_id", "end_user_id"], how="left")
+        .with_columns(
+            pl.max_horizontal(
+                ramp(pl.col("elicitation_excess"), 0.15, 0.45)
+                * ramp(pl.col("n_capabilities").cast(pl.Float64), 2.0, 5.0)
+                * ramp(pl.col("single_shot_share"), p["min_single_shot_share"], 0.95),
+                pl.col("agentic_signal").fill_null(0.0),
+            ).alias("end_user_score")
+        )
+        .with_columns(
+            (
+                (pl.col("end_user_score") >= p["min_end_user_score"])
+                & (pl.col("n_events") >= p["min_end_user_events"])
+            ).alias("implicated")
+        )
     )
     accounts = (
         users.group_by("account_id")
@@ -94,7 +106,7 @@ def run(ctx: Context) -> PassOutput:
         )
         .with_columns(
             (
-                (pl.col("implicated_end_users").list.len() > 0)
+                (pl.col("implicated_end_users").list.len() >= p["min_tenant_end_users"])
                 & (pl.col("contamination_share") < p["max_contamination_for_mixed"])
             ).alias("is_mixed")
         )
@@ -107,6 +119,20 @@ def run(ctx: Context) -> PassOutput:
         .drop("n_events")
     )
     return PassOutput(signals=accounts.sort("account_id"))
+
+
+def _agentic(ctx: Context) -> pl.DataFrame:
+    """Each end user's ``agentic_signal``, against the pace the agentic pass measured."""
+    params = ctx.passes.get("agentic_harvest")
+    if params is None or not has_table(ctx.con, agentic_harvest.BASELINE_TABLE):
+        return pl.DataFrame(
+            schema={"account_id": pl.String, "end_user_id": pl.String, "agentic_signal": pl.Float64}
+        )
+    baseline = ctx.frame(f"SELECT seconds FROM {agentic_harvest.BASELINE_TABLE}").item()
+    frame = ctx.frame(agentic_harvest.figures_sql("end_user"))
+    return agentic_harvest.scored(frame, params, float(baseline)).select(
+        "account_id", "end_user_id", "agentic_signal"
+    )
 
 
 PASS = Pass(

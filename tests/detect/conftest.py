@@ -62,6 +62,9 @@ def events_con() -> EventsFactory:
 
 def context(con: duckdb.DuckDBPyConnection, pass_id: str, **overrides: Any) -> Context:
     """A pass context with the default parameters (optionally overridden)."""
-    params = dict(defaults()["passes"][pass_id])
+    passes = defaults()["passes"]
+    params = dict(passes[pass_id])
     params.update(overrides)
-    return Context(con=con, params=params, available=frozenset({"prompt", "ts", "model"}))
+    return Context(
+        con=con, params=params, available=frozenset({"prompt", "ts", "model"}), passes=passes
+    )

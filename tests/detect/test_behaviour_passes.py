@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from distillscan.detect import account_churn, agentic_harvest
+from distillscan.detect import account_churn, agentic_harvest, mixed_accounts, shared_templates
 from tests.detect.conftest import EventsFactory, context, event
 
+#: One repository's work: code and plans.
 TASKS = [
     "refactor the payment module to use dependency injection",
     "add pagination to the /users endpoint",
@@ -14,6 +15,22 @@ TASKS = [
     "migrate the config loader from YAML to TOML",
     "write a CLI command that exports invoices as CSV",
     "plan the subtasks to split the monolith into two services",
+]
+#: One module of one repository.
+REPOSITORY = [
+    "fix the failing test in the payment module",
+    "refactor the payment module code",
+    "add a function to the payment module",
+    "plan the subtasks for the payment module release",
+]
+#: Tasks from every field, as a harvest feeds its loops.
+FIELDS = [
+    "solve this equation and prove the bound: 3x + 7 = 22",
+    "translate this contract clause into French",
+    "write a short story about a lighthouse keeper",
+    "analyze this sales dataset and compute the regression",
+    "refactor the payment module to use dependency injection",
+    "plan the subtasks to migrate the warehouse database",
 ]
 
 
@@ -75,12 +92,19 @@ def test_churn_needs_no_addresses_when_sign_up_and_refusals_tell(
     assert _signal(out.signals, "setup_hours")["used-up"] == 1.0
 
 
-def _loop(account: str, start: float, step_seconds: float, tasks: int, turns: int) -> list:
+def _loop(
+    account: str,
+    start: float,
+    step_seconds: float,
+    tasks: int,
+    turns: int,
+    fed: list[str] = FIELDS,
+) -> list:
     rows = []
     for t in range(tasks):
         for turn in range(turns):
             minutes = start + t * 60 + turn * step_seconds / 60
-            prompt = f"{TASKS[t % len(TASKS)]} (task {t})" + (
+            prompt = f"{fed[t % len(fed)]} (task {t})" + (
                 f"\nTool result #{turn}: 3 tests failed in module m{t}" if turn else ""
             )
             rows.append(
@@ -116,12 +140,15 @@ def test_agent_loops_at_machine_pace_over_many_tasks_are_a_harvest(
     harvest = _loop("harvest", 0, step_seconds=8, tasks=12, turns=4)
     # A developer trying an agent: the same loops, but a person reads each step.
     developer = _loop("developer", 5, step_seconds=80, tasks=12, turns=4)
+    # A coding agent at machine pace on one repository's code and plans.
+    one_repo = _loop("one-repo", 9, step_seconds=8, tasks=12, turns=4, fed=REPOSITORY)
     out = agentic_harvest.run(
-        context(events_con(harvest + developer + _people(12)), "agentic_harvest")
+        context(events_con(harvest + developer + one_repo + _people(12)), "agentic_harvest")
     )
     agentic = _signal(out.signals, "agentic_signal")
     assert agentic["harvest"] > 0.8
     assert agentic["developer"] == 0.0
+    assert agentic["one-repo"] == 0.0
     assert max(v for k, v in agentic.items() if k.startswith("person")) == 0.0
     assert _signal(out.signals, "agent_share")["harvest"] == 1.0
     assert out.notes and "follow-up pace" in out.notes[0]
@@ -141,3 +168,27 @@ def test_one_products_repeated_agent_context_is_not_a_harvest(events_con: Events
     ]
     out = agentic_harvest.run(context(events_con(product + _people(12)), "agentic_harvest"))
     assert _signal(out.signals, "agentic_signal")["product"] == 0.0
+
+
+def test_an_agentic_tenant_inside_a_reseller_is_named(events_con: EventsFactory) -> None:
+    people = [
+        {**row, "account_id": "reseller", "end_user_id": row["account_id"]} for row in _people(12)
+    ]
+    tenant = [
+        {**row, "account_id": "reseller", "end_user_id": f"tenant-{n}"}
+        for n in range(3)
+        for row in _loop(f"t{n}", 3000 + n * 7, step_seconds=8, tasks=6, turns=4)
+    ]
+    # One developer's agent at machine pace on one repository: a customer, not a tenant.
+    developer = [
+        {**row, "account_id": "reseller", "end_user_id": "developer"}
+        for row in _loop("d", 6000, step_seconds=8, tasks=6, turns=4, fed=REPOSITORY)
+    ]
+    con = events_con(people + tenant + developer + _people(12))
+    agentic_harvest.run(context(con, "agentic_harvest"))
+    shared_templates.run(context(con, "shared_templates"))
+    out = mixed_accounts.run(context(con, "mixed_accounts"))
+    row = out.signals.row(0, named=True)
+    assert row["implicated_end_users"] == ["tenant-0", "tenant-1", "tenant-2"]
+    assert row["is_mixed"] is True
+    assert row["contamination_share"] == 72 / (96 + 72 + 24)

@@ -195,7 +195,10 @@ def test_mixed_account_names_the_tenant(events_con: EventsFactory) -> None:
     for i in range(40):
         rows.append(
             event(
-                "reseller", 5000 + i, TEMPLATES[i % 6].format(TASKS[i % 8]), end_user_id="tenant-x"
+                "reseller",
+                5000 + i,
+                TEMPLATES[i % 6].format(TASKS[i % 8]),
+                end_user_id=f"tenant-{'xy'[i // 20]}",
             )
         )
         rows.append(event("camp-0", 5000 + i, TEMPLATES[(i + 1) % 6].format(TOPICS[i % 9])))
@@ -205,7 +208,7 @@ def test_mixed_account_names_the_tenant(events_con: EventsFactory) -> None:
     out = mixed_accounts.run(context(con, "mixed_accounts"))
     row = out.signals.row(0, named=True)
     assert row["account_id"] == "reseller"
-    assert row["implicated_end_users"] == ["tenant-x"]
+    assert row["implicated_end_users"] == ["tenant-x", "tenant-y"]
     assert row["is_mixed"] is True
     assert abs(row["contamination_share"] - 40 / 280) < 1e-9
 
