@@ -106,6 +106,7 @@ CUE_LABELS = {
     "cot_safe_alternative": "safe alternatives",
     "cot_max_length": "maximal length",
     "cot_self_verification": "self-verification",
+    "cot_explain_process": "the reasoning process in other words",
     "asks_long_output": "very long outputs",
     "asks_multiple": "several completions per prompt",
     "asks_reasoning": "extended reasoning",

@@ -73,3 +73,39 @@ def test_a_phrase_everyone_uses_is_not_evidence(events_con: EventsFactory) -> No
     ]
     out = cot_elicitation.run(context(events_con(rows), "cot_elicitation"))
     assert out.signals["elicitation_signal"].max() == 0.0
+
+
+PARAPHRASES = [
+    "Explain your logic at each stage, then give the final answer.",
+    "Talk me through it as if you were at a whiteboard.",
+    "Lay out the intermediate steps explicitly.",
+    "I want the rationale first and the answer last.",
+    "Narrate each deduction so that I can check it.",
+    "Start from first principles and build up to the answer.",
+    "Describe your problem-solving process in full before answering.",
+    "Go slowly and justify every step.",
+]
+ORDINARY = [
+    "explain how photosynthesis works",
+    "what are the steps to bake sourdough bread?",
+    "list the steps to install python on windows",
+    "describe the history of the printing press",
+]
+
+
+def test_paraphrased_elicitation_is_found_without_a_fixed_phrase(
+    events_con: EventsFactory,
+) -> None:
+    """A low-and-slow operator rewords every request for reasoning; none of it is 'step by step'."""
+    slow = [
+        event("paraphraser", i * 90, f"{PARAPHRASES[i % 8]}\n\n{BROAD[i % len(BROAD)]}")
+        for i in range(40)
+    ]
+    people = [
+        event(f"person-{p}", p * 7 + i, ORDINARY[(p + i) % 4]) for p in range(10) for i in range(12)
+    ]
+    out = cot_elicitation.run(context(events_con(slow + people), "cot_elicitation"))
+    rows = {r["account_id"]: r for r in out.signals.iter_rows(named=True)}
+    assert rows["paraphraser"]["elicitation_share"] == 1.0
+    assert rows["paraphraser"]["elicitation_signal"] > 0.5
+    assert max(rows[f"person-{p}"]["elicitation_share"] for p in range(10)) == 0.0

@@ -246,7 +246,8 @@ def _people(writer: _Writer, rng: random.Random) -> None:
 
 
 def _reseller(writer: _Writer, rng: random.Random, hostile: bool) -> None:
-    tenant = HOSTILE_END_USER if hostile else "tenant-93"
+    # The tenant is a group of end users (one implicated end user is one customer).
+    tenants = [HOSTILE_END_USER if hostile else "tenant-93", "tenant-94"]
     users = [f"cust-{n:03d}" for n in range(12)]
     moment = START + timedelta(minutes=3)
     while moment < START + timedelta(days=DAYS):
@@ -255,7 +256,7 @@ def _reseller(writer: _Writer, rng: random.Random, hostile: bool) -> None:
             writer.add(
                 "acct-reseller-nova",
                 moment,
-                end_user_id=tenant,
+                end_user_id=tenants[moment.minute % 2],
                 source_ip="100.64.20.5",
                 user_agent="nova-gateway/1.8",
                 messages=[{"role": "user", "content": template.format(x=SLOTS[rng.randrange(10)])}],
