@@ -94,7 +94,8 @@ def test_anthropic_messages_body(loaded: tuple[Path, dict[int, dict[str, Any]]])
     assert loaded[1][1] == _row(
         event_id="7c1f5a3e-2b8d-4e61-9a0f-3d2c1b4a5e60",
         ts=datetime(2026, 2, 3, 14, 5, 9),
-        account_id="arn:aws:sts::111122223333:assumed-role/DataTeamRole/harvester-07",
+        # The role is the account; requestMetadata's end user wins over the session name.
+        account_id="arn:aws:sts::111122223333:assumed-role/DataTeamRole",
         end_user_id="u-4471",
         model="anthropic.claude-sonnet-4-20250514-v1:0",
         operation="InvokeModel",
@@ -159,9 +160,9 @@ def test_llama3_template_is_split_into_turns(
     }
     assert (event["max_tokens"], event["temperature"]) == (512, 0.5)
     assert event["response_text"] == "About 6.3 million people live in greater Khartoum."
-    assert event["account_id"] == (
-        "arn:aws:sts::111122223333:assumed-role/AppRunnerRole/i-0abc123def4567890"
-    )
+    # One role for every instance of the workload: the session (an instance id) is its user.
+    assert event["account_id"] == "arn:aws:sts::111122223333:assumed-role/AppRunnerRole"
+    assert event["end_user_id"] == "i-0abc123def4567890"
 
 
 def test_titan_stream_chunks_are_concatenated(
@@ -193,7 +194,8 @@ def test_s3_offloaded_body_has_no_text(loaded: tuple[Path, dict[int, dict[str, A
     assert loaded[1][6] == _row(
         event_id="e5d4c3b2-a190-4876-8543-210fedcba987",
         ts=datetime(2026, 2, 3, 14, 8, 45),
-        account_id="arn:aws:sts::111122223333:assumed-role/DataTeamRole/harvester-07",
+        account_id="arn:aws:sts::111122223333:assumed-role/DataTeamRole",
+        end_user_id="harvester-07",
         model="us.anthropic.claude-sonnet-4-20250514-v1:0",
         operation="ConverseStream",
         prompt=None,
