@@ -21,8 +21,9 @@ member whose figures fall short by noise, not by what it asks). Attached account
 like the others but never link two campaigns together: each joins one, after the campaigns are
 formed, so a student sharing a NAT with one operator cannot chain two groups into one.
 
-An account that passes on its end users' ids (a reseller) is never a member: its implicated
-tenant is the finding, reported as a mixed account.
+A mixed account (a reseller carrying a harvesting tenant) is never a member: its implicated
+tenant is the finding, reported as a mixed account. An account that passes on its end users'
+ids joins only through its own content, never attached.
 
 Campaign ids are derived from the sorted member ids (``camp-`` and 10 hex digits of their
 SHA-256), so the same input gives the same ids and an unrelated change elsewhere does not rename
@@ -99,7 +100,7 @@ def link(
         members, size, coordination, content, operations, score and severity.
     """
     p = config["linking"]
-    eligible = _unless_reseller(accounts).filter(pl.col("content") >= p["min_member_content"])
+    eligible = _unless_mixed(accounts).filter(pl.col("content") >= p["min_member_content"])
     joining = edges.filter(
         pl.col("weight")
         >= pl.col("kind").replace_strict(
@@ -185,13 +186,17 @@ def _with_attached(
     """
     core = groups.select("root", pl.col("members").alias("account_id")).explode("account_id")
     candidates = (
-        _unless_reseller(accounts)
+        _unless_mixed(accounts)
         .join(core, on="account_id", how="anti")
         .filter(
             (pl.col("n_events") < p["thin_events"])
             | (pl.col("content") >= p["min_attached_content"])
         )
     )
+    if "n_end_users" in candidates.columns:
+        # An account that passes on its end users' ids (a reseller, a shared role) speaks for
+        # many people: it joins only on its own content, in the linked core.
+        candidates = candidates.filter(pl.col("n_end_users").is_null())
     both_ends = pl.concat(
         [
             joining.select("account_a", "account_b", "weight"),
@@ -231,9 +236,9 @@ def _with_attached(
     )
 
 
-def _unless_reseller(accounts: pl.DataFrame) -> pl.DataFrame:
-    """Accounts that do not pass on end users' ids: a reseller is never a campaign member, its
-    implicated tenant is the finding (the ``mixed_accounts`` pass)."""
-    if "n_end_users" not in accounts.columns:
+def _unless_mixed(accounts: pl.DataFrame) -> pl.DataFrame:
+    """Accounts that are not mixed: a reseller carrying a harvesting tenant is never a campaign
+    member, its tenant is the finding (the ``mixed_accounts`` pass)."""
+    if "is_mixed" not in accounts.columns:
         return accounts
-    return accounts.filter(pl.col("n_end_users").is_null())
+    return accounts.filter(~pl.col("is_mixed").fill_null(False))

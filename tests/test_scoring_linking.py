@@ -156,7 +156,7 @@ def test_an_account_with_traffic_of_its_own_must_look_like_the_campaign_to_join(
     assert linked.filter(pl.col("account_id") == "bystander")["campaign_id"][0] is None
 
 
-def test_a_reseller_is_never_attached_as_a_member() -> None:
+def test_a_mixed_account_is_never_a_member() -> None:
     config = defaults()
     accounts = score_accounts(
         _accounts(
@@ -164,7 +164,10 @@ def test_a_reseller_is_never_attached_as_a_member() -> None:
                 **{f"camp-{i}": {"elicitation_signal": 0.9, "sync_signal": 0.9} for i in range(3)},
                 "reseller": {"elicitation_signal": 0.4},
             }
-        ).with_columns(pl.when(pl.col("account_id") == "reseller").then(300).alias("n_end_users")),
+        ).with_columns(
+            pl.when(pl.col("account_id") == "reseller").then(300).alias("n_end_users"),
+            (pl.col("account_id") == "reseller").alias("is_mixed"),
+        ),
         config,
     )
     edges = pl.DataFrame(
@@ -178,3 +181,27 @@ def test_a_reseller_is_never_attached_as_a_member() -> None:
     )
     _, groups = link(accounts, edges, config)
     assert "reseller" not in groups.row(0, named=True)["members"]
+
+
+def test_an_account_passing_on_end_users_joins_only_on_its_own_content() -> None:
+    # A shared role whose sessions are its end users, thin and ordinary on its own: not attached.
+    config = defaults()
+    rows = {
+        **{f"camp-{i}": {"elicitation_signal": 0.9, "sync_signal": 0.9} for i in range(4)},
+        "shared-role": {},
+    }
+    accounts = _accounts(rows).with_columns(
+        pl.when(pl.col("account_id") == "shared-role").then(5).otherwise(100).alias("n_events"),
+        pl.when(pl.col("account_id") == "shared-role").then(40).alias("n_end_users"),
+    )
+    edges = pl.DataFrame(
+        {
+            "account_a": ["camp-0"] * 4,
+            "account_b": ["camp-1", "camp-2", "camp-3", "shared-role"],
+            "kind": ["harness"] * 4,
+            "weight": [1.0] * 4,
+            "detail": [""] * 4,
+        }
+    )
+    _, groups = link(score_accounts(accounts, config), edges, config)
+    assert "shared-role" not in groups.row(0, named=True)["members"]
