@@ -34,7 +34,7 @@ from distillscan.detect.base import empty_edges
 from distillscan.errors import CaseError
 from distillscan.ingest import IngestReport, ingest
 from distillscan.linking import link
-from distillscan.scoring import merge_signals, score_accounts
+from distillscan.scoring import merge_signals, score_accounts, text_measured
 
 Progress = Callable[[str], None]
 
@@ -136,7 +136,7 @@ def _analyse(
         "SELECT account_id, count(*) AS n_events FROM events "
         "GROUP BY account_id ORDER BY account_id"
     ).pl()
-    scored = score_accounts(merge_signals(totals, runs), config)
+    scored = score_accounts(merge_signals(totals, runs), config, with_text=text_measured(runs))
     edges = pl.concat(
         [empty_edges(), *(r.output.edges for r in runs if r.output is not None)],
         how="vertical_relaxed",
@@ -299,6 +299,9 @@ def _campaign_pivots(membership: pl.DataFrame, accounts: pl.DataFrame) -> pl.Dat
 def _name(row: dict[str, Any]) -> str:
     """A descriptive campaign name from what it targets."""
     capabilities: list[str] = row["capabilities"] or []
+    if not capabilities:
+        # Nothing was read from prompts (a metadata-only export): say so, guess no target.
+        return "Suspected harvest, named from metadata (no prompt text logged)"
     top = capabilities[:3]
     if "coding" in top and any(c in top for c in ("agentic_planning", "tool_use")):
         kind = "Agentic coding and orchestration harvest"

@@ -9,6 +9,13 @@ Each pass contributes ``*_signal`` columns in [0, 1], declared in its ``signals`
 
 Each signal's weight is ``[scoring.<family>_weights] <id>_signal`` in the configuration.
 
+When the logs carry no prompt text (a metadata-only export), the content passes cannot run and
+content would be 0 for everyone. Content is then what the metadata still says about intent,
+``[scoring.without_text_weights]``: the shape of the answers (long derivations to short
+questions) and rotation through address and client pools, which no person or product does and
+which then counts in both families, so that an account must rotate hard to be named on it
+alone. The report says which content passes could not run.
+
 Within a family signals combine as a weighted noisy-OR (``1 - prod(1 - w * s)``): any strong
 signal counts, several agreeing count more. The account score is the product of the two
 families, so a heavy but ordinary integration (operations without harvesting content) and an
@@ -25,7 +32,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from distillscan.config import Config
-from distillscan.detect import SIGNALS, PassRun
+from distillscan.detect import PASSES, SIGNALS, PassRun
 from distillscan.errors import ConfigError
 
 SEVERITIES = ("none", "low", "medium", "high", "critical")
@@ -76,16 +83,44 @@ def family_weights(config: Config, family: str) -> dict[str, float]:
     return {column: float(weight) for column, weight in weights.items()}
 
 
-def score_accounts(merged: pl.DataFrame, config: Config) -> pl.DataFrame:
-    """Add ``content``, ``operations``, ``score``, ``severity`` and contribution columns."""
+def text_measured(runs: list[PassRun]) -> bool:
+    """Whether any pass that reads prompt text ran (false for a metadata-only export)."""
+    reads_text = {p.id for p in PASSES if "prompt" in p.requires}
+    return any(r.output is not None for r in runs if r.id in reads_text)
+
+
+def without_text_weights(config: Config) -> dict[str, float]:
+    """``[scoring.without_text_weights]``: what stands for content when no text is logged.
+
+    Raises:
+        ConfigError: a weight names no registered signal.
+    """
+    weights: Mapping[str, float] = config["scoring"]["without_text_weights"]
+    unknown = set(weights) - {s.column for s in SIGNALS}
+    if unknown:
+        raise ConfigError(
+            f"scoring.without_text_weights names no signal: {', '.join(sorted(unknown))}"
+        )
+    return {column: float(weight) for column, weight in weights.items()}
+
+
+def score_accounts(merged: pl.DataFrame, config: Config, *, with_text: bool = True) -> pl.DataFrame:
+    """Add ``content``, ``operations``, ``score``, ``severity`` and contribution columns.
+
+    ``with_text`` false (no pass could read prompt text): content is what the metadata still
+    shows, ``[scoring.without_text_weights]`` (see the module docstring).
+    """
     scoring = config["scoring"]
-    content_w = family_weights(config, "content")
+    content_w = family_weights(config, "content") if with_text else without_text_weights(config)
     operations_w = family_weights(config, "operations")
-    for signal in (*content_w, *operations_w):
+    for signal in dict.fromkeys((*content_w, *operations_w)):
         if signal not in merged.columns:
             merged = merged.with_columns(pl.lit(0.0).alias(signal))
     merged = merged.with_columns(
-        [pl.col(s).fill_null(0.0).cast(pl.Float64) for s in (*content_w, *operations_w)]
+        [
+            pl.col(s).fill_null(0.0).cast(pl.Float64)
+            for s in dict.fromkeys((*content_w, *operations_w))
+        ]
     )
     columns = merged.columns
     scored = merged.with_columns(

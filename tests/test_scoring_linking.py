@@ -205,3 +205,30 @@ def test_an_account_passing_on_end_users_joins_only_on_its_own_content() -> None
     )
     _, groups = link(score_accounts(accounts, config), edges, config)
     assert "shared-role" not in groups.row(0, named=True)["members"]
+
+
+def test_without_text_rotation_and_answer_shape_stand_for_content() -> None:
+    config = defaults()
+    accounts = _accounts(
+        {
+            "rotating": {},
+            "derivations": {"infra_signal": 0.2},
+            "busy-integration": {"automation_signal": 0.9, "infra_signal": 0.9},
+        }
+    ).with_columns(
+        pl.col("account_id").replace_strict({"rotating": 0.95}, default=0.0).alias("churn_signal"),
+        pl.col("account_id")
+        .replace_strict({"derivations": 0.9}, default=0.0)
+        .alias("output_shape_signal"),
+    )
+    with_text = {r["account_id"]: r for r in score_accounts(accounts, config).iter_rows(named=True)}
+    without = {
+        r["account_id"]: r
+        for r in score_accounts(accounts, config, with_text=False).iter_rows(named=True)
+    }
+    # With text, rotation alone is operations without content.
+    assert with_text["rotating"]["score"] == 0.0
+    # Without text, hard rotation is named on its own; automation alone still is not.
+    assert without["rotating"]["severity"] in ("medium", "high")
+    assert without["busy-integration"]["score"] == 0.0
+    assert without["derivations"]["content"] > 0.5

@@ -24,6 +24,7 @@ from distillscan.detect import (
     features,
     infrastructure,
     mixed_accounts,
+    output_shape,
     prompt_diversity,
     release_pivot,
     shared_templates,
@@ -36,6 +37,7 @@ PASSES: tuple[Pass, ...] = (
     cot_elicitation.PASS,
     prompt_diversity.PASS,
     agentic_harvest.PASS,
+    output_shape.PASS,
     volume_rhythm.PASS,
     shared_templates.PASS,
     synchronization.PASS,
@@ -69,7 +71,15 @@ class PassRun:
 
 
 #: Event columns whose presence decides which passes can run.
-OPTIONAL_COLUMNS = ("prompt", "source_ip", "user_agent", "model", "end_user_id", "ts")
+OPTIONAL_COLUMNS = (
+    "prompt",
+    "source_ip",
+    "user_agent",
+    "model",
+    "end_user_id",
+    "ts",
+    "completion_tokens",
+)
 
 
 def available_columns(con: duckdb.DuckDBPyConnection) -> frozenset[str]:

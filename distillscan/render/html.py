@@ -23,6 +23,7 @@ from distillscan.render.model import (
     Report,
     ingest_summary,
     severity_rank,
+    unmeasured_sentence,
 )
 
 #: Members drawn in a linkage picture (the most severe first); the rest are counted.
@@ -115,6 +116,11 @@ def _title(report: Report) -> str:
     )
     parts = [
         f"<h1>distillscan report: {headline}</h1>",
+        *(
+            [f'<p class="note"><strong>Limited evidence:</strong> {h(caveat)}.</p>']
+            if (caveat := unmeasured_sentence(s)) is not None
+            else []
+        ),
         f'<p class="note">Written by distillscan {h(report["run"]["version"])} (report schema '
         f"{h(report['schema_version'])}). Scores rank accounts for review: they are evidence for "
         "an investigator, not a verdict.</p>",

@@ -15,7 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from distillscan.render.escape import md_block, md_code
-from distillscan.render.model import Bucket, Campaign, Report, ingest_summary, severity_rank
+from distillscan.render.model import (
+    Bucket,
+    Campaign,
+    Report,
+    ingest_summary,
+    severity_rank,
+    unmeasured_sentence,
+)
 
 #: Rows listed inline before pointing to the appendix or to ``distillscan show``.
 MEMBERS_SHOWN = 20
@@ -94,6 +101,8 @@ def _title(report: Report) -> str:
         else "no suspected distillation campaign"
     )
     lines = [f"# distillscan report: {headline}", ""]
+    if (caveat := unmeasured_sentence(summary)) is not None:
+        lines += [f"> **Limited evidence:** {caveat}.", ""]
     lines.append(
         f"> Written by distillscan {report['run']['version']} (report schema "
         f"{report['schema_version']}). Scores rank accounts for review: they are evidence for an "

@@ -25,7 +25,7 @@ import polars as pl
 
 from distillscan import __version__
 from distillscan.config import defaults
-from distillscan.detect import SIGNAL_PASSES, SIGNALS
+from distillscan.detect import PASSES, SIGNAL_PASSES, SIGNALS
 from distillscan.detect.base import Pooled
 from distillscan.detect.cot_elicitation import ORDINARY_COLUMNS
 from distillscan.investigate import Investigation
@@ -268,6 +268,7 @@ class Summary(TypedDict):
     campaign_accounts: int
     flagged_accounts: int
     mixed_accounts: int
+    unmeasured_content: list[str]
 
 
 class FalsePositive(TypedDict):
@@ -403,6 +404,16 @@ def _build(
         s: sum(1 for c in campaigns if c["severity"] == s) for s in reversed(SEVERITIES[1:])
     }
     flagged = accounts.filter(pl.col("severity").is_in(FLAGGED)).height
+    # Content read from prompt text that could not be measured (a metadata-only export).
+    ran = {str(p["id"]) for p in investigation.passes if p.get("ran")}
+    reads_text = {p.id for p in PASSES if "prompt" in p.requires}
+    unmeasured = [
+        s.id
+        for s in SIGNALS
+        if s.family == "content"
+        and SIGNAL_PASSES[s.id] in reads_text
+        and SIGNAL_PASSES[s.id] not in ran
+    ]
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {"tool": "distillscan", "version": __version__, "redacted": False},
@@ -432,6 +443,7 @@ def _build(
             "campaign_accounts": sum(c["n_accounts"] for c in campaigns),
             "flagged_accounts": flagged,
             "mixed_accounts": len(mixed),
+            "unmeasured_content": unmeasured,
         },
         "campaigns": campaigns,
         "mixed_accounts": mixed,
@@ -444,6 +456,17 @@ def _build(
             "limitations": list(LIMITATIONS),
         },
     }
+
+
+def unmeasured_sentence(summary: Summary) -> str | None:
+    """What the finding could not rest on: content signals whose passes did not run."""
+    if not summary["unmeasured_content"]:
+        return None
+    return (
+        "content not measured: " + ", ".join(summary["unmeasured_content"]) + " (their passes "
+        "need what these logs do not carry, see the skipped passes); the finding rests on the "
+        "rest of the evidence"
+    )
 
 
 def _rank() -> dict[str, int]:

@@ -28,6 +28,7 @@ from distillscan.render.model import (
     Timeline,
     ingest_summary,
     severity_rank,
+    unmeasured_sentence,
 )
 from distillscan.textsafe import inert
 
@@ -91,7 +92,11 @@ def render(report: Report, *, case: str | None = None) -> Iterator[RenderableTyp
     yield header(report)
     campaigns = report["campaigns"]
     if not campaigns:
-        yield Text("No campaign found.", style="green")
+        caveat = unmeasured_sentence(report["summary"])
+        yield Text(
+            "No campaign found." if caveat is None else f"No campaign found; {caveat}.",
+            style="green" if caveat is None else "yellow",
+        )
     else:
         yield campaigns_table(campaigns)
         for campaign in campaigns:
@@ -194,6 +199,8 @@ def header(report: Report) -> Panel:
         if n
         else Text("no suspected campaign", style="green")
     )
+    if (caveat := unmeasured_sentence(summary)) is not None:
+        verdict.append("\n" + caveat, style="yellow")
     grid.add_row("finding", verdict)
     title = "distillscan report" + (" (redacted)" if report["run"]["redacted"] else "")
     return Panel(grid, title=Text(title, style="bold"), title_align="left")

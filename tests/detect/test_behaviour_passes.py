@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from distillscan.detect import account_churn, agentic_harvest, mixed_accounts, shared_templates
+from distillscan.detect import (
+    account_churn,
+    agentic_harvest,
+    mixed_accounts,
+    output_shape,
+    shared_templates,
+)
 from tests.detect.conftest import EventsFactory, context, event
 
 #: One repository's work: code and plans.
@@ -192,3 +198,24 @@ def test_an_agentic_tenant_inside_a_reseller_is_named(events_con: EventsFactory)
     assert row["implicated_end_users"] == ["tenant-0", "tenant-1", "tenant-2"]
     assert row["is_mixed"] is True
     assert row["contamination_share"] == 72 / (96 + 72 + 24)
+
+
+def test_long_answers_to_short_questions_against_the_logs_usual(
+    events_con: EventsFactory,
+) -> None:
+    # Metadata only: token counts, no text.
+    harvest = [
+        event("harvest", i, None, prompt_tokens=60, completion_tokens=1500) for i in range(30)
+    ]
+    agent = [event("agent", i, None, prompt_tokens=4000, completion_tokens=200) for i in range(30)]
+    people = [
+        event(f"person-{p}", p * 50 + i, None, prompt_tokens=80 + p, completion_tokens=300 + i)
+        for p in range(10)
+        for i in range(12)
+    ]
+    out = output_shape.run(context(events_con(harvest + agent + people), "output_shape"))
+    shape = _signal(out.signals, "output_shape_signal")
+    assert shape["harvest"] == 1.0
+    assert shape["agent"] == 0.0
+    assert max(v for k, v in shape.items() if k.startswith("person")) == 0.0
+    assert "usual answer length" in out.notes[0]
