@@ -8,7 +8,9 @@ three must agree) or an agentic harvest (:mod:`.agentic_harvest`'s measure, appl
 user against the logs' own pace), whichever is higher. End users scoring at least
 ``min_end_user_score`` with enough events are *implicated*; a tenant is a group of them (at
 least ``min_tenant_end_users``: one end user is one customer, and a developer's agent sessions
-look like a loop at machine pace too); the account's contamination share is
+look like a loop at machine pace too) carrying at least ``min_contamination_for_mixed`` of the
+account's traffic (a few sessions in a large reseller are not a tenant's harvest); the
+account's contamination share is
 the fraction of its traffic they carry, and ``tenant_content`` their event-weighted score (the
 scoring stage judges a mixed account by its tenant's traffic, not by the diluted whole).
 
@@ -107,6 +109,7 @@ def run(ctx: Context) -> PassOutput:
         .with_columns(
             (
                 (pl.col("implicated_end_users").list.len() >= p["min_tenant_end_users"])
+                & (pl.col("contamination_share") >= p["min_contamination_for_mixed"])
                 & (pl.col("contamination_share") < p["max_contamination_for_mixed"])
             ).alias("is_mixed")
         )
