@@ -327,8 +327,9 @@ FALSE_POSITIVES: tuple[FalsePositive, ...] = (
     },
     {
         "legitimate_use": "coding assistant: one system prompt, many end users",
-        "resembles": "one system prompt and user agent",
-        "kept_out_by": "one account; its end users are conversational and narrow",
+        "resembles": "one system prompt and user agent, agent loops at machine pace",
+        "kept_out_by": "one account; its loops work on one repository's code and plans, and a "
+        "tenant needs a group of harvesting end users carrying a real share",
     },
     {
         "legitimate_use": "university behind NAT, accounts created in a burst",
@@ -344,7 +345,8 @@ FALSE_POSITIVES: tuple[FalsePositive, ...] = (
 )
 
 LIMITATIONS: tuple[str, ...] = (
-    "Content passes need prompt text; metadata-only exports get the operations passes only.",
+    "Content passes need prompt text; metadata-only exports are judged on the answers' shape, "
+    "address rotation, operations and links, and the report says which content was not measured.",
     "Phrase families cover English, Chinese, Spanish, Russian, Korean, French, German and "
     "Japanese; elicitation in other languages is seen only through parameters and structure.",
     "Skeleton fingerprints catch templates with a fixed head or tail; a generator that "
