@@ -15,7 +15,8 @@ reported; their members' scores are raised to the campaign's.
 
 Then the group's evidence speaks for accounts whose own traffic cannot: an account outside every
 campaign joins the reported campaign it is most strongly linked to (the sum of its joining
-links' weights) when its own traffic is too thin to judge (fewer than ``thin_events`` requests:
+links' weights, at least ``min_attach_strength``: one full link or several weaker ones agree)
+when its own traffic is too thin to judge (fewer than ``thin_events`` requests:
 a churned account used a handful of times) or its content reaches ``min_attached_content`` (a
 member whose figures fall short by noise, not by what it asks). Attached accounts are members
 like the others but never link two campaigns together: each joins one, after the campaigns are
@@ -213,6 +214,7 @@ def _with_attached(
         .group_by("account_a", "root")
         # Sorted before summing: the same bits on every run.
         .agg(pl.col("weight").sort().sum().alias("strength"))
+        .filter(pl.col("strength") >= p["min_attach_strength"])
         .sort("strength", "root", descending=[True, False])
         .group_by("account_a", maintain_order=True)
         .first()
