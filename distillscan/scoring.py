@@ -33,6 +33,7 @@ import polars as pl
 
 from distillscan.config import Config
 from distillscan.detect import PASSES, SIGNALS, PassRun
+from distillscan.detect.base import noisy_or
 from distillscan.errors import ConfigError
 
 SEVERITIES = ("none", "low", "medium", "high", "critical")
@@ -51,11 +52,7 @@ def merge_signals(accounts: pl.DataFrame, runs: list[PassRun]) -> pl.DataFrame:
 
 
 def _noisy_or(weights: Mapping[str, float], present: list[str]) -> pl.Expr:
-    miss = pl.lit(1.0)
-    for signal, weight in weights.items():
-        if signal in present:
-            miss = miss * (1.0 - weight * pl.col(signal).fill_null(0.0))
-    return 1.0 - miss
+    return noisy_or([(w, pl.col(s).fill_null(0.0)) for s, w in weights.items() if s in present])
 
 
 def severity_of(score: pl.Expr, thresholds: Mapping[str, float]) -> pl.Expr:

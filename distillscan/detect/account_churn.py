@@ -40,20 +40,15 @@ from distillscan.detect.base import (
     PassOutput,
     Pooled,
     Signal,
+    network_sql,
+    noisy_or,
     percent,
     ramp,
     who,
 )
 
-
-def network_sql(ip: str) -> str:
-    """SQL: the coarse network of address ``ip`` (/16 for IPv4, the first 32 bits for IPv6)."""
-    return (
-        f"CASE WHEN {ip} LIKE '%:%' "
-        f"THEN array_to_string(list_slice(string_split({ip}, ':'), 1, 2), ':') || '::/32' "
-        f"ELSE regexp_extract({ip}, '^(\\d+\\.\\d+)\\.', 1) || '.0.0/16' END"
-    )
-
+#: The coarse network of an address: /16 (IPv4), the first 32 bits (IPv6).
+NETWORK_SQL = network_sql("source_ip", 2, 2)
 
 SQL = f"""
 WITH per_account AS (
@@ -61,7 +56,7 @@ WITH per_account AS (
         count(*) AS n_events,
         min(ts) AS first_request,
         count(source_ip) AS n_with_ip,
-        count(DISTINCT {network_sql("source_ip")}) AS n_networks,
+        count(DISTINCT {NETWORK_SQL}) AS n_networks,
         count(user_agent) AS n_with_agent,
         count(DISTINCT user_agent) AS n_agents,
         avg(coalesce(status IN ('401', '403'), false)::DOUBLE) AS denied_share
@@ -95,31 +90,29 @@ def run(ctx: Context) -> PassOutput:
     used_up = ramp(
         pl.lit(p["fresh_hours"]) - pl.col("setup_hours").clip(0.0, None), 0.0, p["fresh_hours"] / 2
     ).fill_null(0.0) * ramp(pl.col("denied_share"), 0.0, p["full_denied_share"])
-    rotation = [
-        (
-            p["network_weight"],
-            ramp(
-                pl.col("network_churn").fill_null(0.0),
-                p["network_churn_from"],
-                p["network_churn_full"],
+    rotation = noisy_or(
+        [
+            (
+                p["network_weight"],
+                ramp(
+                    pl.col("network_churn").fill_null(0.0),
+                    p["network_churn_from"],
+                    p["network_churn_full"],
+                ),
             ),
-        ),
-        (
-            p["agent_weight"],
-            ramp(
-                pl.col("agent_churn").fill_null(0.0), p["agent_churn_from"], p["agent_churn_full"]
+            (
+                p["agent_weight"],
+                ramp(
+                    pl.col("agent_churn").fill_null(0.0),
+                    p["agent_churn_from"],
+                    p["agent_churn_full"],
+                ),
             ),
-        ),
-        (p["lifecycle_weight"], used_up),
-    ]
-    miss = pl.lit(1.0)
-    for weight, value in rotation:
-        miss = miss * (1.0 - weight * value)
+            (p["lifecycle_weight"], used_up),
+        ]
+    )
     signals = frame.with_columns(
-        (
-            (1.0 - miss)
-            * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2)
-        )
+        (rotation * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2))
         .clip(0.0, 1.0)
         .alias("churn_signal")
     ).drop("n_events")

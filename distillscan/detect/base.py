@@ -217,6 +217,32 @@ class Pass:
         return [column for column in self.requires if column not in available]
 
 
+def network_sql(ip: str, ipv4_octets: int, ipv6_groups: int) -> str:
+    """SQL: the network of address ``ip``: its first ``ipv4_octets`` octets (``/8`` each) or
+    first ``ipv6_groups`` groups (``/16`` each), written ``a.b.c.0/24`` or ``a:b:c:d::/64``.
+
+    One definition for every pass and report that speaks of prefixes (an empty or malformed
+    address gives ``''`` or a bare suffix, which callers leave out).
+    """
+    zeros = ".0" * (4 - ipv4_octets)
+    octets = r"\.".join([r"\d+"] * ipv4_octets)
+    return (
+        f"CASE WHEN {ip} LIKE '%:%' "
+        f"THEN array_to_string(list_slice(string_split({ip}, ':'), 1, {ipv6_groups}), ':') "
+        f"|| '::/{16 * ipv6_groups}' "
+        f"ELSE regexp_extract({ip}, '^({octets})\\.', 1) || '{zeros}/{8 * ipv4_octets}' END"
+    )
+
+
+def noisy_or(terms: list[tuple[float, pl.Expr]]) -> pl.Expr:
+    """``1 - Π(1 - weight × value)`` over ``terms``, multiplied in their order (the same bits
+    every run): any strong term counts, several agreeing count more."""
+    miss = pl.lit(1.0)
+    for weight, value in terms:
+        miss = miss * (1.0 - weight * value)
+    return 1.0 - miss
+
+
 def clip01(expr: pl.Expr) -> pl.Expr:
     """Clamp a Polars expression to [0, 1]."""
     return expr.clip(0.0, 1.0)

@@ -26,7 +26,16 @@ from __future__ import annotations
 import polars as pl
 
 from distillscan.detect import features
-from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, percent, ramp
+from distillscan.detect.base import (
+    Context,
+    Pass,
+    PassOutput,
+    Pooled,
+    Signal,
+    noisy_or,
+    percent,
+    ramp,
+)
 
 HARVEST = ("asks_multiple", "asks_logprobs", "asks_reasoning", "asks_long_output")
 
@@ -82,14 +91,11 @@ def run(ctx: Context) -> PassOutput:
     }
     weights = p["family_weights"]
     # Noisy-OR: several families each contribute, none saturates the signal alone.
-    miss = pl.lit(1.0)
-    for column, expr in excess.items():
-        miss = miss * (1.0 - weights.get(column.removeprefix("cot_"), 1.0) * expr)
+    elicited = noisy_or(
+        [(weights.get(column.removeprefix("cot_"), 1.0), expr) for column, expr in excess.items()]
+    )
     signals = frame.with_columns(
-        (
-            (1.0 - miss)
-            * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2)
-        )
+        (elicited * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2))
         .clip(0.0, 1.0)
         .alias("elicitation_signal")
     )

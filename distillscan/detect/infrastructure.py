@@ -34,9 +34,21 @@ from typing import Any
 import polars as pl
 
 from distillscan.db import has_view
-from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, ramp, who
+from distillscan.detect.base import (
+    Context,
+    Pass,
+    PassOutput,
+    Pooled,
+    Signal,
+    network_sql,
+    ramp,
+    who,
+)
 
-ENTITY_SQL = """
+#: An address's /24 (IPv4) or /64 (IPv6) prefix: the network a host or a NAT sits in.
+PREFIX_SQL = network_sql("source_ip", 3, 4)
+
+ENTITY_SQL = f"""
 CREATE OR REPLACE TEMP TABLE infra_entities AS
 WITH totals AS (
     SELECT account_id, count(*) AS n FROM events GROUP BY account_id
@@ -45,11 +57,7 @@ traffic_entities AS (
     SELECT account_id, 'ip' AS kind, source_ip AS entity, count(*) AS n
     FROM events WHERE source_ip IS NOT NULL GROUP BY ALL
     UNION ALL
-    SELECT account_id, 'prefix',
-        CASE WHEN source_ip LIKE '%:%'
-             THEN array_to_string(list_slice(string_split(source_ip, ':'), 1, 4), ':') || '::/64'
-             ELSE regexp_extract(source_ip, '^(\\d+\\.\\d+\\.\\d+)\\.', 1) || '.0/24' END,
-        count(*)
+    SELECT account_id, 'prefix', {PREFIX_SQL}, count(*)
     FROM events WHERE source_ip IS NOT NULL GROUP BY ALL
     UNION ALL
     SELECT account_id, 'user_agent', user_agent, count(*)

@@ -24,6 +24,7 @@ import polars as pl
 from distillscan.case import Case, connect
 from distillscan.db import has_view
 from distillscan.detect.features import head_skeleton_sql, skeletons_sql
+from distillscan.detect.infrastructure import PREFIX_SQL
 from distillscan.errors import CaseError
 
 #: Candidate timeline bucket widths in hours; the smallest giving at most ``MAX_BUCKETS`` wins.
@@ -268,15 +269,6 @@ def templates(
     return _by_label(frame)
 
 
-def _prefix_sql(column: str) -> str:
-    """The /24 (IPv4) or /64 (IPv6) prefix of an address, as the infrastructure pass forms it."""
-    return (
-        f"CASE WHEN {column} LIKE '%:%' "
-        f"THEN array_to_string(list_slice(string_split({column}, ':'), 1, 4), ':') || '::/64' "
-        f"ELSE regexp_extract({column}, '^(\\d+\\.\\d+\\.\\d+)\\.', 1) || '.0/24' END"
-    )
-
-
 INFRASTRUCTURE_SQL = f"""
 WITH totals AS (
     SELECT account_id, count(*) AS n FROM scoped_events GROUP BY account_id
@@ -285,7 +277,7 @@ traffic AS (
     SELECT account_id, 'ip' AS kind, source_ip AS value, count(*) AS events
     FROM scoped_events WHERE source_ip IS NOT NULL GROUP BY ALL
     UNION ALL
-    SELECT account_id, 'prefix', {_prefix_sql("source_ip")}, count(*)
+    SELECT account_id, 'prefix', {PREFIX_SQL}, count(*)
     FROM scoped_events WHERE source_ip IS NOT NULL GROUP BY ALL
     UNION ALL
     SELECT account_id, 'user_agent', user_agent, count(*)
