@@ -217,6 +217,19 @@ class Pass:
         return [column for column in self.requires if column not in available]
 
 
+def partners_sql(shared: str, minimum: str) -> str:
+    """A CTE ``partners`` (``account_a``, ``account_b``, ``shared``) after
+    :func:`neighbour_pairs_sql`: the pairs that met in at least ``$minimum`` groups, that is,
+    share that many keys (``shared`` and ``minimum`` name the count column and the parameter).
+    """
+    return f"""partners AS (
+    SELECT account_a, account_b, count(*) AS {shared}
+    FROM neighbours
+    GROUP BY account_a, account_b
+    HAVING count(*) >= ${minimum}
+)"""
+
+
 def network_sql(ip: str, ipv4_octets: int, ipv6_groups: int) -> str:
     """SQL: the network of address ``ip``: its first ``ipv4_octets`` octets (``/8`` each) or
     first ``ipv6_groups`` groups (``/16`` each), written ``a.b.c.0/24`` or ``a:b:c:d::/64``.

@@ -50,6 +50,7 @@ from distillscan.detect.base import (
     Pooled,
     Signal,
     neighbour_pairs_sql,
+    partners_sql,
     percent,
     ramp,
 )
@@ -87,17 +88,15 @@ WITH users AS (
     SELECT DISTINCT account_id, key FROM template_uses
 ),
 {neighbours},
-partners AS (
-    SELECT account_a, account_b, count(*) AS shared_keys
-    FROM neighbours
-    GROUP BY account_a, account_b
-    HAVING count(*) >= $min_shared_keys
-)
+{partners}
 SELECT a.account_id AS account_a, b.account_id AS account_b, p.shared_keys
 FROM partners AS p
 JOIN account_org AS a ON a.account_no = p.account_a
 JOIN account_org AS b ON b.account_no = p.account_b
-""".format(neighbours=neighbour_pairs_sql("users", "key"))
+""".format(
+    neighbours=neighbour_pairs_sql("users", "key"),
+    partners=partners_sql("shared_keys", "min_shared_keys"),
+)
 
 HARNESS_SQL = """
 WITH users AS (
@@ -112,12 +111,7 @@ set_sizes AS (
     GROUP BY o.account_no
 ),
 {neighbours},
-partners AS (
-    SELECT account_a, account_b, count(*) AS shared_prompts
-    FROM neighbours
-    GROUP BY account_a, account_b
-    HAVING count(*) >= $min_shared_system_prompts
-)
+{partners}
 SELECT a.account_id AS account_a, b.account_id AS account_b, p.shared_prompts,
     p.shared_prompts / (sa.n_prompts + sb.n_prompts - p.shared_prompts) AS jaccard
 FROM partners AS p
@@ -126,7 +120,10 @@ JOIN account_org AS b ON b.account_no = p.account_b
 JOIN set_sizes AS sa ON sa.account_no = p.account_a
 JOIN set_sizes AS sb ON sb.account_no = p.account_b
 ORDER BY account_a, account_b
-""".format(neighbours=neighbour_pairs_sql("users", "key"))
+""".format(
+    neighbours=neighbour_pairs_sql("users", "key"),
+    partners=partners_sql("shared_prompts", "min_shared_system_prompts"),
+)
 
 ACCOUNT_SQL = """
 WITH counted_keys AS (
