@@ -19,7 +19,7 @@ from unittest import mock
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from ingest_support import DATA, canonical_record, gzip_bytes, jsonl_bytes, read_case
 
@@ -310,7 +310,6 @@ def test_a_query_shape_is_planned_once_and_a_reordering_one_is_refused(tmp_path:
     bulk._STREAMING_SHAPES.clear()
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     records=st.lists(
         st.fixed_dictionaries(
@@ -734,7 +733,6 @@ def test_litellm_typed_reading_reaches_every_field_as_the_json_mapping_does(
     assert len(case["events"]) + len(case["quarantine"]) == len(TYPED_SPEND_LOGS)
 
 
-@settings(max_examples=40, deadline=None)
 @given(shapes=_spend_logs(typed_only=True))
 def test_litellm_typed_reading_loads_what_the_json_mapping_loads(
     tmp_path_factory: pytest.TempPathFactory, shapes: list[dict[str, Any]]
@@ -748,7 +746,6 @@ def test_litellm_typed_reading_loads_what_the_json_mapping_loads(
     assert readings == [(True, "loaded")]
 
 
-@settings(max_examples=30, deadline=None)
 @given(shapes=_spend_logs(typed_only=False))
 def test_litellm_records_of_any_shape_load_the_same_either_way(
     tmp_path_factory: pytest.TempPathFactory, shapes: list[dict[str, Any]]
