@@ -46,6 +46,7 @@ from distillscan.detect.base import (
     ramp,
     who,
 )
+from distillscan.detect.infrastructure import ACCOUNT_META_FALLBACK
 
 #: The coarse network of an address: /16 (IPv4), the first 32 bits (IPv6).
 NETWORK_SQL = network_sql("source_ip", 2, 2)
@@ -73,20 +74,14 @@ SELECT a.account_id, a.n_events,
 FROM per_account AS a LEFT JOIN account_meta AS m USING (account_id)
 """
 
-ACCOUNT_META_FALLBACK = """
-CREATE OR REPLACE TEMP VIEW account_meta AS
-SELECT NULL::VARCHAR AS account_id, NULL::TIMESTAMP AS created_at
-WHERE false
-"""
-
 
 def run(ctx: Context) -> PassOutput:
     """Compute rotation and lifecycle figures and the ``churn_signal``."""
     p = ctx.params
     if not has_view(ctx.con, "account_meta"):
-        ctx.con.execute(ACCOUNT_META_FALLBACK)
+        ctx.con.execute(ACCOUNT_META_FALLBACK)  # no account metadata given: no sign-up times
     frame = ctx.frame(SQL)
-    # Made to be used up: first request within setup_hours of sign-up, then refused.
+    # Made to be used up: first request within fresh_hours of sign-up, then refused.
     used_up = ramp(
         pl.lit(p["fresh_hours"]) - pl.col("setup_hours").clip(0.0, None), 0.0, p["fresh_hours"] / 2
     ).fill_null(0.0) * ramp(pl.col("denied_share"), 0.0, p["full_denied_share"])
@@ -126,7 +121,7 @@ def describe(pooled: Pooled) -> str:
         f"{who(int(f['n_churn']), int(f['n_accounts']), 'rotate')} addresses and clients: "
         f"{percent(f['network_churn'])} of requests from a network not used before, "
         f"{percent(f['agent_churn'])} with a new user agent; "
-        f"{percent(f['denied_share'])} refused as unauthorised"
+        f"{percent(f['denied_share'])} refused (unauthorised or forbidden)"
     )
 
 
