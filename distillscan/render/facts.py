@@ -204,22 +204,31 @@ top AS (
         ORDER BY p.accounts DESC, s.all_accounts, p.events DESC, p.side DESC, p.skeleton
     ) <= $limit
 ),
-shown_prompts AS (
-    SELECT t.label, t.side, t.skeleton, k.prompt
-    FROM top t JOIN skeletons k ON t.side = 'starts' AND k.head = t.skeleton
+member_events AS (
+    -- Only the labels' own events can be examples: starting from every prompt that has a shown
+    -- skeleton would grow with the number of labels times a popular skeleton's prompts.
+    SELECT m.label, e.account_id, e.event_id, e.ts, e.model, e.source_file, e.source_line,
+        e.prompt, k.head, k.tail
+    FROM scoped_events e
+    JOIN scope_members m USING (account_id)
+    JOIN skeletons k ON k.prompt = e.prompt
+),
+shown_events AS (
+    SELECT t.label, t.side, t.skeleton, x.account_id, x.event_id, x.ts, x.model,
+        x.source_file, x.source_line, x.prompt
+    FROM top t JOIN member_events x
+        ON x.label = t.label AND t.side = 'starts' AND x.head = t.skeleton
     UNION ALL
-    SELECT t.label, t.side, t.skeleton, k.prompt
-    FROM top t JOIN skeletons k ON t.side = 'ends' AND k.tail = t.skeleton
+    SELECT t.label, t.side, t.skeleton, x.account_id, x.event_id, x.ts, x.model,
+        x.source_file, x.source_line, x.prompt
+    FROM top t JOIN member_events x
+        ON x.label = t.label AND t.side = 'ends' AND x.tail = t.skeleton
 ),
 distinct_prompts AS (
     -- The earliest event of each shown prompt among the label's accounts.
-    SELECT p.label, p.side, p.skeleton, e.account_id, e.event_id, e.ts, e.model,
-        e.source_file, e.source_line, e.prompt
-    FROM shown_prompts p
-    JOIN scoped_events e ON e.prompt = p.prompt
-    JOIN scope_members m ON m.account_id = e.account_id AND m.label = p.label
+    SELECT * FROM shown_events
     QUALIFY row_number() OVER (
-        PARTITION BY p.label, p.side, p.skeleton, e.prompt ORDER BY e.ts, e.event_id) = 1
+        PARTITION BY label, side, skeleton, prompt ORDER BY ts, event_id) = 1
 ),
 examples AS (
     SELECT label, side, skeleton,
