@@ -11,7 +11,11 @@ A component is scored as a whole, so accounts that each stay light (an evasion) 
 the traffic they make together: content is the event-weighted mean of the members' content,
 operations the noisy-OR of the members' mean operations and the group's coordination (how many
 accounts are linked, and how strongly). Components scoring at least ``min_campaign_score`` are
-reported; their members' scores are raised to the campaign's.
+reported, when their members' own mean operations reach ``min_member_operations``: a link says
+two accounts share something (a popular agent framework's whole set of role prompts is shared
+by thousands of its independent users), not that they run as one operation; the members must
+also show automation, rotation, shared infrastructure, synchronization or a pivot themselves.
+Their members' scores are raised to the campaign's.
 
 Then the group's evidence speaks for accounts whose own traffic cannot: an account outside every
 campaign joins the reported campaign it is most strongly linked to (the sum of its joining
@@ -155,6 +159,8 @@ def link(
         .filter(
             (pl.col("n_accounts") >= p["min_campaign_accounts"])
             & (pl.col("score") >= p["min_campaign_score"])
+            # Links form a group; its accounts must also run like a campaign on their own.
+            & (pl.col("member_operations") >= p["min_member_operations"])
         )
     )
     groups = _with_attached(groups, accounts, joining, p)

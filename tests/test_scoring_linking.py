@@ -89,7 +89,7 @@ def test_link_keeps_bystanders_out_of_campaigns() -> None:
         _accounts(
             {
                 **{
-                    f"camp-{i}": {"elicitation_signal": 0.9, "template_signal": 0.9}
+                    f"camp-{i}": {"elicitation_signal": 0.9, "automation_signal": 0.8}
                     for i in range(4)
                 },
                 "student": {"infra_signal": 0.6},  # shares the operator's NAT, asks ordinary things
@@ -232,3 +232,23 @@ def test_without_text_rotation_and_answer_shape_stand_for_content() -> None:
     assert without["rotating"]["severity"] in ("medium", "high")
     assert without["busy-integration"]["score"] == 0.0
     assert without["derivations"]["content"] > 0.5
+
+
+def test_users_of_one_popular_tool_are_not_a_campaign() -> None:
+    """Harness links join the users of a popular agent framework (its whole set of role prompts);
+    they ask broadly, but each runs like a person: the links alone make no campaign."""
+    config = defaults()
+    users = {f"dev-{i}": {"breadth_signal": 0.9, "elicitation_signal": 0.5} for i in range(12)}
+    accounts = score_accounts(_accounts(users), config)
+    edges = pl.DataFrame(
+        {
+            "account_a": ["dev-0"] * 11,
+            "account_b": [f"dev-{i}" for i in range(1, 12)],
+            "kind": ["harness"] * 11,
+            "weight": [1.0] * 11,
+            "detail": [""] * 11,
+        }
+    )
+    linked, groups = link(accounts, edges, config)
+    assert groups.is_empty()
+    assert linked["campaign_id"].is_null().all()
