@@ -5,14 +5,17 @@ For accounts that pass on their own end users' ids (``end_user_id``) with at lea
 accounts: a reasoning harvest (the share of its prompts that elicit chain-of-thought above the
 ordinary level of the logs, how many capabilities it covers, and how single-shot it is; all
 three must agree) or an agentic harvest (:mod:`.agentic_harvest`'s measure, applied to the end
-user against the logs' own pace), whichever is higher. End users scoring at least
-``min_end_user_score`` with enough events are *implicated*; a tenant is a group of them (at
-least ``min_tenant_end_users``: one end user is one customer, and a developer's agent sessions
-look like a loop at machine pace too) carrying at least ``min_contamination_for_mixed`` of the
-account's traffic (a few sessions in a large reseller are not a tenant's harvest); the
-account's contamination share is
-the fraction of its traffic they carry, and ``tenant_content`` their event-weighted score (the
-scoring stage judges a mixed account by its tenant's traffic, not by the diluted whole).
+user against the logs' own pace), whichever is higher. Agent loops count only where they are
+not what the account's usual end user sends (the median ``agent_share`` of its end users with
+enough traffic, ramped over ``product_agent_share``): in a coding product every user runs the
+product's agent, while a tenant's harvest stands out from the resale traffic around it.
+
+End users scoring at least ``min_end_user_score`` with enough events are *implicated*. A tenant
+is a group of them: at least ``min_tenant_end_users`` (one end user is one customer) carrying at
+least ``min_contamination_for_mixed`` of the account's traffic (a few sessions in a large
+reseller are not a tenant's harvest). The account's contamination share is the fraction of its
+traffic they carry, and ``tenant_content`` their event-weighted score (the scoring stage judges
+a mixed account by its tenant's traffic, not by the diluted whole).
 
 Why it indicates distillation: proxy services ("hydra clusters") mix distillation traffic with
 legitimate resale traffic; at the account level the mix looks ordinary, so the finding is the
@@ -69,7 +72,11 @@ def run(ctx: Context) -> PassOutput:
         )
     # An end user is implicated when it harvests: elicitation above the ordinary level, broad,
     # and single-shot, all at once (each factor ramps, so the product is 0 unless all agree);
-    # or agent loops at machine pace over many tasks.
+    # or agent loops at machine pace over many tasks, unless agent loops are what the account's
+    # usual end user sends (a coding product: its agent is the product, not a tenant's harvest).
+    usual_agent_share = (
+        pl.col("agent_share").filter(pl.col("agentic_trusted")).median().over("account_id")
+    )
     users = (
         users.join(_agentic(ctx), on=["account_id", "end_user_id"], how="left")
         .with_columns(
@@ -77,7 +84,8 @@ def run(ctx: Context) -> PassOutput:
                 ramp(pl.col("elicitation_excess"), 0.15, 0.45)
                 * ramp(pl.col("n_capabilities").cast(pl.Float64), 2.0, 5.0)
                 * ramp(pl.col("single_shot_share"), p["min_single_shot_share"], 0.95),
-                pl.col("agentic_signal").fill_null(0.0),
+                pl.col("agentic_signal").fill_null(0.0)
+                * (1.0 - ramp(usual_agent_share.fill_null(0.0), *p["product_agent_share"])),
             ).alias("end_user_score")
         )
         .with_columns(
@@ -129,12 +137,24 @@ def _agentic(ctx: Context) -> pl.DataFrame:
     params = ctx.passes.get("agentic_harvest")
     if params is None or not has_table(ctx.con, agentic_harvest.BASELINE_TABLE):
         return pl.DataFrame(
-            schema={"account_id": pl.String, "end_user_id": pl.String, "agentic_signal": pl.Float64}
+            schema={
+                "account_id": pl.String,
+                "end_user_id": pl.String,
+                "agentic_signal": pl.Float64,
+                "agent_share": pl.Float64,
+                "agentic_trusted": pl.Boolean,
+            }
         )
     baseline = ctx.frame(f"SELECT seconds FROM {agentic_harvest.BASELINE_TABLE}").item()
     frame = ctx.frame(agentic_harvest.figures_sql("end_user"))
+    # ``agentic_trusted``: enough traffic for the measure to hold in full, the end users the
+    # account's usual traffic is read from (light users say little either way).
     return agentic_harvest.scored(frame, params, float(baseline)).select(
-        "account_id", "end_user_id", "agentic_signal"
+        "account_id",
+        "end_user_id",
+        "agentic_signal",
+        "agent_share",
+        (pl.col("n_text_events") >= 2 * params["min_events"]).alias("agentic_trusted"),
     )
 
 

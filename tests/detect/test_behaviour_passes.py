@@ -126,7 +126,7 @@ def _loop(
     return rows
 
 
-def _people(n: int) -> list:
+def _people(n: int, turns: int = 8) -> list:
     return [
         event(
             f"person-{p}",
@@ -136,7 +136,7 @@ def _people(n: int) -> list:
             n_turns=turn + 1,
         )
         for p in range(n)
-        for turn in range(8)
+        for turn in range(turns)
     ]
 
 
@@ -177,8 +177,10 @@ def test_one_products_repeated_agent_context_is_not_a_harvest(events_con: Events
 
 
 def test_an_agentic_tenant_inside_a_reseller_is_named(events_con: EventsFactory) -> None:
+    # The reseller's usual customers: conversations, enough of them to say what is usual.
     people = [
-        {**row, "account_id": "reseller", "end_user_id": row["account_id"]} for row in _people(12)
+        {**row, "account_id": "reseller", "end_user_id": row["account_id"]}
+        for row in _people(12, turns=20)
     ]
     tenant = [
         {**row, "account_id": "reseller", "end_user_id": f"tenant-{n}"}
@@ -197,7 +199,7 @@ def test_an_agentic_tenant_inside_a_reseller_is_named(events_con: EventsFactory)
     row = out.signals.row(0, named=True)
     assert row["implicated_end_users"] == ["tenant-0", "tenant-1", "tenant-2"]
     assert row["is_mixed"] is True
-    assert row["contamination_share"] == 72 / (96 + 72 + 24)
+    assert row["contamination_share"] == 72 / (240 + 72 + 24)
 
 
 def test_long_answers_to_short_questions_against_the_logs_usual(
@@ -219,3 +221,21 @@ def test_long_answers_to_short_questions_against_the_logs_usual(
     assert shape["agent"] == 0.0
     assert max(v for k, v in shape.items() if k.startswith("person")) == 0.0
     assert "usual answer length" in out.notes[0]
+
+
+def test_a_coding_products_users_are_not_a_tenant(events_con: EventsFactory) -> None:
+    """Every user of a coding product runs its agent loops, some on broad tasks at machine pace:
+    agent loops are what the account's usual end user sends, so none of them is a tenant."""
+    users = [
+        {**row, "account_id": "coding-product", "end_user_id": f"dev-{n}"}
+        for n in range(12)
+        for row in _loop(
+            f"d{n}", n * 300, step_seconds=8, tasks=6, turns=4, fed=FIELDS if n < 4 else REPOSITORY
+        )
+    ]
+    con = events_con(users + _people(12))
+    agentic_harvest.run(context(con, "agentic_harvest"))
+    shared_templates.run(context(con, "shared_templates"))
+    row = mixed_accounts.run(context(con, "mixed_accounts")).signals.row(0, named=True)
+    assert row["implicated_end_users"] == []
+    assert row["is_mixed"] is False
