@@ -3,9 +3,10 @@
 Each pass contributes ``*_signal`` columns in [0, 1], declared in its ``signals``
 (:data:`distillscan.detect.SIGNALS`). They fall in two families:
 
-* **content** (what is asked): chain-of-thought elicitation, broad and shallow prompting;
+* **content** (what is asked): chain-of-thought elicitation, broad and shallow prompting, agent
+  loops at machine pace over many tasks, long answers to short questions;
 * **operations** (how it runs): round-the-clock automation, shared templates, synchronization,
-  shared infrastructure, release pivots.
+  shared infrastructure, release pivots, rotating addresses and clients.
 
 Each signal's weight is ``[scoring.<family>_weights] <id>_signal`` in the configuration.
 
