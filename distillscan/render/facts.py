@@ -13,6 +13,7 @@ here is one the ``shared_templates`` pass saw.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from distillscan.case import Case, connect
+from distillscan.case import Case, Resources, connect
 from distillscan.db import has_view
 from distillscan.detect.features import head_skeleton_sql, skeletons_sql
 from distillscan.detect.infrastructure import PREFIX_SQL
@@ -34,17 +35,27 @@ MAX_BUCKETS = 48
 BUCKET_ORIGIN = datetime(2000, 1, 3)
 #: Characters of a prompt kept for examples (the full length is reported alongside).
 EXAMPLE_CHARS = 600
+#: DuckDB's memory for a report's facts, spilling beyond it to the system's temp folder. Left
+#: at DuckDB's default (80% of RAM) the template counts of a 16M-event case held 10 GiB; within
+#: 4 GiB they take 41 s instead of 39 s. ``None`` (on retry) is DuckDB's own default.
+FACTS_MEMORY_LIMIT = "4GiB"
 
 
 def open_events(
-    case_dir: Path, window: tuple[datetime | None, datetime | None]
+    case_dir: Path,
+    window: tuple[datetime | None, datetime | None],
+    memory_limit: str | None = FACTS_MEMORY_LIMIT,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory connection whose ``scoped_events`` view is the investigation's events.
 
     The case's views are recreated in memory (over the committed Parquet parts), so reporting
     never writes to the case folder: a case on read-only evidence storage can be reported on.
+    DuckDB works within ``memory_limit`` and spills to the system's temp folder beyond it.
     """
-    con = connect()
+    con = connect(
+        resources=Resources(memory_limit=memory_limit),
+        spill_dir=Path(tempfile.gettempdir()) / "distillscan-report",
+    )
     Case(case_dir).refresh_views(con)
     if not has_view(con, "events"):
         con.close()

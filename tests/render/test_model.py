@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+import pytest
 from markdown_it import MarkdownIt
 
 from distillscan.render import facts, markdown
@@ -112,3 +114,38 @@ def test_skipped_passes_are_reported_not_zeroed(tmp_path: Path, scenario: Scenar
     for campaign in result.report["campaigns"]:
         rows = {r["signal"]: r for r in campaign["signals"]}
         assert rows["elicitation"]["figure"].startswith("not measured: cot_elicitation")
+
+
+def test_report_facts_work_within_a_memory_cap_and_retry_without_it(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facts connection is capped (a large case spills instead of holding 10 GiB); if DuckDB
+    cannot finish within the cap, the report is built again within DuckDB's own limit."""
+    from distillscan.render import model
+    from distillscan.render.loader import load_investigation
+
+    limits: list[str | None] = []
+    opened = facts.open_events
+
+    def recording(case: Path, window: tuple, memory_limit: str | None = facts.FACTS_MEMORY_LIMIT):
+        limits.append(memory_limit)
+        con = opened(case, window, memory_limit=memory_limit)
+        setting = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert (memory_limit is None) or setting == "4.0 GiB", setting
+        return con
+
+    built = model._build
+    calls = 0
+
+    def failing_once(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise duckdb.OutOfMemoryException("could not allocate")
+        return built(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(facts, "open_events", recording)
+    monkeypatch.setattr(model, "_build", failing_once)
+    report = model.build_report(load_investigation(scenario.case))
+    assert limits == [facts.FACTS_MEMORY_LIMIT, None]
+    assert report == scenario.report
