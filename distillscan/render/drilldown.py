@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
+import duckdb
 import polars as pl
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -175,23 +176,27 @@ def account_detail(investigation: Investigation, account_id: str) -> AccountDeta
         hours={account_id: facts.bucket_hours(row.get("first_seen"), row.get("last_seen"))},
         release_model={account_id: pivot_model} if pivot_model else {},
     )
-    con = facts.open_events(investigation.case, investigation.window)
-    try:
-        releases = facts.release_times(con, [pivot_model] if pivot_model else [])
-        buckets = facts.timelines(con, scope).get(account_id, [])
-        templates = facts.templates(con, scope, limit=5, min_accounts=1).get(account_id, [])
-        entities = facts.infrastructure(
-            con,
-            scope,
-            accounts,
-            min_share=float(params.get("infrastructure", {}).get("min_share", 0.05)),
-            min_accounts=1,
-        ).get(account_id, [])
-        evidence = evidence_rows(con, _evidence_of(investigation.evidence, account_id))
-        first = facts.first_events(con, account_id, FIRST_EVENTS)
-        end_users = facts.end_users(con, account_id, END_USERS)
-    finally:
-        con.close()
+
+    def gather(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+        return (
+            facts.release_times(con, [pivot_model] if pivot_model else []),
+            facts.timelines(con, scope).get(account_id, []),
+            facts.templates(con, scope, limit=5, min_accounts=1).get(account_id, []),
+            facts.infrastructure(
+                con,
+                scope,
+                accounts,
+                min_share=float(params.get("infrastructure", {}).get("min_share", 0.05)),
+                min_accounts=1,
+            ).get(account_id, []),
+            evidence_rows(con, _evidence_of(investigation.evidence, account_id)),
+            facts.first_events(con, account_id, FIRST_EVENTS),
+            facts.end_users(con, account_id, END_USERS),
+        )
+
+    releases, buckets, templates, entities, evidence, first, end_users = facts.on_events(
+        investigation.case, investigation.window, gather
+    )
     implicated = set(row.get("implicated_end_users") or [])
     return {
         "account": account_of(row),

@@ -14,10 +14,11 @@ here is one the ``shared_templates`` pass saw.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -35,10 +36,34 @@ MAX_BUCKETS = 48
 BUCKET_ORIGIN = datetime(2000, 1, 3)
 #: Characters of a prompt kept for examples (the full length is reported alongside).
 EXAMPLE_CHARS = 600
+T = TypeVar("T")
+
 #: DuckDB's memory for a report's facts, spilling beyond it to the system's temp folder. Left
 #: at DuckDB's default (80% of RAM) the template counts of a 16M-event case held 10 GiB; within
 #: 4 GiB they take 41 s instead of 39 s. ``None`` (on retry) is DuckDB's own default.
 FACTS_MEMORY_LIMIT = "4GiB"
+
+
+def on_events(
+    case_dir: Path,
+    window: tuple[datetime | None, datetime | None],
+    work: Callable[[duckdb.DuckDBPyConnection], T],
+) -> T:
+    """``work`` over a connection from :func:`open_events`, closed afterwards.
+
+    ``work`` runs within :data:`FACTS_MEMORY_LIMIT`; if DuckDB cannot finish in it (an operator
+    that cannot spill enough), it runs again within DuckDB's own limit.
+    """
+    for memory_limit in (FACTS_MEMORY_LIMIT, None):
+        con = open_events(case_dir, window, memory_limit=memory_limit)
+        try:
+            return work(con)
+        except duckdb.OutOfMemoryException:
+            if memory_limit is None:
+                raise
+        finally:
+            con.close()
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def open_events(

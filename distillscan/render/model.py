@@ -375,16 +375,11 @@ def build_report(
     """
     record = load_record(investigation.case)
     config = record.get("config") or defaults()
-    con = facts.open_events(investigation.case, investigation.window)
-    try:
-        return _build(investigation, config, con, (templates, entities))
-    except duckdb.OutOfMemoryException:
-        # An operator that cannot spill enough: build again within DuckDB's own limit.
-        con.close()
-        con = facts.open_events(investigation.case, investigation.window, memory_limit=None)
-        return _build(investigation, config, con, (templates, entities))
-    finally:
-        con.close()
+    return facts.on_events(
+        investigation.case,
+        investigation.window,
+        lambda con: _build(investigation, config, con, (templates, entities)),
+    )
 
 
 def _build(
