@@ -48,6 +48,7 @@ from distillscan.render.model import (
     example_of,
     instant,
     link_partner,
+    pass_parameters,
     rounded,
     signal_rows,
     template_of,
@@ -168,7 +169,7 @@ def account_detail(investigation: Investigation, account_id: str) -> AccountDeta
         )
     row = own_row.row(0, named=True)
     config = load_record(investigation.case).get("config") or {}
-    params = config.get("passes", {})
+    params = pass_parameters(config)
     base = baselines(investigation, config)
     pivot_model: str | None = row.get("pivot_model") if (row.get("pivot_signal") or 0) else None
     scope = facts.Scope(
@@ -186,7 +187,7 @@ def account_detail(investigation: Investigation, account_id: str) -> AccountDeta
                 con,
                 scope,
                 accounts,
-                min_share=float(params.get("infrastructure", {}).get("min_share", 0.05)),
+                min_share=float(params["infrastructure"]["min_share"]),
                 min_accounts=1,
             ).get(account_id, []),
             evidence_rows(con, _evidence_of(investigation.evidence, account_id)),
