@@ -31,7 +31,7 @@ from distillscan.config import load as load_config
 from distillscan.db import has_view, sql_string
 from distillscan.detect import PassRun, features, run_passes
 from distillscan.detect.base import empty_edges
-from distillscan.errors import CaseError
+from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
 from distillscan.linking import link
 from distillscan.scoring import merge_signals, score_accounts, text_measured
@@ -107,6 +107,20 @@ def investigate(
         raise CaseError(
             f"{case_dir}: not a case folder (no manifest.json)", hint="pass log paths to ingest"
         )
+    loaded = sum(
+        int(entry.get("rows_loaded") or 0)
+        for entry in case.load_manifest()["inputs"]
+        if (entry.get("target") or "events") == "events"
+    )
+    if report is not None and not loaded:
+        # Nothing loaded, now or before: say why from what ingest found, not "no events".
+        reasons = [*report.errors, *(f"{s['path']}: {s['reason']}" for s in report.skipped)]
+        if reasons:
+            raise InputError(
+                "no events loaded: " + "; ".join(reasons[:5]),
+                hint="`distillscan ingest` lists every file, and takes --mapping for a format it "
+                "does not know",
+            )
     # One writer at a time: the analysis reads a committed state and replaces the outputs.
     with case.lock():
         manifest = case.load_manifest()

@@ -129,3 +129,17 @@ def test_investigate_prints_the_report_and_no_progress_when_piped(tmp_path: Path
     assert code == 1
     assert "Suspected campaigns" in out
     assert "⠋" not in err and "running passes" not in err  # stderr is not a terminal
+
+
+def test_investigate_says_why_nothing_was_loaded(tmp_path: Path) -> None:
+    """A log no format knows: investigate gives ingest's reason (file and line), exit 2, not
+    'the case holds no events'."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "weird.jsonl").write_text('{"foo": 1}\n', encoding="utf-8")
+    code, _out, err = _run("investigate", str(logs), "--case", str(tmp_path / "case"))
+    assert code == 2
+    message = " ".join(err.split())
+    assert "no events loaded" in message
+    assert "weird.jsonl:1: cannot tell the log format" in message
+    assert "holds no events" not in message
