@@ -248,6 +248,10 @@ def investigate_command(
     format_name: Annotated[
         str | None, typer.Option("--format", help="Force this input format.")
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="TOML file mapping other columns onto canonical fields."),
+    ] = None,
     time_from: Annotated[
         datetime | None, typer.Option("--from", help="Only events at or after this UTC time.")
     ] = None,
@@ -286,6 +290,7 @@ def investigate_command(
                 case_dir,
                 accounts=accounts,
                 format_name=format_name,
+                mapping=mapping,
                 time_from=time_from,
                 time_to=time_to,
                 config_path=config,

@@ -71,6 +71,7 @@ def investigate(
     *,
     accounts: list[Path] | None = None,
     format_name: str | None = None,
+    mapping: Path | None = None,
     time_from: datetime | None = None,
     time_to: datetime | None = None,
     config_path: Path | None = None,
@@ -84,6 +85,7 @@ def investigate(
         case_dir: The case folder.
         accounts: Account metadata files.
         format_name: Force this input format.
+        mapping: A ``--mapping`` TOML file for logs no built-in format knows.
         time_from: Only events at or after this instant (UTC).
         time_to: Only events before this instant (UTC).
         config_path: Detection configuration overrides.
@@ -98,6 +100,7 @@ def investigate(
             paths,
             case_dir,
             format_name=format_name,
+            mapping=mapping,
             accounts=accounts,
             progress=say,
             resources=resources,
@@ -118,8 +121,8 @@ def investigate(
         if reasons:
             raise InputError(
                 "no events loaded: " + "; ".join(reasons[:5]),
-                hint="`distillscan ingest` lists every file, and takes --mapping for a format it "
-                "does not know",
+                hint="--format forces a known format, --mapping FILE describes another; "
+                "`distillscan ingest` lists every file",
             )
     # One writer at a time: the analysis reads a committed state and replaces the outputs.
     with case.lock():

@@ -143,3 +143,21 @@ def test_investigate_says_why_nothing_was_loaded(tmp_path: Path) -> None:
     assert "no events loaded" in message
     assert "weird.jsonl:1: cannot tell the log format" in message
     assert "holds no events" not in message
+
+
+def test_investigate_takes_a_mapping_like_ingest(tmp_path: Path) -> None:
+    data = Path(__file__).resolve().parents[1] / "data" / "ingest" / "mapping"
+    code, out, err = _run(
+        "investigate",
+        str(data / "gateway.jsonl"),
+        "--mapping",
+        str(data / "acme-gateway.toml"),
+        "--case",
+        str(tmp_path / "case"),
+    )
+    assert code == 0, err
+    assert (
+        "mapping:acme-gateway"
+        in json.loads((tmp_path / "case" / "manifest.json").read_text())["inputs"][0]["format"]
+    )
+    assert "distillscan report" in out
