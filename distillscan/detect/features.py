@@ -103,6 +103,12 @@ def capability_bit(name: str) -> int:
     return 1 << ALL_CAPABILITIES.index(name)
 
 
+#: An org with at least this share of the logs' accounts (and at least
+#: ``LOG_OWNER_MIN_ACCOUNTS`` of them) is the owner of the logs, not a customer team.
+LOG_OWNER_SHARE = 0.2
+LOG_OWNER_MIN_ACCOUNTS = 20
+
+
 def build(con: duckdb.DuckDBPyConnection) -> None:
     """Create the temp tables ``event_features`` and ``account_org`` from the ``events`` view.
 
@@ -137,15 +143,29 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         FROM ({skeletons_sql(distinct_prompts)})"""
     )
     # The organisation each account belongs to (its most frequent org id): links between
-    # accounts of one customer are that customer's business, not coordination. ``account_no``
-    # numbers accounts in id order, so pair tables can hold two integers instead of two strings;
-    # ``shuffle`` (a hash of the id) orders accounts inside a blocking group.
+    # accounts of one customer are that customer's business, not coordination. An org that
+    # holds a large share of all accounts is not a customer but the owner of the logs (the one
+    # AWS account of a Bedrock export, a single-tenant gateway's org): "same org" says nothing
+    # there, so its accounts count as having no org. ``account_no`` numbers accounts in id
+    # order, so pair tables can hold two integers instead of two strings; ``shuffle`` (a hash
+    # of the id) orders accounts inside a blocking group.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE account_org AS
-        SELECT account_id, mode(org_id) AS org_id,
-            row_number() OVER (ORDER BY account_id) AS account_no,
-            hash(account_id) AS shuffle
-        FROM events GROUP BY account_id"""
+        f"""CREATE OR REPLACE TEMP TABLE account_org AS
+        WITH account_orgs AS (
+            SELECT account_id, mode(org_id) AS org_id FROM events GROUP BY account_id
+        ),
+        org_sizes AS (
+            SELECT org_id, count(*) AS n_accounts,
+                count(*) / sum(count(*)) OVER () AS account_share
+            FROM account_orgs WHERE org_id IS NOT NULL GROUP BY org_id
+        )
+        SELECT a.account_id,
+            CASE WHEN s.n_accounts >= {LOG_OWNER_MIN_ACCOUNTS}
+                      AND s.account_share >= {LOG_OWNER_SHARE} THEN NULL
+                 ELSE a.org_id END AS org_id,
+            row_number() OVER (ORDER BY a.account_id) AS account_no,
+            hash(a.account_id) AS shuffle
+        FROM account_orgs AS a LEFT JOIN org_sizes AS s USING (org_id)"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE event_features AS

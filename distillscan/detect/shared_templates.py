@@ -11,7 +11,9 @@ by at most ``max_account_fraction`` of the accounts: a default SDK system prompt
 links nobody). Two accounts are *template partners* when they share at least
 ``min_shared_keys`` distinct fingerprints: strangers may both type a popular prompt ("write a
 poem about love", one key), but only accounts fed by one generator share key after key. Accounts
-of the same organisation are never partners (one customer's apps share their own templates).
+of the same organisation are never partners (one customer's apps share their own templates),
+unless that organisation holds a large share of all accounts: then it is the owner of the logs
+(one AWS account's Bedrock logs), not a customer (see :mod:`.features`).
 
 Candidate pairs come from blocking: inside each fingerprint's list of users, ordered by a hash of
 the account id, each account is paired with its next ``fanout`` neighbours. The order is the

@@ -80,6 +80,23 @@ def test_template_driven_accounts_link_and_popular_prompts_do_not(
     assert linked == {f"camp-{a}" for a in range(5)}
 
 
+def test_one_customers_accounts_never_link_but_the_logs_owner_is_no_customer(
+    events_con: EventsFactory,
+) -> None:
+    """Same org means one customer's apps, unless that org is everyone (one AWS account's
+    Bedrock logs): then it says nothing, and the harvesting principals must still link."""
+    team = [dict(row, org_id="org-team") for row in _campaign(5, 30)]
+    con = events_con(team + _people(8))
+    out = shared_templates.run(context(con, "shared_templates"))
+    assert out.edges.is_empty()
+
+    everyone = [dict(row, org_id="123456789012") for row in _campaign(5, 30) + _people(20)]
+    con = events_con(everyone)
+    out = shared_templates.run(context(con, "shared_templates"))
+    linked = set(out.edges["account_a"]) | set(out.edges["account_b"])
+    assert linked == {f"camp-{a}" for a in range(5)}
+
+
 ROLES = [
     "You are the planner of an autonomous coding system. Output a JSON plan of subtasks.",
     "You are a sub-agent. Complete only your subtask and report a unified diff.",
