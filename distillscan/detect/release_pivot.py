@@ -11,9 +11,14 @@ later traffic stayed on the new model (a pivot holds; a one-day trial does not).
 Why it indicates distillation: the reported campaigns pivoted to each new model version within
 24 hours; one moved nearly half its traffic in that time, far faster than organic adoption.
 
+The move must also be spread over the release window: the account's traffic in it falls in at
+least ``min_window_hours`` distinct hours (full weight from twice that). A harvest runs through
+the day and moves as a whole; an evaluation run is one burst.
+
 Known false positives: evaluation teams benchmark a new model on its first day (a burst that
-does not hold, which the persistence check discounts); integrations that follow a "latest"
-alias move all at once and stay. The pivot is one
+does not hold, which the persistence check discounts, and which sits in an hour or two, which
+the spread check discounts; a team that benchmarks all day and keeps using the new model still
+fires); integrations that follow a "latest" alias move all at once and stay. The pivot is one
 signal among several.
 
 Cost: one aggregation of events by model, one by (account, model) inside the release windows;
@@ -38,7 +43,8 @@ new_models AS (
     WHERE r.released >= b.logs_start + to_hours($min_age_hours)
 ),
 in_window AS (
-    SELECT e.account_id, m.model AS new_model, m.released, (e.model = m.model) AS on_new
+    SELECT e.account_id, m.model AS new_model, m.released, (e.model = m.model) AS on_new,
+        date_trunc('hour', e.ts) AS hour
     FROM events e JOIN new_models m
         ON e.ts >= m.released AND e.ts < m.released + to_hours($window_hours)
 ),
@@ -58,7 +64,8 @@ population AS (
     SELECT new_model, avg(on_new::DOUBLE) AS population_share FROM in_window GROUP BY new_model
 )
 SELECT w.account_id, w.new_model, any_value(w.released) AS released,
-    count(*) AS n_window, avg(w.on_new::DOUBLE) AS new_model_share,
+    count(*) AS n_window, count(DISTINCT w.hour) AS n_window_hours,
+    avg(w.on_new::DOUBLE) AS new_model_share,
     any_value(p.population_share) AS population_share,
     coalesce(any_value(b.n_before), 0) AS n_before,
     -- No traffic after the release day (a churned account, or logs that end): nothing refutes
@@ -96,6 +103,12 @@ def run(ctx: Context) -> PassOutput:
                 pl.col("n_window").cast(pl.Float64),
                 p["min_window_events"],
                 p["min_window_events"] * 3,
+            )
+            # A move runs over hours; one benchmark burst on release day is a trial.
+            * ramp(
+                pl.col("n_window_hours").cast(pl.Float64),
+                p["min_window_hours"],
+                p["min_window_hours"] * 2,
             )
             * (pl.col("n_before") >= p["min_before_events"]).cast(pl.Float64)
             # No traffic after the window (the logs end): the pivot cannot be checked, keep it.

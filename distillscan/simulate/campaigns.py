@@ -86,6 +86,15 @@ def _natural_touch(ctx: BuildContext) -> float:
     return 25.0 * ctx.profile.evasion.paraphrase
 
 
+def _elicitation(ctx: BuildContext, weight: float) -> dict[str, float]:
+    """Style weights for a campaign's requests for reasoning: fixed phrases (``cot``), and as
+    many as the profile says in the campaign's own words (``explain``)."""
+    paraphrased = ctx.profile.evasion.paraphrased_elicitation
+    if paraphrased == 0:
+        return {"cot": weight}
+    return {"cot": weight * (1 - paraphrased), "explain": weight * paraphrased}
+
+
 def _system_variants(ctx: BuildContext) -> int:
     """How many system-prompt variants a campaign rotates through (paraphrase knob)."""
     return 2 + round(10 * ctx.profile.evasion.paraphrase)
@@ -253,7 +262,7 @@ def build_campaign_a(ctx: BuildContext, budget: int) -> None:
     )
     styles = ctx.content.style_mix(
         {
-            "cot": 35,
+            **_elicitation(ctx, 35),
             "long": 15,
             "rationale": 15,
             "safe_alt": 10,
@@ -326,7 +335,7 @@ def build_campaign_b(ctx: BuildContext, budget: int) -> None:
     styles = ctx.content.style_mix(
         {
             "plain": 40,
-            "cot": 25,
+            **_elicitation(ctx, 25),
             "long": 10,
             "format": 15,
             "rationale": 10,
@@ -362,6 +371,7 @@ def build_campaign_b(ctx: BuildContext, budget: int) -> None:
         if name == "proxy":
             for account in accounts:
                 account.ip_sticky = min(account.ip_sticky, 0.1)
+                account.ip_fresh = evasion.fresh_addresses
         pool = [a.index for a in accounts]
         pool_all += pool
         schedule = _schedule(ctx, f"{cid}-{name}", (18, 24), pause_days=1)
@@ -431,7 +441,7 @@ def build_campaign_c(ctx: BuildContext, budget: int) -> None:
     styles = ctx.content.style_mix(
         {
             "plain": 60,
-            "cot": 15,
+            **_elicitation(ctx, 15),
             "format": 15,
             "long": 10,
             "context": _natural_touch(ctx),
@@ -473,6 +483,7 @@ def build_campaign_c(ctx: BuildContext, budget: int) -> None:
             else [ctx.infra.developer_agent()],
             ua_sticky=1.0,
             campaign_id=cid,
+            ip_fresh=evasion.fresh_addresses,
         )
         accounts.append(account.index)
         ctx.population.add_persona(
@@ -536,7 +547,7 @@ def build_hydra_tenant(ctx: BuildContext, budget: int) -> None:
     )
     styles = ctx.content.style_mix(
         {
-            "cot": 40,
+            **_elicitation(ctx, 40),
             "long": 20,
             "rationale": 10,
             "plain": 30,
@@ -546,10 +557,25 @@ def build_hydra_tenant(ctx: BuildContext, budget: int) -> None:
     system = _system_pool(ctx, ["reasoning"], list(LANGS_D), cid)
     models = ctx.content.model_mix({"atlas-2": 1.0})
     tenant = f"t{ctx.rng.py.randint(100, 999)}"
+    # The first end users of an agentic tenant run agent loops over coding and orchestration
+    # tasks instead of single-shot reasoning prompts (no random draw: other profiles' bytes stay).
+    agentic = round(n * evasion.agentic_tenant)
+    if agentic:
+        agent_mix = ctx.content.mix(
+            _weights(FAMILIES_C, LANGS_D),
+            script=f"{cid}-agent",
+            keep=_script_keep(ctx),
+            structured_share=_structured_share(ctx),
+        )
+        agent_styles = ctx.content.style_mix(
+            {"plain": 60, **_elicitation(ctx, 20), "format": 20, "context": _natural_touch(ctx)}
+        )
+        agent_system = _system_pool(ctx, ["agent"], list(LANGS_D), f"{cid}-agent")
     end_users = []
-    for _ in range(n):
+    for i in range(n):
         end_user = f"{tenant}-{ctx.infra.rng.hex(4)}"
         end_users.append(end_user)
+        loops = i < agentic
         ctx.population.add_persona(
             kind="hydra_tenant",
             group="hydra_tenant",
@@ -563,12 +589,13 @@ def build_hydra_tenant(ctx: BuildContext, budget: int) -> None:
             p_active=0.9,
             diurnal="flat",
             gap_cv=0.1 + 0.9 * evasion.timing_jitter,
-            conversation_turns=1.1,
-            mix=mix,
-            styles=styles,
-            system_pool=system,
-            system_share=0.6,
-            param_style="harvest_reasoning",
+            conversation_turns=4.0 if loops else 1.1,
+            mix=agent_mix if loops else mix,
+            styles=agent_styles if loops else styles,
+            system_pool=agent_system if loops else system,
+            system_share=0.85 if loops else 0.6,
+            **({"tools": "coding_agent", "tools_share": 0.9} if loops else {}),
+            param_style="harvest_coding" if loops else "harvest_reasoning",
             models=models,
             adopt_delay_h=ctx.uniform(10, 30),
             adopt_ramp_h=6.0,

@@ -49,6 +49,15 @@ class Evasion:
     per_account_volume: float
     shared_details: float
     synchronization: float
+    #: Share of a rotating campaign account's requests sent from an exit address never used
+    #: before (a pool that hands out a fresh address per request), instead of its own few.
+    fresh_addresses: float = 0.0
+    #: Share of a campaign's chain-of-thought requests that ask for the reasoning in their own
+    #: words (the ``explain`` wrappers) rather than with a fixed phrase.
+    paraphrased_elicitation: float = 0.0
+    #: Share of the hydra tenant's end users that run agent loops (tools, tool results,
+    #: orchestration) rather than single-shot reasoning prompts.
+    agentic_tenant: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,7 @@ STYLES: tuple[str, ...] = (
     "brief",
     "rationale",
     "context",
+    "explain",  # asks for the reasoning in its own words, no fixed phrase (evasive campaigns)
 )
 
 #: Request-parameter fields drawn per event.

@@ -36,6 +36,7 @@ class Account:
     user_agents: list[str]
     ua_sticky: float
     campaign_id: str | None = None
+    ip_fresh: float = 0.0  # chance a request comes from a never-used exit address instead
 
 
 @dataclass(slots=True)

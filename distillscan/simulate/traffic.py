@@ -25,6 +25,7 @@ from distillscan.simulate.content import (
     TOOL_SET_OF_KIND,
     ContentModel,
 )
+from distillscan.simulate.data import read_json
 from distillscan.simulate.population import Population
 from distillscan.simulate.rng import Rng, exponential, normal
 from distillscan.simulate.timing import DIURNAL_NAMES, US_PER_SECOND
@@ -45,6 +46,8 @@ HISTORY_TURNS = 6
 ERRORS: tuple[tuple[int, float], ...] = ((429, 0.6), (500, 0.15), (529, 0.25))
 #: Image payloads are short stand-ins (a real export would hold the full base64 data).
 IMAGE_STANDINS = 12
+#: First octets of residential ISP ranges, for exits a proxy pool hands out once.
+RESIDENTIAL_OCTETS = pl.Series("octet", read_json("infra.json")["residential_octets"], pl.Int64)
 
 _ASSIGN = {"single": 0, "round_robin": 1, "random": 2}
 
@@ -169,7 +172,7 @@ _PERSONA_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
 class AccountTables:
     """Per-account attributes and flat pools of addresses, agents and keys."""
 
-    frame: pl.DataFrame  # account, account_id, org_id, ip_off, ip_n, ip_sticky, ua_*, key_*
+    frame: pl.DataFrame  # account, account_id, org_id, ip_off, ip_n, ip_sticky, ip_fresh, ...
     ips: pl.Series
     agents: pl.Series  # JSON-escaped
     keys: pl.Series
@@ -188,6 +191,7 @@ class AccountTables:
                 "ip_off",
                 "ip_n",
                 "ip_sticky",
+                "ip_fresh",
                 "ua_off",
                 "ua_n",
                 "ua_sticky",
@@ -201,6 +205,7 @@ class AccountTables:
             rows["ip_off"].append(len(ips))
             rows["ip_n"].append(len(a.ips))
             rows["ip_sticky"].append(a.ip_sticky)
+            rows["ip_fresh"].append(a.ip_fresh)
             ips.extend(a.ips)
             rows["ua_off"].append(len(agents))
             rows["ua_n"].append(len(a.user_agents))
@@ -229,6 +234,27 @@ def _pick(
     anywhere = (rng.uniform(n) * size.cast(pl.Float64)).floor().cast(pl.Int64)
     index = offset + anywhere.zip_with(~use_first, pl.Series([0] * n, dtype=pl.Int64))
     return pool.gather(index)
+
+
+def _fresh_addresses(picked: pl.Series, fresh: pl.Series, octets: pl.Series, rng: Rng) -> pl.Series:
+    """``picked``, with each row replaced, at its chance ``fresh``, by a random residential
+    IPv4 address (about 2^24 per first octet: in practice never the same one twice)."""
+    n = len(picked)
+    if n == 0 or fresh.max() == 0:
+        return picked
+    replace = rng.child("use").uniform(n) < fresh
+    first = octets.gather((rng.child("octet").u32(n) % len(octets)).cast(pl.Int64))
+    rest = rng.child("host").u32(n)
+    address = pl.DataFrame({"a": first, "r": rest}).select(
+        pl.format(
+            "{}.{}.{}.{}",
+            pl.col("a"),
+            (pl.col("r") // 65536) % 256,
+            (pl.col("r") // 256) % 256,
+            pl.col("r") % 254 + 1,
+        )
+    )[:, 0]
+    return picked.zip_with(~replace, address)
 
 
 class EventGenerator:
@@ -573,9 +599,12 @@ class EventGenerator:
         return frame.with_columns(
             a["account_id"].alias("account_id"),
             a["org_id"].alias("org_id"),
-            _pick(t.ips, a["ip_off"], a["ip_n"], a["ip_sticky"], rng.child("ip")).alias(
-                "source_ip"
-            ),
+            _fresh_addresses(
+                _pick(t.ips, a["ip_off"], a["ip_n"], a["ip_sticky"], rng.child("ip")),
+                a["ip_fresh"],
+                RESIDENTIAL_OCTETS,
+                rng.child("fresh-ip"),
+            ).alias("source_ip"),
             _pick(t.agents, a["ua_off"], a["ua_n"], a["ua_sticky"], rng.child("ua")).alias(
                 "user_agent"
             ),
