@@ -165,6 +165,13 @@ class Case:
         for table in ("events", "quarantine", "cloudtrail", "account_inputs"):
             spec_name = "accounts" if table == "account_inputs" else table
             parts = self.parts(spec_name, manifest)
+            missing = [p for p in parts if not p.is_file()]
+            if missing:
+                raise CaseError(
+                    f"{self.root}: case damaged: {len(missing)} {table} part(s) listed in the "
+                    f"manifest are missing, first {missing[0].relative_to(self.root)}",
+                    hint=f"run `distillscan verify {self.root}` to see what changed",
+                )
             if parts:
                 files = sql_list([str(p.resolve()) for p in parts])
                 con.execute(

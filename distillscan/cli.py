@@ -1,18 +1,22 @@
 """The ``distillscan`` command: parse options, call the library, render, exit.
 
 Exit codes: 0 success (no finding at or above ``--fail-on``), 1 a finding at or above
-``--fail-on``, 2 a usage or input error. Errors print one line (``error: ...``) and an optional
-``hint: ...`` on stderr, never a traceback. Reports go to stdout; progress to stderr.
+``--fail-on``, 2 a usage or input error (a damaged case included), 3 an internal error (a bug).
+Errors print one line (``error: ...``) and an optional ``hint: ...`` on stderr, never a
+traceback. Reports go to stdout; progress to stderr. A reader that closes the pipe early
+(``| head``) cuts the output, not the exit code.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn, TextIO
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -35,6 +39,7 @@ from distillscan.verify import VerifyResult, verify
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+EXIT_INTERNAL = 3
 
 app = typer.Typer(
     help="Find model-distillation campaigns in exported LLM API logs, offline.",
@@ -267,6 +272,14 @@ def investigate_command(
             "--fail-on", help="Exit 1 when a campaign at or above this severity is found."
         ),
     ] = None,
+    skip_unrecognised: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unrecognised",
+            help="Investigate without files that could not be loaded (listed as left out) "
+            "instead of exiting 2.",
+        ),
+    ] = False,
     memory_limit: MemoryLimit = None,
     temp_dir: TempDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
@@ -277,7 +290,8 @@ def investigate_command(
     Other formats of the same findings: distillscan report CASE --format markdown|json|html.
 
     Exit codes: 0 done (with --fail-on, no campaign at or above it); 1 a campaign at or above
-    --fail-on was found; 2 usage or input error.
+    --fail-on was found; 2 usage or input error (a file that could not be loaded included,
+    unless --skip-unrecognised); 3 internal error.
     """
     paths = paths or []
     if not paths and case is None:
@@ -296,6 +310,7 @@ def investigate_command(
                 config_path=config,
                 progress=status,
                 resources=Resources(memory_limit, temp_dir),
+                skip_unloadable=skip_unrecognised,
             )
             status("preparing the report")
             with reading(case_dir):
@@ -414,16 +429,22 @@ class ShowKind(StrEnum):
 def print_terminal(report: Report, *, case: str) -> None:
     """The Rich report on stdout (Rich decides colour and width from the terminal)."""
     out = Console(highlight=False, markup=False, emoji=False)
-    for renderable in terminal_report.render(report, case=case):
-        out.print(renderable)
+    try:
+        for renderable in terminal_report.render(report, case=case):
+            out.print(renderable)
+    except BrokenPipeError:  # the reader has what it wanted (``| head``): not an error
+        _silence_stdout()
 
 
 def write_output(text: str, output: Path | None) -> None:
     """``text`` to ``output`` (replaced atomically) or, byte for byte, to stdout."""
     if output is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text.encode("utf-8"))
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader has what it wanted (``| head``): not an error
+            _silence_stdout()
         return
     try:
         write_atomic(output, text)
@@ -546,7 +567,6 @@ def eval_command(
 
 def print_evaluation(result: dict[str, object]) -> None:
     """Rich tables of an evaluation (see :class:`distillscan.evaluate.Evaluation`) on stdout."""
-    from typing import Any
 
     from rich.table import Table
 
@@ -634,10 +654,91 @@ def print_evaluation(result: dict[str, object]) -> None:
         )
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the reader has gone, and Python's final flush must not fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+class _PipeSafeStdout:
+    """``sys.stdout`` that treats a reader closing the pipe (``| head``) as the end of the
+    output, not as an error: later writes are dropped and the command's exit code stands."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._gone = False
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._close()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._close()
+
+    def _close(self) -> None:
+        self._gone = True
+        _silence_stdout()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _say(message: str, hint: str | None = None) -> None:
+    stderr.print(f"error: {escape(inert(message, 2000))}")
+    if hint:
+        stderr.print(f"hint: {escape(inert(hint, 2000))}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code (see the module docstring).
+
+    The boundary between the library and the shell: every failure ends as one ``error:`` line
+    and a code that means one thing. Library errors (bad input, a damaged case) are 2; a file
+    DuckDB cannot read inside the case is a damaged case, 2; anything else is a bug, 3, never
+    1 (the "campaign found" code a CI job acts on). Set ``DISTILLSCAN_DEBUG=1`` to see the
+    traceback of a bug.
+    """
+    if not isinstance(sys.stdout, _PipeSafeStdout):
+        sys.stdout = _PipeSafeStdout(sys.stdout)
+    try:
+        app(args=argv)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or EXIT_OK
+        stderr.print(escape(str(exc.code)))
+        return EXIT_ERROR
+    except BrokenPipeError:  # a write that bypassed the wrapper (the binary buffer)
+        _silence_stdout()
+    except DistillscanError as exc:
+        _say(exc.message, exc.hint)
+        return EXIT_ERROR
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        _say(
+            f"case damaged or unreadable: {str(exc).splitlines()[0]}",
+            "run `distillscan verify CASE` to see which file changed",
+        )
+        return EXIT_ERROR
+    except Exception as exc:
+        if os.environ.get("DISTILLSCAN_DEBUG"):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        _say(
+            f"internal error: {type(exc).__name__}: {detail}",
+            "this is a bug in distillscan; rerun with DISTILLSCAN_DEBUG=1 for the traceback "
+            "and report it",
+        )
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except DistillscanError as exc:  # pragma: no cover - commands catch their own
-        stderr.print(f"error: {escape(exc.message)}")
-        sys.exit(EXIT_ERROR)
+    sys.exit(run())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,8 +78,14 @@ def investigate(
     config_path: Path | None = None,
     progress: Progress | None = None,
     resources: Resources | None = None,
+    skip_unloadable: bool = False,
 ) -> Investigation:
     """Run a whole investigation and write its outputs into ``case_dir``.
+
+    A file that could not be loaded (an unrecognised format, a damaged stream) stops the run
+    with an :class:`InputError` naming it, after what did load is committed, unless
+    ``skip_unloadable``: then the analysis runs without it, and the manifest and every report
+    list it as left out. A case folder this call created is removed again when nothing loaded.
 
     Args:
         paths: Log files and folders to ingest first (may be empty to reuse the case as is).
@@ -91,10 +98,12 @@ def investigate(
         config_path: Detection configuration overrides.
         progress: Called with a short status line as work proceeds.
         resources: DuckDB memory limit and spill directory.
+        skip_unloadable: Investigate without the files that could not be loaded.
     """
     say = progress or (lambda _message: None)
     config = load_config(config_path)
     report = None
+    created = not case_dir.exists()
     if paths or accounts:
         report = ingest(
             paths,
@@ -116,14 +125,23 @@ def investigate(
         if (entry.get("target") or "events") == "events"
     )
     if report is not None and not loaded:
-        # Nothing loaded, now or before: say why from what ingest found, not "no events".
+        # Nothing loaded, now or before: say why from what ingest found, not "no events", and
+        # leave no empty case folder behind.
         reasons = [*report.errors, *(f"{s['path']}: {s['reason']}" for s in report.skipped)]
+        if created:
+            shutil.rmtree(case_dir, ignore_errors=True)
         if reasons:
             raise InputError(
                 "no events loaded: " + "; ".join(reasons[:5]),
                 hint="--format forces a known format, --mapping FILE describes another; "
                 "`distillscan ingest` lists every file",
             )
+    if report is not None and report.errors and not skip_unloadable:
+        raise InputError(
+            f"{len(report.errors)} file(s) could not be loaded: " + "; ".join(report.errors[:3]),
+            hint="fix them, or pass --format or --mapping FILE; --skip-unrecognised "
+            "investigates without them (the reports list them as left out)",
+        )
     # One writer at a time: the analysis reads a committed state and replaces the outputs.
     with case.lock():
         manifest = case.load_manifest()

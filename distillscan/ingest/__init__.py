@@ -10,6 +10,7 @@ others are still committed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class IngestReport:
         already: Inputs whose sha256 was already in the case (not read again).
         skipped: Files and folders left out, with the reason.
         errors: One line per file that could not be read at all (nothing of it was committed).
+        failed: The same files as ``{"path", "reason"}``; the manifest lists them as skipped.
         examples: The first quarantine reasons, ``FILE:LINE: reason``.
         superseded: Inputs from earlier runs with rows now quarantined as duplicates of rows
             read in this call: ``{"path": ..., "rows": n}``.
@@ -63,9 +65,18 @@ class IngestReport:
     already: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
     superseded: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    def fail(self, path: str, message: str) -> None:
+        """Record a file that could not be loaded (``message`` names it, as errors do)."""
+        self.errors.append(message)
+        rest = message.removeprefix(path)
+        at_line = re.match(r":(\d+): ", rest)
+        reason = f"line {at_line[1]}: {rest[at_line.end() :]}" if at_line else rest.lstrip(": ")
+        self.failed.append({"path": path, "reason": f"not loaded: {reason or message}"})
 
     @property
     def rows_read(self) -> int:
@@ -131,7 +142,7 @@ def ingest(
         _recover(case, manifest, report)
         for skip in [*skipped, *account_skipped]:
             if skip.error:
-                report.errors.append(f"{skip.display}: {skip.reason}")
+                report.fail(skip.display, f"{skip.display}: {skip.reason}")
             else:
                 report.skipped.append({"path": skip.display, "reason": skip.reason})
         staging = case_dir / STAGING_DIR
@@ -191,7 +202,7 @@ def _ingest_one(
         before = source.path.stat()
         sha = sha256_of(source.path, source.display)
     except (OSError, InputError) as exc:
-        report.errors.append(_message(source, exc))
+        report.fail(source.display, _message(source, exc))
         return
     if sha in known:
         report.already.append(source.display)
@@ -210,13 +221,13 @@ def _ingest_one(
     except NotALog as exc:
         _discard(parts)
         if source.explicit:
-            report.errors.append(_message(source, exc))
+            report.fail(source.display, _message(source, exc))
         else:
             report.skipped.append({"path": source.display, "reason": _not_a_log(exc)})
         return
     except Exception as exc:  # one unreadable file must not cost the others
         _discard(parts)
-        report.errors.append(_message(source, exc))
+        report.fail(source.display, _message(source, exc))
         return
     known.add(sha)
     report.loaded.append(_entry(source, sha, outcome, parts, staging))
@@ -375,14 +386,15 @@ def _commit(
     manifest["inputs"] = sorted(
         manifest["inputs"] + report.loaded, key=lambda e: (e["path"], e["sha256"])
     )
-    seen_skips = {(s["path"], s["reason"]) for s in manifest["skipped"]}
-    manifest["skipped"] = sorted(
-        [
-            *manifest["skipped"],
-            *(s for s in report.skipped if (s["path"], s["reason"]) not in seen_skips),
-        ],
-        key=lambda s: (s["path"], s["reason"]),
-    )
+    # Left out: what this run skipped or could not load, and what earlier runs did, unless a
+    # file of that path has loaded since.
+    loaded_paths = {e["path"] for e in report.loaded}
+    left_out = {
+        (s["path"], s["reason"])
+        for s in [*manifest["skipped"], *report.skipped, *report.failed]
+        if s["path"] not in loaded_paths
+    }
+    manifest["skipped"] = [{"path": path, "reason": reason} for path, reason in sorted(left_out)]
     manifest["totals"] = {
         key: sum(e[key] for e in manifest["inputs"])
         for key in ("rows_read", "rows_loaded", "rows_quarantined")

@@ -162,6 +162,17 @@ def header(report: Report) -> Panel:
     if len(inputs) > 5:
         listing.append(f"\n... and {len(inputs) - 5} more")
     grid.add_row("inputs", listing)
+    if manifest["skipped"]:
+        left_out = Text()
+        for i, s in enumerate(manifest["skipped"][:5]):
+            if i:
+                left_out.append("\n")
+            left_out.append(untrusted(s["path"], 300))
+            left_out.append(": ")
+            left_out.append(untrusted(s["reason"], 200))
+        if len(manifest["skipped"]) > 5:
+            left_out.append(f"\n... and {len(manifest['skipped']) - 5} more")
+        grid.add_row("left out", left_out)
     grid.add_row("loaded", f"{ingest_summary(manifest)}; {scope['events']:,} events in the window")
     span = f"{when(scope['first_event'])} → {when(scope['last_event'])} UTC"
     if scope["window_from"] or scope["window_to"]:

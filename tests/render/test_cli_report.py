@@ -143,6 +143,35 @@ def test_investigate_says_why_nothing_was_loaded(tmp_path: Path) -> None:
     assert "no events loaded" in message
     assert "weird.jsonl:1: cannot tell the log format" in message
     assert "holds no events" not in message
+    assert not (tmp_path / "case").exists()  # no empty case folder left behind
+
+
+def test_investigate_fails_on_a_file_it_cannot_load_unless_told_to_skip(tmp_path: Path) -> None:
+    """One unrecognised file among good ones: exit 2 naming it; with --skip-unrecognised the
+    run goes on, and the manifest and every report list the file as left out, with its reason."""
+    from tests.render.scenario import write_scenario
+
+    logs = tmp_path / "logs"
+    write_scenario(logs)
+    (logs / "weird.jsonl").write_text('{"foo": 1}\n', encoding="utf-8")
+    case = tmp_path / "case"
+    code, _out, err = _run("investigate", str(logs), "--case", str(case))
+    assert code == 2
+    message = " ".join(err.split())
+    assert "1 file(s) could not be loaded" in message and "weird.jsonl:1" in message
+    assert "--skip-unrecognised" in message
+
+    code, out, err = _run("investigate", str(logs), "--case", str(case), "--skip-unrecognised")
+    assert code == 0, err
+    skipped = json.loads((case / "manifest.json").read_text())["skipped"]
+    assert [s["path"] for s in skipped] == ["logs/weird.jsonl"]
+    assert skipped[0]["reason"].startswith("not loaded: line 1: cannot tell the log format")
+    assert "left out" in out and "logs/weird.jsonl: not loaded: line 1" in " ".join(out.split())
+    code, markdown, _ = _run("report", str(case), "-f", "markdown")
+    assert code == 0 and "`logs/weird.jsonl`: `not loaded: line 1:" in markdown
+    code, report, _ = _run("report", str(case), "-f", "json")
+    assert code == 0
+    assert json.loads(report)["manifest"]["skipped"][0]["path"] == "logs/weird.jsonl"
 
 
 def test_investigate_takes_a_mapping_like_ingest(tmp_path: Path) -> None:
