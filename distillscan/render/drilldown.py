@@ -155,19 +155,28 @@ def campaign_detail(investigation: Investigation, wanted: str) -> CampaignDetail
 
 
 def account_detail(investigation: Investigation, account_id: str) -> AccountDetail:
-    """Everything the case holds about one account (its id exactly).
+    """Everything the case holds about one account, by its id or a unique prefix of it.
 
     Raises:
-        CaseError: the account has no events in the investigation.
+        CaseError: no account, or several, match.
     """
     accounts = investigation.accounts
     own_row = accounts.filter(pl.col("account_id") == account_id)
     if own_row.is_empty():
+        own_row = accounts.filter(pl.col("account_id").str.starts_with(account_id)).sort(
+            "account_id"
+        )
+    if own_row.height != 1:
+        problem = "matches several accounts" if own_row.height else "is not an account of this case"
+        listed = ", ".join(own_row["account_id"].head(10).to_list())
         raise CaseError(
-            f"{account_id!r} is not an account of this case",
-            hint="ids are matched exactly; the JSON report lists every account",
+            f"{account_id!r} {problem}",
+            hint=f"{own_row.height} accounts start with it: {listed}"
+            if own_row.height
+            else "give the id or a unique start of it; the JSON report lists every account",
         )
     row = own_row.row(0, named=True)
+    account_id = row["account_id"]
     config = load_record(investigation.case).get("config") or {}
     params = pass_parameters(config)
     base = baselines(investigation, config)
@@ -377,7 +386,7 @@ def events_table(events: Sequence[Example], title: str) -> Table:
     table.add_column("prompt (start)", ratio=5)
     for e in events:
         table.add_row(
-            untrusted(f"{e['source_file']}:{e['source_line']}", 80),
+            untrusted(f"{e['source_file']}:{e['source_line']}", ID_CHARS),
             when(e["ts"]),
             untrusted(e["model"], 30),
             untrusted(e["prompt"], 200),
@@ -395,7 +404,7 @@ def evidence_table(evidence: Sequence[Evidence], title: str) -> Table:
     table.add_column("prompt (start)", ratio=4)
     for e in evidence:
         source = (
-            untrusted(f"{e['source_file']}:{e['source_line']}", 80)
+            untrusted(f"{e['source_file']}:{e['source_line']}", ID_CHARS)
             if e["source_file"]
             else Text("-")
         )
@@ -404,8 +413,8 @@ def evidence_table(evidence: Sequence[Evidence], title: str) -> Table:
             detail.append(f"\n{when(e['ts'])} ", style="dim")
             detail.append(untrusted(e["model"], 30, style="dim"))
         table.add_row(
-            untrusted(e["account_id"], 40),
-            Text(e["pass_id"]),
+            untrusted(e["account_id"]),
+            Text(e["pass_id"], overflow="fold"),
             source,
             detail,
             untrusted(e["prompt"], 160),

@@ -44,9 +44,10 @@ SPARKS = "▁▂▃▄▅▆▇█"
 MEMBERS_SHOWN = 8
 TEMPLATES_SHOWN = 3
 ENTITIES_SHOWN = 5
-#: Widest a prompt example or an id may print before it is cut (with a visible marker).
+#: Widest a prompt example may print before it is cut (with a visible marker).
 PROMPT_CHARS = 160
-ID_CHARS = 48
+#: Bound on an id or a file name (a hostile log may hold megabytes in one); no real one is cut.
+ID_CHARS = 256
 
 ENTITY_WORDS = {
     "ip": "IP",
@@ -59,8 +60,12 @@ ENTITY_WORDS = {
 
 
 def untrusted(value: object, limit: int = ID_CHARS, style: str = "") -> Text:
-    """Log text as an inert, bounded Rich ``Text`` (never parsed as markup)."""
-    return Text(inert(str(value) if value is not None else "", limit), style=style)
+    """Log text as an inert, bounded Rich ``Text`` (never parsed as markup).
+
+    A value wider than its column folds onto the next line instead of ending in an ellipsis:
+    ids and ``file:line`` are evidence an investigator copies, never cut.
+    """
+    return Text(inert(str(value) if value is not None else "", limit), style=style, overflow="fold")
 
 
 def severity_text(severity: str, score: float | None = None) -> Text:
@@ -226,7 +231,7 @@ def campaigns_table(campaigns: Sequence[Campaign]) -> Table:
     table.add_column("release pivot", ratio=2)
     table.add_column("strongest signals", ratio=2)
     for c in campaigns:
-        name = Text(c["name"], style="bold")
+        name = Text(c["name"], style="bold", overflow="fold")
         name.append("\n")
         name.append(untrusted(c["campaign_id"], style="dim"))
         name.append("\ntargets: ", style="dim")
@@ -421,7 +426,7 @@ def members_table(campaign: Campaign, shown: int = MEMBERS_SHOWN) -> Table:
     members = campaign["members"]
     for m in members[:shown]:
         table.add_row(
-            untrusted(m["account_id"], 40),
+            untrusted(m["account_id"]),
             severity_text(m["severity"], m["score"]),
             f"{m['n_events']:,}",
             f"{when(m['first_seen'])[:10]} → {when(m['last_seen'])[:10]}",
@@ -434,7 +439,7 @@ def members_table(campaign: Campaign, shown: int = MEMBERS_SHOWN) -> Table:
 
 def mixed_line(m: MixedAccount) -> Table:
     """A mixed account: contamination, end users, and the implicated ones."""
-    text = untrusted(m["account_id"], 40)
+    text = untrusted(m["account_id"])
     text.append(
         f": {m['contamination_share']:.0%} of {count(m['n_events'], 'event')} from "
         f"{len(m['implicated_end_users'])} of {count(m['n_end_users'], 'end user')}; "
@@ -461,7 +466,7 @@ def mixed_table(mixed: Sequence[MixedAccount]) -> Table:
             f" (+{len(implicated) - 5})" if len(implicated) > 5 else ""
         )
         table.add_row(
-            untrusted(m["account_id"], 40),
+            untrusted(m["account_id"]),
             f"{m['n_end_users']:,}",
             f"{m['contamination_share']:.0%}",
             untrusted(shown, 120),

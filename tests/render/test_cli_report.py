@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,38 @@ def test_show_campaign_and_account(scenario: Scenario) -> None:
     assert detail["account"]["account_id"] == member
     assert {row["signal"] for row in detail["signals"]} >= {"elicitation", "template", "sync"}
     assert any(e["source_file"] for e in detail["evidence"])
+
+
+def test_show_finds_an_account_by_a_unique_start_of_its_id(scenario: Scenario) -> None:
+    accounts = sorted(a["account_id"] for a in scenario.report["accounts"])
+    member = scenario.report["campaigns"][0]["members"][0]["account_id"]
+    start = next(
+        member[:n]
+        for n in range(1, len(member) + 1)
+        if sum(a.startswith(member[:n]) for a in accounts) == 1
+    )
+    code, out, _ = _run("show", str(scenario.case), "account", start, "-f", "json")
+    assert code == 0 and json.loads(out)["account"]["account_id"] == member
+    shared = member[: len(start) - 1]
+    if shared and sum(a.startswith(shared) for a in accounts) > 1:
+        code, _, err = _run("show", str(scenario.case), "account", shared)
+        assert code == 2 and "matches several accounts" in err
+
+
+def test_ids_and_sources_are_never_cut_at_80_columns(scenario: Scenario) -> None:
+    """Evidence an investigator copies (ids, file:line) folds onto the next line at 80 columns
+    (what CI and redirected output get); only prompts are shortened, with a visible marker."""
+    campaign = scenario.report["campaigns"][0]
+    member = campaign["members"][0]["account_id"]
+    for args in (
+        ("report", str(scenario.case)),
+        ("show", str(scenario.case), "campaign", campaign["campaign_id"]),
+        ("show", str(scenario.case), "account", member),
+    ):
+        result = runner.invoke(app, list(args), env={"COLUMNS": "80", "NO_COLOR": "1"})
+        assert result.exit_code == 0
+        cut = re.findall(r"\S+…(?!\[\+)", result.stdout)
+        assert cut == [], (args, cut)
 
 
 def test_investigate_prints_the_report_and_no_progress_when_piped(tmp_path: Path) -> None:
