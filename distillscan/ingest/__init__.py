@@ -10,9 +10,12 @@ others are still committed.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,8 +155,7 @@ def ingest(
         jobs = [(f, forced) for f in files]
         jobs += [(f, formats.by_name("accounts")) for f in account_files]
         try:
-            for source, fmt in jobs:
-                _ingest_one(con, source, fmt, staging, known, report, say)
+            _load_files(con, jobs, staging, known, report, say)
             say("checking for duplicate event ids")
             limit = resources.memory_limit if resources is not None else None
             resolution = _resolve(con, case, manifest, report, staging, limit)
@@ -188,32 +190,100 @@ def _cannot_write(case_dir: Path, exc: Exception, committed: bool) -> CaseError:
     )
 
 
-def _ingest_one(
+#: Files loaded at once: a compressed stream is read by one thread, so one file at a time
+#: leaves the other cores idle (DuckDB's own multi-file read runs files side by side too).
+LOAD_WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(slots=True)
+class _Loaded:
+    """What loading one file gave: its manifest entry, or why it is not in the case."""
+
+    source: InputFile
+    sha: str
+    parts: dict[str, Path]
+    outcome: FileOutcome | None = None
+    error: str | None = None
+    skip: str | None = None
+
+
+def _load_files(
     con: duckdb.DuckDBPyConnection,
-    source: InputFile,
-    fmt: LogFormat | None,
+    jobs: list[tuple[InputFile, LogFormat | None]],
     staging: Path,
     known: set[str],
     report: IngestReport,
     say: Progress,
 ) -> None:
-    """Load one file into staging, or record why it could not be (an error or a skip)."""
-    try:
-        before = source.path.stat()
-        sha = sha256_of(source.path, source.display)
-    except (OSError, InputError) as exc:
-        report.fail(source.display, _message(source, exc))
-        return
-    if sha in known:
-        report.already.append(source.display)
-        return
+    """Load every job's file into staging, several at once, and record each result in order.
+
+    Files are hashed first, in input order: a file whose content is already in the case (or
+    earlier in this call) is not read again. The rest load side by side on their own DuckDB
+    connections; each writes only its own parts (named by its hash), and the results are
+    recorded in input order, so the report and the manifest do not depend on timing.
+    """
+    todo: list[tuple[InputFile, LogFormat | None, str, tuple[int, int]]] = []
+    for source, fmt in jobs:
+        try:
+            before = source.path.stat()
+            sha = sha256_of(source.path, source.display)
+        except (OSError, InputError) as exc:
+            report.fail(source.display, _message(source, exc))
+            continue
+        if sha in known:
+            report.already.append(source.display)
+            continue
+        known.add(sha)
+        todo.append((source, fmt, sha, (before.st_size, before.st_mtime_ns)))
+    lock = threading.Lock()
+
+    def said(message: str) -> None:
+        with lock:
+            say(message)
+
+    def work(job: tuple[InputFile, LogFormat | None, str, tuple[int, int]]) -> _Loaded:
+        cursor = con.cursor()
+        try:
+            prepare(cursor)
+            return _load_one(cursor, *job, staging, said)
+        finally:
+            cursor.close()
+
+    if len(todo) <= 1 or LOAD_WORKERS == 1:
+        results = [_load_one(con, *job, staging, say) for job in todo]
+    else:
+        with ThreadPoolExecutor(max_workers=LOAD_WORKERS) as pool:
+            results = list(pool.map(work, todo))
+    for result in results:
+        if result.outcome is not None:
+            report.loaded.append(
+                _entry(result.source, result.sha, result.outcome, result.parts, staging)
+            )
+            report.examples += result.outcome.examples
+        elif result.skip is not None:
+            report.skipped.append({"path": result.source.display, "reason": result.skip})
+        else:
+            report.fail(result.source.display, result.error or "not loaded")
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    source: InputFile,
+    fmt: LogFormat | None,
+    sha: str,
+    stamp: tuple[int, int],
+    staging: Path,
+    say: Progress,
+) -> _Loaded:
+    """Load one file into staging, or say why it could not be (an error or a skip)."""
     say(f"reading {source.display}")
     parts = {name: staging / spec.part_dir / part_name(sha) for name, spec in TABLES.items()}
     parts["quarantine"] = staging / QUARANTINE_DIR / part_name(sha)
+    result = _Loaded(source, sha, parts)
     try:
         outcome = load_file(con, source, sha, parts, fmt)
         after = source.path.stat()
-        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        if (after.st_size, after.st_mtime_ns) != stamp:
             raise InputError(
                 f"{source.display}: the file changed while it was being read",
                 hint="ingest it again once whatever writes it has finished",
@@ -221,17 +291,16 @@ def _ingest_one(
     except NotALog as exc:
         _discard(parts)
         if source.explicit:
-            report.fail(source.display, _message(source, exc))
+            result.error = _message(source, exc)
         else:
-            report.skipped.append({"path": source.display, "reason": _not_a_log(exc)})
-        return
+            result.skip = _not_a_log(exc)
+        return result
     except Exception as exc:  # one unreadable file must not cost the others
         _discard(parts)
-        report.fail(source.display, _message(source, exc))
-        return
-    known.add(sha)
-    report.loaded.append(_entry(source, sha, outcome, parts, staging))
-    report.examples += outcome.examples
+        result.error = _message(source, exc)
+        return result
+    result.outcome = outcome
+    return result
 
 
 def _message(source: InputFile, exc: BaseException) -> str:

@@ -93,6 +93,7 @@ STREAMING_OPERATORS = frozenset({"READ_JSON", "READ_PARQUET", "TABLE_SCAN", "PRO
 
 #: Plan checks already made, by query shape (see :func:`_streams_in_order`).
 _STREAMING_SHAPES: dict[str, bool] = {}
+_STREAMING_SHAPES_LOCK = threading.Lock()
 
 #: DuckDB's names for the compressions of JSON lines files.
 _COMPRESSION = {None: "none", "gz": "gzip", "zst": "zstd"}
@@ -648,11 +649,12 @@ def _streams_in_order(
     shape = query
     for literal in (_duckdb_path(source.path) or "", source.display, sha256):
         shape = shape.replace(sql_string(literal), "'?'")
-    if shape not in _STREAMING_SHAPES:
-        if len(_STREAMING_SHAPES) >= 64:  # Parquet files of many column layouts
-            _STREAMING_SHAPES.clear()
-        _STREAMING_SHAPES[shape] = set(_operators(con, query)) <= STREAMING_OPERATORS
-    return _STREAMING_SHAPES[shape]
+    with _STREAMING_SHAPES_LOCK:  # files load side by side: plan each shape once
+        if shape not in _STREAMING_SHAPES:
+            if len(_STREAMING_SHAPES) >= 64:  # Parquet files of many column layouts
+                _STREAMING_SHAPES.clear()
+            _STREAMING_SHAPES[shape] = set(_operators(con, query)) <= STREAMING_OPERATORS
+        return _STREAMING_SHAPES[shape]
 
 
 def _operators(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
