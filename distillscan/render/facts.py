@@ -453,6 +453,9 @@ def end_users(con: duckdb.DuckDBPyConnection, account_id: str, limit: int) -> li
     return list(frame.iter_rows(named=True))
 
 
+#: Distinct prompt skeletons a tenant must share with a campaign to be shown with it.
+TENANT_MIN_SHARED = 2
+
 TENANT_LINKS_SQL = f"""
 WITH tenant_events AS (
     SELECT e.account_id, e.prompt FROM scoped_events e
@@ -470,17 +473,26 @@ member_heads AS (
         FROM scoped_events e JOIN scope_members m USING (account_id)
         WHERE e.prompt IS NOT NULL
     )
+),
+shared AS (
+    SELECT h.account_id, m.label, count(*) AS shared_skeletons
+    FROM tenant_heads h JOIN member_heads m USING (skeleton)
+    GROUP BY ALL HAVING count(*) >= $min_shared
 )
-SELECT DISTINCT h.account_id, m.label
-FROM tenant_heads h JOIN member_heads m USING (skeleton)
-ORDER BY h.account_id, m.label
+-- Real prompt text shares skeletons widely: one shared skeleton links a tenant to every
+-- campaign. The tenant belongs with the campaign it shares the most with.
+SELECT account_id, label FROM shared
+QUALIFY row_number() OVER (
+    PARTITION BY account_id ORDER BY shared_skeletons DESC, label) = 1
+ORDER BY account_id
 """
 
 
 def tenant_links(
     con: duckdb.DuckDBPyConnection, scope: Scope, tenants: pl.DataFrame
 ) -> dict[str, list[str]]:
-    """For mixed accounts: which labels (campaigns) their implicated end users share skeletons with.
+    """For mixed accounts: the label (campaign) their implicated end users share the most
+    prompt skeletons with, at least ``TENANT_MIN_SHARED`` of them (a list of at most one).
 
     Args:
         tenants: ``account_id``, ``end_user_id`` of every implicated end user.
@@ -490,7 +502,7 @@ def tenant_links(
     scope.register(con)
     con.register("tenants", tenants.select("account_id", "end_user_id").to_arrow())
     try:
-        rows = con.sql(TENANT_LINKS_SQL).fetchall()
+        rows = con.sql(TENANT_LINKS_SQL, params={"min_shared": TENANT_MIN_SHARED}).fetchall()
     finally:
         con.unregister("tenants")
     links: dict[str, list[str]] = {}

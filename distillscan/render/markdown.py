@@ -19,8 +19,8 @@ from distillscan.render.model import (
     Bucket,
     Campaign,
     Report,
+    flagged_outside_campaigns,
     ingest_summary,
-    severity_rank,
     unmeasured_sentence,
 )
 
@@ -509,11 +509,7 @@ def _mixed(report: Report) -> str:
 
 
 def _outside(report: Report) -> str:
-    flagged = [
-        a
-        for a in report["accounts"]
-        if a["campaign_id"] is None and severity_rank(a["severity"]) >= severity_rank("medium")
-    ]
+    flagged = flagged_outside_campaigns(report)
     if not flagged:
         return ""
     lines = ["## Flagged accounts outside campaigns", ""]

@@ -480,6 +480,19 @@ def severity_rank(severity: str | None) -> int:
     return _rank().get(severity or "none", 0)
 
 
+def flagged_outside_campaigns(report: Report) -> list[Account]:
+    """Accounts at medium or above in no campaign, mixed accounts excepted: a reseller hosting
+    a harvesting tenant is shown once, with its tenant, in the mixed accounts section."""
+    mixed = {m["account_id"] for m in report["mixed_accounts"]}
+    return [
+        a
+        for a in report["accounts"]
+        if a["campaign_id"] is None
+        and a["account_id"] not in mixed
+        and severity_rank(a["severity"]) >= severity_rank("medium")
+    ]
+
+
 def rounded(value: Any) -> float:
     """A float rounded to :data:`DECIMALS` places (None as 0.0; never -0.0)."""
     return round(float(value or 0.0), DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0

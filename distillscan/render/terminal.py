@@ -26,8 +26,8 @@ from distillscan.render.model import (
     SignalRow,
     Template,
     Timeline,
+    flagged_outside_campaigns,
     ingest_summary,
-    severity_rank,
     unmeasured_sentence,
 )
 from distillscan.textsafe import inert
@@ -106,11 +106,7 @@ def render(report: Report, *, case: str | None = None) -> Iterator[RenderableTyp
         yield campaigns_table(campaigns)
         for campaign in campaigns:
             yield campaign_panel(campaign, report["mixed_accounts"], case)
-    flagged = [
-        a
-        for a in report["accounts"]
-        if a["campaign_id"] is None and severity_rank(a["severity"]) >= severity_rank("medium")
-    ]
+    flagged = flagged_outside_campaigns(report)
     if flagged:
         table = Table(
             title=f"Flagged accounts outside campaigns ({len(flagged)})", title_justify="left"

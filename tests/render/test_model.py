@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 
 from distillscan.render import facts, markdown
 from distillscan.render.escape import formula_safe, html_text, md_block, md_code
-from distillscan.render.model import link_partner, member_links
+from distillscan.render.model import flagged_outside_campaigns, link_partner, member_links
 from tests.render.conftest import Scenario, build
 
 
@@ -149,3 +149,21 @@ def test_report_facts_work_within_a_memory_cap_and_retry_without_it(
     report = model.build_report(load_investigation(scenario.case))
     assert limits == [facts.FACTS_MEMORY_LIMIT, None]
     assert report == scenario.report
+
+
+def test_a_reseller_is_shown_once_with_its_tenant_not_as_a_flagged_account(
+    scenario: Scenario,
+) -> None:
+    """The tenant is the finding: a mixed account is listed in the mixed accounts section with
+    the one campaign its tenant shares the most templates with, not under every campaign and
+    not again among the flagged accounts outside campaigns."""
+    mixed = scenario.report["mixed_accounts"]
+    assert mixed, "the scenario plants a reseller with a harvesting tenant"
+    assert all(len(m["campaigns"]) <= 1 for m in mixed)
+    outside = {a["account_id"] for a in flagged_outside_campaigns(scenario.report)}
+    assert not outside & {m["account_id"] for m in mixed}
+    for campaign in scenario.report["campaigns"]:
+        shown = set(campaign["mixed_accounts"])
+        assert all(
+            campaign["campaign_id"] in m["campaigns"] for m in mixed if m["account_id"] in shown
+        )
