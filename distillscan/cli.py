@@ -269,7 +269,9 @@ def investigate_command(
     fail_on: Annotated[
         Severity | None,
         typer.Option(
-            "--fail-on", help="Exit 1 when a campaign at or above this severity is found."
+            "--fail-on",
+            help="Exit 1 when a campaign at or above this severity is found.",
+            case_sensitive=False,  # reports print CRITICAL; either spelling is accepted
         ),
     ] = None,
     skip_unrecognised: Annotated[
@@ -364,7 +366,9 @@ def simulate_command(
     jobs: Annotated[
         int, typer.Option("--jobs", help="Worker processes (0: automatic); same output.")
     ] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Nothing on stderr: no progress, no summary.")
+    ] = False,
 ) -> None:
     """Write simulated API logs with planted campaigns, account metadata and ground truth."""
     # imported here: only this command needs the simulator and its data files
@@ -385,6 +389,8 @@ def simulate_command(
         summary = simulate(out, config, progress=None if quiet else _progress)
     except DistillscanError as exc:
         fail(exc)
+    if quiet:
+        return
     labels = ", ".join(f"{n:,} {label}" for label, n in sorted(summary.labels.items()))
     formats = config.output_format
     if config.tail_format and config.tail_days:
@@ -471,7 +477,9 @@ def report_command(
     fail_on: Annotated[
         Severity | None,
         typer.Option(
-            "--fail-on", help="Exit 1 when a campaign at or above this severity is found."
+            "--fail-on",
+            help="Exit 1 when a campaign at or above this severity is found.",
+            case_sensitive=False,  # reports print CRITICAL; either spelling is accepted
         ),
     ] = None,
 ) -> None:

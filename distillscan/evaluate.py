@@ -199,7 +199,17 @@ def evaluate(accounts: pl.DataFrame, truth: Truth) -> Evaluation:
             ``severity``, ``campaign_id``; ``is_mixed``, ``contamination_share`` and
             ``implicated_end_users`` are used when present).
         truth: The ground truth.
+
+    Raises:
+        InputError: no truth account is in the investigation (the wrong truth folder).
     """
+    investigated = set(accounts["account_id"].cast(pl.String).to_list())
+    if truth.accounts.height and not investigated & set(truth.accounts["account_id"].to_list()):
+        raise InputError(
+            f"none of the {truth.accounts.height:,} accounts of the truth is in the case "
+            f"({len(investigated):,} accounts investigated)",
+            hint="is --truth the truth folder of the logs this case was made from?",
+        )
     joined = truth.accounts.join(flagged(accounts), on="account_id", how="left").with_columns(
         pl.col("flagged").fill_null(False),
         pl.col("label").is_in(["campaign", "mixed"]).alias("positive"),

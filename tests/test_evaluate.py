@@ -147,6 +147,13 @@ def test_accounts_missing_from_the_investigation_count_as_not_flagged() -> None:
     assert result["accounts"]["not_in_investigation"] == 1
 
 
+def test_a_truth_that_shares_no_account_with_the_case_is_an_error_not_zero_recall() -> None:
+    """``eval --truth`` pointed at another export's truth: say so, instead of 0% recall."""
+    other = findings().with_columns(("other-" + pl.col("account_id")).alias("account_id"))
+    with pytest.raises(InputError, match="none of the 10 accounts of the truth is in the case"):
+        evaluate(other, TRUTH)
+
+
 def test_nothing_flagged_gives_undefined_precision() -> None:
     quiet = findings().with_columns(
         pl.lit("none").alias("severity"), pl.lit(None, pl.String).alias("campaign_id")

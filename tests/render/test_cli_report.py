@@ -54,6 +54,18 @@ def test_fail_on_exits_1_when_a_campaign_reaches_it(
     assert json.loads(out)["summary"]["campaigns"] == 1  # the report is still written
 
 
+def test_fail_on_accepts_the_severity_as_reports_print_it(scenario: Scenario) -> None:
+    code, _, err = _run("report", str(scenario.case), "-f", "json", "--fail-on", "CRITICAL")
+    assert code == 1, err
+
+
+def test_simulate_quiet_prints_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    code, stdout, stderr = _run("simulate", "--out", str(out), "--events", "500", "-q")
+    assert code == 0 and stdout == "" and stderr == ""
+    assert (out / "truth" / "accounts.csv").is_file()
+
+
 def test_fail_on_exits_0_without_campaigns(benign: Scenario) -> None:
     assert benign.report["campaigns"] == []
     code, out, _ = _run("report", str(benign.case), "-f", "json", "--fail-on", "low")
