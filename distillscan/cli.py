@@ -120,7 +120,11 @@ def ingest_command(
     temp_dir: TempDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
-    """Load log exports into a case folder: events, quarantine, manifest and DuckDB views."""
+    """Load log exports into a case folder: events, quarantine, manifest and DuckDB views.
+
+    Exit codes: 0 every file loaded (bad rows are quarantined, not errors); 2 a file could not
+    be loaded (the others are committed) or a usage error; 3 internal error.
+    """
     try:
         report = ingest(
             paths,
@@ -258,10 +262,16 @@ def investigate_command(
         typer.Option("--mapping", help="TOML file mapping other columns onto canonical fields."),
     ] = None,
     time_from: Annotated[
-        datetime | None, typer.Option("--from", help="Only events at or after this UTC time.")
+        datetime | None,
+        typer.Option(
+            "--from", help="Only events at or after this UTC time (2026-01-12 or 2026-01-12T08:00)."
+        ),
     ] = None,
     time_to: Annotated[
-        datetime | None, typer.Option("--to", help="Only events before this UTC time.")
+        datetime | None,
+        typer.Option(
+            "--to", help="Only events before this UTC time (2026-01-19 or 2026-01-19T08:00)."
+        ),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML file overriding detection settings.")
@@ -321,6 +331,14 @@ def investigate_command(
         fail(exc)
     if result.ingest is not None and not quiet:
         print_ingest_summary(result.ingest)
+    if result.replaced_window is not None:
+        before = result.replaced_window
+        stderr.print(
+            "[!] this investigation replaced the one the case held for another window "
+            f"({before['from'] or 'start'} → {before['to'] or 'end'}); a case keeps one at a "
+            "time: use another --case to keep both",
+            markup=False,
+        )
     print_terminal(report, case=str(case_dir))
     if fail_on is not None and _has_campaign_at(result, fail_on.value):
         raise typer.Exit(EXIT_FINDINGS)
@@ -370,7 +388,11 @@ def simulate_command(
         bool, typer.Option("--quiet", "-q", help="Nothing on stderr: no progress, no summary.")
     ] = False,
 ) -> None:
-    """Write simulated API logs with planted campaigns, account metadata and ground truth."""
+    """Write simulated API logs with planted campaigns, account metadata and ground truth.
+
+    Exit codes: 0 written; 2 usage error (a bad setting, a folder that is not empty); 3 internal
+    error.
+    """
     # imported here: only this command needs the simulator and its data files
     from distillscan.simulate import SimulationConfig, simulate
 
@@ -559,7 +581,11 @@ def eval_command(
     truth: Annotated[Path, typer.Option("--truth", help="The simulator's truth/ folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Stable JSON on stdout.")] = False,
 ) -> None:
-    """Score an investigation against ground truth: accounts, campaigns, mixed accounts."""
+    """Score an investigation against ground truth: accounts, campaigns, mixed accounts.
+
+    Exit codes: 0 scored; 2 usage or input error (not a case, not a truth folder, a truth that
+    shares no account with the case); 3 internal error.
+    """
     from distillscan.evaluate import evaluate, load_findings, load_truth
 
     try:

@@ -57,6 +57,9 @@ class Investigation:
     campaigns: pl.DataFrame
     evidence: pl.DataFrame
     window: tuple[datetime | None, datetime | None]
+    #: The window (``from``, ``to``, ISO text or None) of the stored investigation this one
+    #: replaced, when it was another window: a case keeps one investigation at a time.
+    replaced_window: dict[str, str | None] | None = None
 
 
 def default_case_dir(paths: list[Path]) -> Path:
@@ -145,13 +148,38 @@ def investigate(
     # One writer at a time: the analysis reads a committed state and replaces the outputs.
     with case.lock():
         manifest = case.load_manifest()
+        previous = _stored_window(case_dir)
         linked, campaigns, evidence, passes = _analyse(
             case, config, time_from, time_to, say, resources
         )
         _write_outputs(case, linked, campaigns, evidence, passes, config, (time_from, time_to))
+    window = _window_record((time_from, time_to))
     return Investigation(
-        case_dir, manifest, report, passes, linked, campaigns, evidence, (time_from, time_to)
+        case_dir,
+        manifest,
+        report,
+        passes,
+        linked,
+        campaigns,
+        evidence,
+        (time_from, time_to),
+        replaced_window=previous if previous is not None and previous != window else None,
     )
+
+
+def _window_record(window: tuple[datetime | None, datetime | None]) -> dict[str, str | None]:
+    """The window as ``investigation.json`` stores it."""
+    return {k: (v.isoformat() if v else None) for k, v in zip(("from", "to"), window, strict=True)}
+
+
+def _stored_window(case_dir: Path) -> dict[str, str | None] | None:
+    """The window of the investigation the case holds, if any (unreadable counts as none)."""
+    try:
+        record = json.loads((case_dir / "investigation.json").read_text("utf-8"))
+        window = record["window"]
+        return {"from": window.get("from"), "to": window.get("to")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _analyse(
@@ -443,9 +471,7 @@ def _write_outputs(
     record = {
         "tool": "distillscan",
         "version": __version__,
-        "window": {
-            k: (v.isoformat() if v else None) for k, v in zip(("from", "to"), window, strict=True)
-        },
+        "window": _window_record(window),
         "passes": passes,
         "config": config,
     }

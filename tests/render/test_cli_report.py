@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,21 @@ def test_fail_on_exits_1_when_a_campaign_reaches_it(
 def test_fail_on_accepts_the_severity_as_reports_print_it(scenario: Scenario) -> None:
     code, _, err = _run("report", str(scenario.case), "-f", "json", "--fail-on", "CRITICAL")
     assert code == 1, err
+
+
+def test_investigating_another_window_says_it_replaces_the_stored_one(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    case = tmp_path / "case"
+    shutil.copytree(scenario.case, case)
+    start = str(scenario.report["scope"]["first_event"])[:10]
+    code, _, err = _run("investigate", "--case", str(case), "--from", start, "-q")
+    assert code == 0, err
+    assert "replaced the one the case held for another window (start → end)" in " ".join(
+        err.split()
+    )
+    code, _, err = _run("investigate", "--case", str(case), "--from", start, "-q")
+    assert code == 0 and "replaced" not in err
 
 
 def test_simulate_quiet_prints_nothing(tmp_path: Path) -> None:
