@@ -15,7 +15,9 @@ reported, when their members' own mean operations reach ``min_member_operations`
 two accounts share something (a popular agent framework's whole set of role prompts is shared
 by thousands of its independent users), not that they run as one operation; the members must
 also show automation, rotation, shared infrastructure, synchronization or a pivot themselves.
-Their members' scores are raised to the campaign's.
+The bar is modest: in logs without prompt text no template sharing can be measured, and a
+low-and-slow operator's accounts show little more than the infrastructure they share. Their
+members' scores are raised to the campaign's.
 
 Then the group's evidence speaks for accounts whose own traffic cannot: an account outside every
 campaign joins the reported campaign it is most strongly linked to (the sum of its joining
