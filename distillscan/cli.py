@@ -24,17 +24,18 @@ from rich.markup import escape
 from distillscan import __version__
 from distillscan.case import Resources, write_atomic
 from distillscan.errors import DistillscanError, InputError
-from distillscan.ingest import IngestReport, ingest
+from distillscan.ingest import ingest
 from distillscan.investigate import Investigation, default_case_dir, investigate
-from distillscan.render import drilldown, html, json_report, markdown
+from distillscan.render import console, drilldown, json_report
 from distillscan.render import terminal as terminal_report
+from distillscan.render.formats import RENDERERS, choices_help
 from distillscan.render.loader import load_investigation, reading
 from distillscan.render.model import Report, build_report, severity_rank
 from distillscan.render.progress import StatusLine
 from distillscan.render.redact import redact
 from distillscan.scoring import SEVERITIES
 from distillscan.textsafe import inert
-from distillscan.verify import VerifyResult, verify
+from distillscan.verify import verify
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -138,7 +139,7 @@ def ingest_command(
         )
     except DistillscanError as exc:
         fail(exc)
-    print_ingest_summary(report)
+    stderr.print(*console.ingest_lines(report), sep="\n")
     if report.errors:
         raise typer.Exit(EXIT_ERROR)
 
@@ -146,53 +147,6 @@ def ingest_command(
 def _progress(message: str) -> None:
     if stderr.is_terminal:
         stderr.print(f"[dim]{escape(inert(message, 300))}[/dim]")
-
-
-def print_ingest_summary(report: IngestReport) -> None:
-    """Chainsaw-style counts on stderr: what was loaded, quarantined, skipped and why.
-
-    File names, reasons and examples come from the logs (and from whoever named the files), so
-    every one of them goes through :func:`inert` before it reaches the terminal.
-    """
-    out = stderr
-    out.print(
-        f"[+] {len(report.loaded)} file(s) read: {report.rows_read:,} rows, "
-        f"{report.rows_loaded:,} loaded, {report.rows_quarantined:,} quarantined",
-        markup=False,
-    )
-    for entry in report.loaded:
-        note = f" ({'; '.join(entry['warnings'])})" if entry["warnings"] else ""
-        out.print(
-            inert(
-                f"    {entry['path']}: {entry['format']}, {entry['rows_loaded']:,} loaded, "
-                f"{entry['rows_quarantined']:,} quarantined{note}",
-                1000,
-            ),
-            markup=False,
-        )
-    for superseded in report.superseded:
-        out.print(
-            inert(
-                f"[~] {superseded['path']} (read earlier): {superseded['rows']:,} row(s) now "
-                "quarantined as duplicates of rows read in this run",
-                1000,
-            ),
-            markup=False,
-        )
-    for example in report.examples[:10]:
-        out.print(inert(f"[!] quarantined {example}", 300), markup=False)
-    for name in report.already:
-        out.print(
-            inert(f"[=] {name}: already in the case (same sha256), not read again", 1000),
-            markup=False,
-        )
-    for skip in report.skipped:
-        out.print(inert(f"[-] skipped {skip['path']}: {skip['reason']}", 1000), markup=False)
-    for note in report.notes:
-        out.print(inert(f"[*] {note}", 1000), markup=False)
-    for error in report.errors:
-        out.print(inert(f"error: {error}", 2000), markup=False)
-    out.print(inert(f"[+] case: {report.case}", 1000), markup=False)
 
 
 @app.command("verify")
@@ -215,31 +169,9 @@ def verify_command(
         result = verify(case, require_inputs=require_inputs)
     except DistillscanError as exc:
         fail(exc)
-    print_verify_result(result)
+    Console(highlight=False, soft_wrap=True).print(*console.verify_lines(result), sep="\n")
     if not result.ok:
         raise typer.Exit(EXIT_FINDINGS)
-
-
-def print_verify_result(result: VerifyResult) -> None:
-    """One line per failed check, then a summary, on stdout."""
-    out = Console(highlight=False, soft_wrap=True)
-    for problem in result.problems:
-        out.print(inert(f"[x] {problem.subject}: {problem.message}", 2000), markup=False)
-    for name in result.missing:
-        out.print(
-            inert(f"[?] {name}: not found where it was ingested from; not re-hashed", 1000),
-            markup=False,
-        )
-    verdict = "ok" if result.ok else f"FAILED ({len(result.problems)} problem(s))"
-    out.print(
-        inert(
-            f"[{'+' if result.ok else 'x'}] {result.case}: {verdict}; {result.inputs} input(s), "
-            f"{result.parts} part(s) checked, {result.rehashed} input(s) re-hashed, "
-            f"{len(result.missing)} not found",
-            1000,
-        ),
-        markup=False,
-    )
 
 
 @app.command("investigate")
@@ -330,7 +262,7 @@ def investigate_command(
     except DistillscanError as exc:
         fail(exc)
     if result.ingest is not None and not quiet:
-        print_ingest_summary(result.ingest)
+        stderr.print(*console.ingest_lines(result.ingest), sep="\n")
     if result.replaced_window is not None:
         before = result.replaced_window
         stderr.print(
@@ -431,15 +363,6 @@ def simulate_command(
     stderr.print(f"[+] output: {out} (ground truth in {out / 'truth'})", markup=False)
 
 
-class ReportFormat(StrEnum):
-    """Output formats of ``distillscan report``."""
-
-    terminal = "terminal"
-    markdown = "markdown"
-    json = "json"
-    html = "html"
-
-
 class ShowFormat(StrEnum):
     """Output formats of ``distillscan show``."""
 
@@ -484,8 +407,8 @@ def write_output(text: str, output: Path | None) -> None:
 def report_command(
     case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
     output_format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ReportFormat.terminal,
+        str, typer.Option("--format", "-f", help=f"Output format: {choices_help()}.")
+    ] = "terminal",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
     ] = None,
@@ -512,6 +435,14 @@ def report_command(
     Exit codes: 0 done (with --fail-on, no campaign at or above it); 1 a campaign at or above
     --fail-on was found; 2 usage or input error (not a case, not investigated, cannot write).
     """
+    renderer = RENDERERS.get(output_format.lower())
+    if renderer is None:
+        fail(
+            InputError(
+                f"--format {output_format!r}: not an output format",
+                hint=f"one of: {', '.join(RENDERERS)}",
+            )
+        )
     try:
         with reading(case):
             report = build_report(load_investigation(case))
@@ -519,17 +450,10 @@ def report_command(
         fail(exc)
     if redacted:
         report = redact(report)
-    if output_format is ReportFormat.terminal:
-        if output is None:
-            print_terminal(report, case=str(case))
-        else:
-            write_output(terminal_report.plain_text(report, case=str(case)), output)
-    elif output_format is ReportFormat.markdown:
-        write_output(markdown.render(report), output)
-    elif output_format is ReportFormat.json:
-        write_output(json_report.render(report), output)
+    if renderer.name == "terminal" and output is None:
+        print_terminal(report, case=str(case))  # colour and width from the terminal
     else:
-        write_output(html.render(report), output)
+        write_output(renderer.render(report, str(case)), output)
     if fail_on is not None and any(
         severity_rank(c["severity"]) >= severity_rank(fail_on.value) for c in report["campaigns"]
     ):
@@ -596,96 +520,7 @@ def eval_command(
     if as_json:
         sys.stdout.write(result.to_json())
         return
-    print_evaluation(result.to_dict())
-
-
-def print_evaluation(result: dict[str, object]) -> None:
-    """Rich tables of an evaluation (see :class:`distillscan.evaluate.Evaluation`) on stdout."""
-
-    from rich.table import Table
-
-    def pct(value: object) -> str:
-        return f"{value:.1%}" if isinstance(value, float) else "n/a"
-
-    def table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
-        grid = Table(title=title)
-        for i, column in enumerate(columns):
-            grid.add_column(column, justify="left" if i == 0 else "right")
-        for row in rows:
-            grid.add_row(*(escape(cell) for cell in row))
-        return grid
-
-    data: dict[str, Any] = dict(result)
-    out = Console(highlight=False)
-    a = data["accounts"]
-    out.print(
-        table(
-            "Accounts (flagged = severity medium or above, or in a campaign)",
-            ("precision", "recall", "F1", "TP", "FP", "FN", "TN"),
-            [
-                (
-                    pct(a["precision"]),
-                    pct(a["recall"]),
-                    pct(a["f1"]),
-                    *(
-                        f"{a[k]:,}"
-                        for k in (
-                            "true_positives",
-                            "false_positives",
-                            "false_negatives",
-                            "true_negatives",
-                        )
-                    ),
-                )
-            ],
-        )
-    )
-    out.print(
-        table(
-            "False positives by benign kind",
-            ("kind", "accounts", "false positives", "rate"),
-            [
-                (
-                    r["kind"],
-                    f"{r['accounts']:,}",
-                    f"{r['false_positives']:,}",
-                    pct(r["false_positive_rate"]),
-                )
-                for r in data["benign_kinds"]
-            ],
-        )
-    )
-    out.print(
-        table(
-            "Planted campaigns",
-            ("campaign", "members", "flagged", "recall", "split into", "purity"),
-            [
-                (
-                    f"{r['id']}: {r['name']}",
-                    f"{r['members']:,}",
-                    f"{r['flagged']:,}",
-                    pct(r["recall"]),
-                    str(r["split_into"]),
-                    pct(r["purity"]),
-                )
-                for r in data["campaigns"]
-            ],
-        )
-    )
-    for false in data["false_campaigns"]:
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(false["kinds"].items()))
-        out.print(
-            f"reported campaign {escape(false['reported_campaign'])} holds no planted account "
-            f"({false['size']} accounts: {escape(kinds)})"
-        )
-    mixed = data["mixed"]
-    if mixed.get("accounts"):
-        out.print(
-            f"Mixed accounts: {mixed['reported_mixed']} of {mixed['accounts']} reported as mixed; "
-            f"contamination estimate off by {pct(mixed['share_mean_absolute_error'])} on average; "
-            f"implicated end users: precision {pct(mixed['end_user_precision'])}, "
-            f"recall {pct(mixed['end_user_recall'])}"
-        )
+    Console(highlight=False).print(*console.evaluation(result.to_dict()), sep="\n")
 
 
 def _silence_stdout() -> None:

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from distillscan.investigate import investigate
-from distillscan.render import html, json_report, markdown, terminal
+from distillscan.render.formats import RENDERERS as FORMATS
 from distillscan.render.loader import load_investigation
 from distillscan.render.model import Report, build_report
 from tests.render.conftest import working_directory
@@ -24,11 +24,10 @@ from tests.render.test_golden import _matches_golden
 
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
 
+#: Every registered output format, by golden file name (terminal at 100 columns, no colour).
 RENDERERS = {
-    "sample_logs.txt": lambda report: terminal.plain_text(report, case="CASE", width=100),
-    "sample_logs.md": markdown.render,
-    "sample_logs.json": json_report.render,
-    "sample_logs.html": html.render,
+    f"sample_logs.{r.suffix}": lambda report, r=r: r.render(report, "CASE")
+    for r in FORMATS.values()
 }
 
 

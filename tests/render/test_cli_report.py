@@ -37,6 +37,15 @@ def test_report_formats_to_stdout_and_file(scenario: Scenario, tmp_path: Path) -
     assert "Suspected campaigns" in out and "Why it was named" in out
 
 
+def test_report_formats_come_from_the_registry(scenario: Scenario) -> None:
+    from distillscan.render.formats import RENDERERS
+
+    code, out, _ = _run("report", "--help")
+    assert all(name in out for name in RENDERERS)
+    code, _, err = _run("report", str(scenario.case), "-f", "pdf")
+    assert code == 2 and "not an output format" in err and "markdown" in err
+
+
 def test_report_is_byte_identical_across_runs(scenario: Scenario, tmp_path: Path) -> None:
     for fmt in ("json", "markdown"):
         first, second = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from distillscan.render import html, json_report, markdown, terminal
+from distillscan.render import json_report, markdown
+from distillscan.render.formats import RENDERERS as FORMATS
 from distillscan.render.loader import load_investigation
 from distillscan.render.model import Report, build_report
 from tests.render.conftest import Scenario
@@ -21,11 +22,9 @@ from tests.render.conftest import Scenario
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("DISTILLSCAN_UPDATE_GOLDEN") == "1"
 
+#: Every registered output format, by golden file name (terminal at 100 columns, no colour).
 RENDERERS = {
-    "scenario.txt": lambda report: terminal.plain_text(report, case="CASE", width=100),
-    "scenario.md": markdown.render,
-    "scenario.json": json_report.render,
-    "scenario.html": html.render,
+    f"scenario.{r.suffix}": lambda report, r=r: r.render(report, "CASE") for r in FORMATS.values()
 }
 
 
