@@ -30,10 +30,10 @@ from distillscan.render import console, drilldown, json_report
 from distillscan.render import terminal as terminal_report
 from distillscan.render.formats import RENDERERS, choices_help
 from distillscan.render.loader import load_investigation, reading
-from distillscan.render.model import Report, build_report, severity_rank
+from distillscan.render.model import Report, build_report
 from distillscan.render.progress import StatusLine
 from distillscan.render.redact import redact
-from distillscan.scoring import SEVERITIES
+from distillscan.severity import Severity, at_least
 from distillscan.textsafe import inert
 from distillscan.verify import verify
 
@@ -276,18 +276,8 @@ def investigate_command(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-class Severity(StrEnum):
-    """Severities accepted by --fail-on."""
-
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
 def _has_campaign_at(result: Investigation, severity: str) -> bool:
-    rank = {name: i for i, name in enumerate(SEVERITIES)}
-    return any(rank[s] >= rank[severity] for s in result.campaigns["severity"].to_list())
+    return any(at_least(s, severity) for s in result.campaigns["severity"].to_list())
 
 
 @app.command("simulate")
@@ -455,7 +445,7 @@ def report_command(
     else:
         write_output(renderer.render(report, str(case)), output)
     if fail_on is not None and any(
-        severity_rank(c["severity"]) >= severity_rank(fail_on.value) for c in report["campaigns"]
+        at_least(c["severity"], fail_on.value) for c in report["campaigns"]
     ):
         raise typer.Exit(EXIT_FINDINGS)
 

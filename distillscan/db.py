@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 
@@ -36,3 +38,21 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name}
     ).fetchall()
     return bool(rows[0][0])
+
+
+#: An investigation's time window: events at or after the first instant and before the second
+#: (UTC; None leaves that side open).
+Window = tuple[datetime | None, datetime | None]
+
+
+def in_window_sql(source: str, window: Window) -> str:
+    """``SELECT * FROM source`` limited to the events of ``window``, to the microsecond.
+
+    The analysis and the report build their event views with it, so both read the same events.
+    """
+    conditions = [
+        f"ts {op} TIMESTAMP '{moment:%Y-%m-%d %H:%M:%S.%f}'"
+        for op, moment in zip((">=", "<"), window, strict=True)
+        if moment is not None
+    ]
+    return f"SELECT * FROM {source}" + (" WHERE " + " AND ".join(conditions) if conditions else "")

@@ -32,9 +32,8 @@ from typing import Any
 import polars as pl
 
 from distillscan.errors import CaseError, InputError
+from distillscan.severity import FLAGGED
 
-#: Severities that count as flagged.
-FLAGGED_SEVERITIES = ("medium", "high", "critical")
 #: Columns ``accounts.parquet`` must have for scoring.
 ACCOUNT_COLUMNS = ("account_id", "severity", "campaign_id")
 TRUTH_FILES = ("accounts.csv", "campaigns.json", "end_users.csv")
@@ -182,10 +181,7 @@ def flagged(accounts: pl.DataFrame) -> pl.DataFrame:
     """``account_id`` and ``flagged`` for every reported account."""
     return accounts.select(
         pl.col("account_id").cast(pl.String),
-        (
-            pl.col("severity").cast(pl.String).is_in(FLAGGED_SEVERITIES)
-            | pl.col("campaign_id").is_not_null()
-        )
+        (pl.col("severity").cast(pl.String).is_in(FLAGGED) | pl.col("campaign_id").is_not_null())
         .fill_null(False)
         .alias("flagged"),
     )

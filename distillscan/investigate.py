@@ -29,13 +29,14 @@ from distillscan import __version__
 from distillscan.case import SPILL_DIR, Case, Resources, connect, write_atomic
 from distillscan.config import Config
 from distillscan.config import load as load_config
-from distillscan.db import has_view, sql_string
+from distillscan.db import has_view, in_window_sql, sql_string
 from distillscan.detect import PassRun, features, run_passes
 from distillscan.detect.base import empty_edges
 from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
 from distillscan.linking import link
 from distillscan.scoring import merge_signals, score_accounts, text_measured
+from distillscan.severity import FLAGGED
 
 Progress = Callable[[str], None]
 
@@ -234,8 +235,7 @@ def _analysis_connection(
     if not has_view(con, "events", database="case_db"):
         raise CaseError(f"{case.root}: the case holds no events", hint="ingest logs into it first")
     con.execute(
-        "CREATE TEMP VIEW events AS SELECT * FROM case_db.events"
-        + _window_clause(time_from, time_to)
+        f"CREATE TEMP VIEW events AS {in_window_sql('case_db.events', (time_from, time_to))}"
     )
     if has_view(con, "account_inputs", database="case_db"):
         con.execute(
@@ -246,15 +246,6 @@ def _analysis_connection(
                 PARTITION BY account_id ORDER BY source_file, source_line) = 1"""
         )
     return con
-
-
-def _window_clause(time_from: datetime | None, time_to: datetime | None) -> str:
-    conditions = []
-    if time_from is not None:
-        conditions.append(f"ts >= TIMESTAMP '{time_from:%Y-%m-%d %H:%M:%S}'")
-    if time_to is not None:
-        conditions.append(f"ts < TIMESTAMP '{time_to:%Y-%m-%d %H:%M:%S}'")
-    return (" WHERE " + " AND ".join(conditions)) if conditions else ""
 
 
 def _describe_campaigns(
@@ -413,8 +404,7 @@ def _evidence(
     )
     evidence = pl.concat([*frames, link_rows], how="vertical_relaxed") if frames else link_rows
     flagged = accounts.filter(
-        pl.col("campaign_id").is_not_null()
-        | pl.col("severity").is_in(["medium", "high", "critical"])
+        pl.col("campaign_id").is_not_null() | pl.col("severity").is_in(FLAGGED)
     ).select("account_id", "campaign_id")
     return (
         evidence.join(flagged, on="account_id", how="inner")

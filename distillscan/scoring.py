@@ -36,8 +36,7 @@ from distillscan.config import Config
 from distillscan.detect import PASSES, SIGNALS, PassRun
 from distillscan.detect.base import noisy_or
 from distillscan.errors import ConfigError
-
-SEVERITIES = ("none", "low", "medium", "high", "critical")
+from distillscan.severity import SEVERITIES
 
 
 def merge_signals(accounts: pl.DataFrame, runs: list[PassRun]) -> pl.DataFrame:

@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from distillscan.case import Case, Resources, connect
-from distillscan.db import has_view
+from distillscan.db import has_view, in_window_sql
 from distillscan.detect.features import head_skeleton_sql, skeletons_sql
 from distillscan.detect.infrastructure import PREFIX_SQL
 from distillscan.errors import CaseError
@@ -85,13 +85,7 @@ def open_events(
     if not has_view(con, "events"):
         con.close()
         raise CaseError(f"{case_dir}: the case holds no events", hint="ingest logs into it first")
-    conditions = []
-    if window[0] is not None:
-        conditions.append(f"ts >= TIMESTAMP '{window[0]:%Y-%m-%d %H:%M:%S.%f}'")
-    if window[1] is not None:
-        conditions.append(f"ts < TIMESTAMP '{window[1]:%Y-%m-%d %H:%M:%S.%f}'")
-    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
-    con.execute(f"CREATE TEMP VIEW scoped_events AS SELECT * FROM events{where}")
+    con.execute(f"CREATE TEMP VIEW scoped_events AS {in_window_sql('events', window)}")
     return con
 
 

@@ -22,9 +22,9 @@ from distillscan.render.model import (
     Link,
     Report,
     ingest_summary,
-    severity_rank,
     unmeasured_sentence,
 )
+from distillscan.severity import rank as severity_rank
 
 #: Members drawn in a linkage picture (the most severe first); the rest are counted.
 GRAPH_NODES = 60

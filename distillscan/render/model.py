@@ -31,12 +31,12 @@ from distillscan.detect.cot_elicitation import ORDINARY_COLUMNS
 from distillscan.investigate import Investigation
 from distillscan.render import facts
 from distillscan.render.loader import load_record
-from distillscan.scoring import SEVERITIES
+from distillscan.severity import FLAGGED, SEVERITIES, at_least
+from distillscan.severity import rank as severity_rank
 
 SCHEMA_VERSION = "1.0"
 DECIMALS = 4
 #: Severities that make an account "flagged" on its own.
-FLAGGED = ("medium", "high", "critical")
 #: How many templates and infrastructure entities each campaign lists.
 TEMPLATES_PER_CAMPAIGN = 5
 ENTITIES_PER_CAMPAIGN = 10
@@ -390,7 +390,7 @@ def _build(
 ) -> Report:
     accounts = investigation.accounts
     campaigns_frame = investigation.campaigns.sort(
-        pl.col("severity").replace_strict(_rank(), default=0),
+        pl.col("severity").replace_strict({s: severity_rank(s) for s in SEVERITIES}, default=0),
         "score",
         "campaign_id",
         descending=[True, True, False],
@@ -471,15 +471,6 @@ def unmeasured_sentence(summary: Summary) -> str | None:
     )
 
 
-def _rank() -> dict[str, int]:
-    return {name: i for i, name in enumerate(SEVERITIES)}
-
-
-def severity_rank(severity: str | None) -> int:
-    """Position of ``severity`` in :data:`~distillscan.scoring.SEVERITIES` (none = 0)."""
-    return _rank().get(severity or "none", 0)
-
-
 def flagged_outside_campaigns(report: Report) -> list[Account]:
     """Accounts at medium or above in no campaign, mixed accounts excepted: a reseller hosting
     a harvesting tenant is shown once, with its tenant, in the mixed accounts section."""
@@ -489,7 +480,7 @@ def flagged_outside_campaigns(report: Report) -> list[Account]:
         for a in report["accounts"]
         if a["campaign_id"] is None
         and a["account_id"] not in mixed
-        and severity_rank(a["severity"]) >= severity_rank("medium")
+        and at_least(a["severity"], "medium")
     ]
 
 
@@ -838,7 +829,7 @@ def example_of(row: dict[str, Any]) -> Example:
 
 def _members(members: pl.DataFrame) -> list[Member]:
     ordered = members.sort(
-        pl.col("severity").replace_strict(_rank(), default=0),
+        pl.col("severity").replace_strict({s: severity_rank(s) for s in SEVERITIES}, default=0),
         "score",
         "n_events",
         "account_id",
