@@ -370,9 +370,17 @@ def _name(row: dict[str, Any]) -> str:
 def _evidence(
     con: duckdb.DuckDBPyConnection, runs: list[PassRun], accounts: pl.DataFrame, edges: pl.DataFrame
 ) -> pl.DataFrame:
-    """Evidence rows: example events per finding, and the links that joined campaign members."""
+    """Evidence rows: example events per finding, and the links that joined campaign members.
+
+    A link row names the other account in ``partner_id`` and carries the link's ``weight``; an
+    event row has neither. The ``detail`` sentence says the same in words, for people.
+    """
     frames = [
-        r.output.evidence.with_columns(pl.lit(r.id).alias("pass_id"))
+        r.output.evidence.with_columns(
+            pl.lit(r.id).alias("pass_id"),
+            pl.lit(None, pl.String).alias("partner_id"),
+            pl.lit(None, pl.Float64).alias("weight"),
+        )
         for r in runs
         if r.output is not None and not r.output.evidence.is_empty()
     ]
@@ -401,6 +409,8 @@ def _evidence(
         pl.lit(None, pl.Int64).alias("source_line"),
         pl.format("with {}: {}", "account_b", "detail").alias("detail"),
         pl.col("kind").alias("pass_id"),
+        pl.col("account_b").alias("partner_id"),
+        pl.col("weight").cast(pl.Float64).round(4),
     )
     evidence = pl.concat([*frames, link_rows], how="vertical_relaxed") if frames else link_rows
     flagged = accounts.filter(
@@ -417,6 +427,8 @@ def _evidence(
             "source_file",
             "source_line",
             "detail",
+            "partner_id",
+            "weight",
         )
         .sort(
             "campaign_id",

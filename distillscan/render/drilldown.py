@@ -47,7 +47,6 @@ from distillscan.render.model import (
     evidence_rows,
     example_of,
     instant,
-    link_partner,
     pass_parameters,
     rounded,
     signal_rows,
@@ -240,15 +239,8 @@ def account_detail(investigation: Investigation, account_id: str) -> AccountDeta
 def _evidence_of(evidence: pl.DataFrame, account_id: str) -> pl.DataFrame:
     """The account's evidence rows, and link rows stored under the account at the other end."""
     inbound = evidence.filter(
-        pl.col("kind").str.starts_with("link:")
-        & (pl.col("account_id") != account_id)
-        & pl.col("detail").str.starts_with(f"with {account_id}: ")
+        (pl.col("partner_id") == account_id) & (pl.col("account_id") != account_id)
     )
-    # The prefix test can match a longer id that starts with this one and ": "; keep exact ones.
-    keep = [
-        link_partner(detail, {account_id}) == account_id for detail in inbound["detail"].to_list()
-    ]
-    inbound = inbound.filter(pl.Series(keep, dtype=pl.Boolean))
     own = evidence.filter(pl.col("account_id") == account_id)
     return pl.concat([own, inbound], how="vertical_relaxed")
 

@@ -93,6 +93,12 @@ def load_investigation(case_dir: Path) -> Investigation:
         evidence = pl.read_parquet(case_dir / "evidence.parquet")
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise CaseError(f"{case_dir}: cannot read the investigation results ({exc})") from None
+    if "partner_id" not in evidence.columns:
+        raise CaseError(
+            f"{case_dir}: the investigation results were written by an older distillscan "
+            "(evidence without structured links)",
+            hint=f"run: distillscan investigate --case {case_dir}",
+        )
     if "score" not in accounts.columns:
         raise CaseError(
             f"{case_dir}: accounts.parquet holds no scores (ingested but not investigated)",

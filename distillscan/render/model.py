@@ -131,6 +131,8 @@ class Evidence(TypedDict):
     source_file: str | None
     source_line: int | None
     detail: str | None
+    partner_id: str | None
+    weight: float | None
     ts: str | None
     model: str | None
     prompt: str | None
@@ -875,6 +877,8 @@ def evidence_rows(con: duckdb.DuckDBPyConnection, evidence: pl.DataFrame) -> lis
                 "source_file": row["source_file"],
                 "source_line": row["source_line"],
                 "detail": row["detail"],
+                "partner_id": row["partner_id"],
+                "weight": rounded(row["weight"]) if row["weight"] is not None else None,
                 "ts": instant(event["ts"]) if event else None,
                 "model": event["model"] if event else None,
                 "prompt": prompt[:EVIDENCE_PROMPT_CHARS] if prompt is not None else None,
@@ -884,31 +888,12 @@ def evidence_rows(con: duckdb.DuckDBPyConnection, evidence: pl.DataFrame) -> lis
     return rows
 
 
-def link_partner(detail: str | None, candidates: set[str]) -> str | None:
-    """The other account of a link row (its detail reads ``with ACCOUNT: ...``).
-
-    Account ids may themselves contain ``": "``, so each possible cut is tried against the known
-    ids instead of parsing the text; when several known ids fit, the longest wins.
-    """
-    if not detail or not detail.startswith("with "):
-        return None
-    found = None
-    position = detail.find(": ", 5)
-    while position != -1:
-        if (name := detail[5:position]) in candidates:
-            found = name
-        position = detail.find(": ", position + 1)
-    return found
-
-
 def member_links(evidence: list[Evidence], members: set[str]) -> list[Link]:
     """Links between members of one campaign, one per (pair, kind), sorted."""
     found: set[tuple[str, str, str]] = set()
     for row in evidence:
-        if not row["kind"].startswith("link:"):
-            continue
-        partner = link_partner(row["detail"], members)
-        if partner is None or partner == row["account_id"]:
+        partner = row["partner_id"]
+        if partner is None or partner not in members or partner == row["account_id"]:
             continue
         a, b = sorted((row["account_id"], partner))
         found.add((a, b, row["kind"].removeprefix("link:")))

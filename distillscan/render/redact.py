@@ -129,6 +129,7 @@ def redact(report: Report) -> Report:
                 e["value"] = scrub(e["value"]) or ""
         for ev in c["evidence"]:
             ev["account_id"] = acct(ev["account_id"])
+            ev["partner_id"] = r.account(ev["partner_id"])
             ev["detail"] = scrub(ev["detail"])
             ev["prompt"] = r.prompt(ev["prompt"], ev["prompt_chars"])
             ev["source_file"] = scrub(ev["source_file"])

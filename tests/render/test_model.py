@@ -12,18 +12,8 @@ from markdown_it import MarkdownIt
 
 from distillscan.render import facts, markdown
 from distillscan.render.escape import formula_safe, html_text, md_block, md_code
-from distillscan.render.model import flagged_outside_campaigns, link_partner, member_links
+from distillscan.render.model import flagged_outside_campaigns, member_links
 from tests.render.conftest import Scenario, build
-
-
-def test_link_partner_tries_every_cut_against_known_ids() -> None:
-    members = {"a: b", "a", "c"}
-    assert link_partner("with a: b: shared 3 fingerprints", members) == "a: b"
-    assert link_partner("with a: b: shared", {"a"}) == "a"
-    assert link_partner("with c: x", members) == "c"
-    assert link_partner("with z: x", members) is None
-    assert link_partner("share prefix", members) is None
-    assert link_partner(None, members) is None
 
 
 def test_member_links_are_deduplicated_and_sorted() -> None:
@@ -38,12 +28,16 @@ def test_member_links_are_deduplicated_and_sorted() -> None:
         "prompt_chars": None,
     }
     evidence = [
-        {**row, "account_id": "b", "kind": "link:sync", "detail": "with a: overlap 0.7"},
-        {**row, "account_id": "a", "kind": "link:sync", "detail": "with b: overlap 0.7"},
-        {**row, "account_id": "a", "kind": "link:template", "detail": "with outsider: x"},
+        {**row, "account_id": "b: x", "kind": "link:sync", "partner_id": "a", "weight": 0.7},
+        {**row, "account_id": "a", "kind": "link:sync", "partner_id": "b: x", "weight": 0.7},
+        {**row, "account_id": "a", "kind": "link:template", "partner_id": "out", "weight": 0.5},
+        {**row, "account_id": "a", "kind": "cot_elicitation", "partner_id": None, "weight": None},
     ]
-    links = member_links(evidence, {"a", "b"})  # type: ignore[arg-type]
-    assert links == [{"account_a": "a", "account_b": "b", "kind": "sync"}]
+    for e in evidence:
+        e["detail"] = f"with {e['partner_id']}: ..."  # words for people; never parsed
+    # Ids may hold ": " (the separator of the detail sentence): the partner is a column.
+    links = member_links(evidence, {"a", "b: x"})  # type: ignore[arg-type]
+    assert links == [{"account_a": "a", "account_b": "b: x", "kind": "sync"}]
 
 
 def test_timeline_buckets_stay_small_and_aligned() -> None:
