@@ -30,11 +30,12 @@ from distillscan.case import SPILL_DIR, Case, Resources, connect, write_atomic
 from distillscan.config import Config
 from distillscan.config import load as load_config
 from distillscan.db import has_view, in_window_sql, sql_string
-from distillscan.detect import PassRun, features, run_passes
+from distillscan.detect import PassRun, run_passes
 from distillscan.detect.base import empty_edges
 from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
 from distillscan.linking import link
+from distillscan.naming import describe_campaigns
 from distillscan.scoring import merge_signals, score_accounts, text_measured
 from distillscan.severity import FLAGGED
 
@@ -43,7 +44,6 @@ Progress = Callable[[str], None]
 #: Links of each kind kept as evidence per campaign member.
 LINK_EVIDENCE_PER_ACCOUNT = 3
 #: Capabilities whose presence names an agentic campaign.
-AGENTIC = ("tool_use", "agentic_planning", "computer_use", "vision")
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def _analyse(
         how="vertical_relaxed",
     )
     linked, groups = link(scored, edges, config)
-    campaigns = _describe_campaigns(con, groups, linked)
+    campaigns = describe_campaigns(con, groups, linked)
     evidence = _evidence(con, runs, linked, edges)
     linked = _with_metadata(con, linked)
     con.close()
@@ -246,125 +246,6 @@ def _analysis_connection(
                 PARTITION BY account_id ORDER BY source_file, source_line) = 1"""
         )
     return con
-
-
-def _describe_campaigns(
-    con: duckdb.DuckDBPyConnection, groups: pl.DataFrame, accounts: pl.DataFrame
-) -> pl.DataFrame:
-    """Add what each campaign targets, when it ran, its pivots and a descriptive name."""
-    schema = pl.Schema(
-        {
-            "campaign_id": pl.String(),
-            "name": pl.String(),
-            "severity": pl.String(),
-            "score": pl.Float64(),
-            "n_accounts": pl.Int64(),
-            "n_events": pl.Int64(),
-            "first_seen": pl.Datetime("us"),
-            "last_seen": pl.Datetime("us"),
-            "capabilities": pl.List(pl.String()),
-            "release_pivot": pl.String(),
-            "members": pl.List(pl.String()),
-            "link_kinds": pl.List(pl.String()),
-            "content": pl.Float64(),
-            "operations": pl.Float64(),
-            "coordination": pl.Float64(),
-        }
-    )
-    if groups.is_empty():
-        return pl.DataFrame(schema=schema)
-    membership = (
-        groups.select("campaign_id", "members").explode("members").rename({"members": "account_id"})
-    )
-    con.register("membership", membership.to_arrow())
-    shares = ", ".join(
-        f"avg(((capability_mask >> {i}) & 1)::DOUBLE) AS {name}"
-        for i, name in enumerate(features.ALL_CAPABILITIES)
-    )
-    pooled = con.sql(
-        f"""SELECT campaign_id, min(ts) AS first_seen, max(ts) AS last_seen, {shares}
-            FROM event_features JOIN membership USING (account_id)
-            GROUP BY campaign_id ORDER BY campaign_id"""
-    ).pl()
-    con.unregister("membership")
-    capability_lists = pooled.select(
-        "campaign_id",
-        pl.concat_list(
-            [
-                pl.when(pl.col(c) >= 0.05).then(
-                    pl.struct(pl.lit(c).alias("name"), pl.col(c).alias("share"))
-                )
-                for c in features.ALL_CAPABILITIES
-            ]
-        )
-        .list.drop_nulls()
-        .list.eval(
-            pl.element()
-            .sort_by(pl.element().struct.field("share"), descending=True)
-            .struct.field("name")
-        )
-        .alias("capabilities"),
-        "first_seen",
-        "last_seen",
-    )
-    pivots = _campaign_pivots(membership, accounts)
-    described = (
-        groups.join(capability_lists, on="campaign_id", how="left")
-        .join(pivots, on="campaign_id", how="left")
-        .with_columns(
-            pl.struct("capabilities", "content")
-            .map_elements(_name, return_dtype=pl.String)
-            .alias("name")
-        )
-    )
-    return (
-        described.select(list(schema))
-        .cast(schema)
-        .sort("score", "campaign_id", descending=[True, False])
-    )
-
-
-def _campaign_pivots(membership: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
-    if "pivot_signal" not in accounts.columns or "pivot_model" not in accounts.columns:
-        return pl.DataFrame(schema={"campaign_id": pl.String, "release_pivot": pl.String})
-    return (
-        membership.join(
-            accounts.select("account_id", "pivot_model", "pivot_share", "pivot_signal"),
-            on="account_id",
-        )
-        .filter(pl.col("pivot_signal") > 0.3)
-        .group_by("campaign_id", "pivot_model")
-        .agg(pl.len().alias("n"), pl.col("pivot_share").sort().mean().alias("share"))
-        .sort("n", "pivot_model", descending=[True, False])
-        .group_by("campaign_id", maintain_order=True)
-        .first()
-        .select(
-            "campaign_id",
-            pl.format(
-                "{} account(s) moved {}% of their traffic to {} within 24 h",
-                "n",
-                (pl.col("share") * 100).round(0).cast(pl.Int64),
-                "pivot_model",
-            ).alias("release_pivot"),
-        )
-    )
-
-
-def _name(row: dict[str, Any]) -> str:
-    """A descriptive campaign name from what it targets."""
-    capabilities: list[str] = row["capabilities"] or []
-    if not capabilities:
-        # Nothing was read from prompts (a metadata-only export): say so, guess no target.
-        return "Suspected harvest, named from metadata (no prompt text logged)"
-    top = capabilities[:3]
-    if "coding" in top and any(c in top for c in ("agentic_planning", "tool_use")):
-        kind = "Agentic coding and orchestration harvest"
-    elif any(c in top for c in AGENTIC):
-        kind = "Agentic, tool-use and vision harvest"
-    else:
-        kind = "Chain-of-thought reasoning harvest"
-    shown = ", ".join(c.replace("_", " ") for c in top) or "unclassified prompts"
-    return f"{kind} ({shown})"
 
 
 def _evidence(
