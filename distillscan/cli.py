@@ -216,6 +216,12 @@ def investigate_command(
             case_sensitive=False,  # reports print CRITICAL; either spelling is accepted
         ),
     ] = None,
+    brief: Annotated[
+        bool,
+        typer.Option(
+            "--brief", help="Terminal report: only the overview, no evidence panel per campaign."
+        ),
+    ] = False,
     skip_unrecognised: Annotated[
         bool,
         typer.Option(
@@ -271,7 +277,7 @@ def investigate_command(
             "time: use another --case to keep both",
             markup=False,
         )
-    print_terminal(report, case=str(case_dir))
+    print_terminal(report, case=str(case_dir), brief=brief)
     if fail_on is not None and _has_campaign_at(result, fail_on.value):
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -367,11 +373,11 @@ class ShowKind(StrEnum):
     account = "account"
 
 
-def print_terminal(report: Report, *, case: str) -> None:
+def print_terminal(report: Report, *, case: str, brief: bool = False) -> None:
     """The Rich report on stdout (Rich decides colour and width from the terminal)."""
     out = Console(highlight=False, markup=False, emoji=False)
     try:
-        for renderable in terminal_report.render(report, case=case):
+        for renderable in terminal_report.render(report, case=case, brief=brief):
             out.print(renderable)
     except BrokenPipeError:  # the reader has what it wanted (``| head``): not an error
         _silence_stdout()
@@ -402,6 +408,12 @@ def report_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
     ] = None,
+    brief: Annotated[
+        bool,
+        typer.Option(
+            "--brief", help="Terminal report: only the overview, no evidence panel per campaign."
+        ),
+    ] = False,
     redacted: Annotated[
         bool,
         typer.Option(
@@ -441,7 +453,7 @@ def report_command(
     if redacted:
         report = redact(report)
     if renderer.name == "terminal" and output is None:
-        print_terminal(report, case=str(case))  # colour and width from the terminal
+        print_terminal(report, case=str(case), brief=brief)  # colour, width from the terminal
     else:
         write_output(renderer.render(report, str(case)), output)
     if fail_on is not None and any(

@@ -87,12 +87,18 @@ def count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def render(report: Report, *, case: str | None = None) -> Iterator[RenderableType]:
+def render(
+    report: Report, *, case: str | None = None, brief: bool = False
+) -> Iterator[RenderableType]:
     """Yield the report's renderables in order (the CLI prints them to stdout).
+
+    The overview comes first (scope, the campaigns table, flagged accounts outside campaigns,
+    mixed accounts: what to look at), then one panel of evidence per campaign.
 
     Args:
         report: The report model.
         case: How to name the case folder in drill-down hints (omitted when None).
+        brief: Only the overview, no campaign panels.
     """
     yield header(report)
     campaigns = report["campaigns"]
@@ -104,8 +110,20 @@ def render(report: Report, *, case: str | None = None) -> Iterator[RenderableTyp
         )
     else:
         yield campaigns_table(campaigns)
+    yield from _overview_tables(report)
+    if not brief:
         for campaign in campaigns:
             yield campaign_panel(campaign, report["mixed_accounts"], case)
+    if case is not None:
+        hint = Text("drill down: ", style="dim")
+        hint.append(untrusted(f"distillscan show {case} campaign CAMPAIGN_ID", 300))
+        hint.append("  or  ", style="dim")
+        hint.append(untrusted(f"distillscan show {case} account ACCOUNT_ID", 300))
+        yield hint
+
+
+def _overview_tables(report: Report) -> Iterator[RenderableType]:
+    """Flagged accounts outside campaigns, and mixed accounts."""
     flagged = flagged_outside_campaigns(report)
     if flagged:
         table = Table(
@@ -126,12 +144,6 @@ def render(report: Report, *, case: str | None = None) -> Iterator[RenderableTyp
             yield Text(f"... and {len(flagged) - 25} more (distillscan report --format json)")
     if report["mixed_accounts"]:
         yield mixed_table(report["mixed_accounts"])
-    if case is not None:
-        hint = Text("drill down: ", style="dim")
-        hint.append(untrusted(f"distillscan show {case} campaign CAMPAIGN_ID", 300))
-        hint.append("  or  ", style="dim")
-        hint.append(untrusted(f"distillscan show {case} account ACCOUNT_ID", 300))
-        yield hint
 
 
 def plain_text(report: Report, *, case: str | None, width: int = 100) -> str:
@@ -222,36 +234,22 @@ def campaigns_table(campaigns: Sequence[Campaign]) -> Table:
     """One row per campaign, most severe first: what it is, how big, its pivot and signals."""
     table = Table(title="Suspected campaigns", title_justify="left", show_lines=True)
     table.add_column("severity", no_wrap=True)
-    table.add_column("campaign and targets", ratio=5)
+    table.add_column("campaign", ratio=3)
     table.add_column("size", no_wrap=True)
-    table.add_column("release pivot", ratio=2)
-    table.add_column("strongest signals", ratio=2)
+    table.add_column("strongest signals", ratio=1)
     for c in campaigns:
+        # What it targets is in its name, its release pivot among its signals; the panel below
+        # has both in full. The id folds rather than being cut: it is what `show` takes.
         name = Text(c["name"], style="bold", overflow="fold")
         name.append("\n")
         name.append(untrusted(c["campaign_id"], style="dim"))
-        name.append("\ntargets: ", style="dim")
-        name.append(", ".join(x.replace("_", " ") for x in c["capabilities"][:5]) or "-")
         table.add_row(
             severity_text(c["severity"], c["score"]),
             name,
             f"{count(c['n_accounts'], 'account')}\n{count(c['n_events'], 'exchange')}",
-            pivot_text(c),
             "\n".join(c["strongest_signals"]) or "-",
         )
     return table
-
-
-def pivot_text(campaign: Campaign) -> Text:
-    """The release pivot in a few words: the model, the share moved, how many accounts."""
-    pivot = campaign["release_pivot"]
-    if pivot is None:
-        return Text("-")
-    text = untrusted(pivot["model"], 40)
-    text.append(
-        f": {pivot['share']:.0%} of traffic within 24 h, {count(pivot['accounts'], 'account')}"
-    )
-    return text
 
 
 def campaign_panel(
@@ -293,6 +291,7 @@ def campaign_panel(
 
     if campaign["templates"]:
         parts.append(Text("\nShared templates", style="bold"))
+        parts.append(Text("(case folded, digits shown as 0)", style="dim"))
         parts.append(templates_text(campaign["templates"], templates))
     if campaign["infrastructure"]:
         parts.append(Text("\nShared infrastructure", style="bold"))

@@ -46,6 +46,18 @@ def test_report_formats_come_from_the_registry(scenario: Scenario) -> None:
     assert code == 2 and "not an output format" in err and "markdown" in err
 
 
+def test_brief_shows_the_overview_first_and_no_evidence_panels(scenario: Scenario) -> None:
+    code, full, _ = _run("report", str(scenario.case))
+    assert code == 0
+    code, brief, _ = _run("report", str(scenario.case), "--brief")
+    assert code == 0
+    assert "Suspected campaigns" in brief and "Why it was named" not in brief
+    assert "Why it was named" in full
+    # The overview (campaigns, flagged accounts, mixed accounts) comes before the panels.
+    assert full.index("Mixed accounts (reseller") < full.index("Why it was named")
+    assert "digits shown as 0" in full
+
+
 def test_report_is_byte_identical_across_runs(scenario: Scenario, tmp_path: Path) -> None:
     for fmt in ("json", "markdown"):
         first, second = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
