@@ -20,13 +20,15 @@ import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from distillscan import __version__
 from distillscan.case import Resources, write_atomic
 from distillscan.errors import DistillscanError, InputError
 from distillscan.ingest import ingest
 from distillscan.investigate import Investigation, default_case_dir, investigate
-from distillscan.render import console, drilldown, json_report
+from distillscan.query import run as run_query
+from distillscan.render import console, drilldown, json_report, tabular
 from distillscan.render import terminal as terminal_report
 from distillscan.render.formats import RENDERERS, choices_help
 from distillscan.render.loader import load_investigation, reading
@@ -460,6 +462,49 @@ def report_command(
         at_least(c["severity"], fail_on.value) for c in report["campaigns"]
     ):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+class SqlFormat(StrEnum):
+    """Output formats of ``distillscan sql``."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command("sql")
+def sql_command(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    query: Annotated[str, typer.Argument(help="SQL (DuckDB dialect) over the case's views.")],
+    output_format: Annotated[
+        SqlFormat,
+        typer.Option("--format", "-f", help="table (terminal), csv, or json (JSON lines)."),
+    ] = SqlFormat.table,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many rows.")
+    ] = None,
+) -> None:
+    """Plain SQL over a case, with nothing to install: views events, quarantine,
+    account_inputs, cloudtrail, accounts, campaigns and evidence read this folder's own files.
+
+    Nothing is written to the case. Example: distillscan sql CASE "SELECT severity, count(*)
+    FROM accounts GROUP BY ALL ORDER BY 2 DESC"
+
+    Exit codes: 0 done; 2 usage or input error (not a case, a failing query); 3 internal error.
+    """
+    try:
+        with reading(case):
+            frame = run_query(case, query, limit)
+    except DistillscanError as exc:
+        fail(exc)
+    if output_format is SqlFormat.table:
+        out = Console(highlight=False, markup=False, emoji=False)
+        out.print(tabular.table(frame))
+        out.print(Text(f"{frame.height:,} row(s)", style="dim"))
+    elif output_format is SqlFormat.csv:
+        write_output(tabular.to_csv(frame), None)
+    else:
+        write_output(tabular.to_json_lines(frame), None)
 
 
 @app.command("show")
