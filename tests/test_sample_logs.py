@@ -95,3 +95,20 @@ def test_shuffled_rows_and_files_give_the_same_findings(sample_case: Path, tmp_p
     shuffled = _investigate(tmp_path, "shuffled")
     for original, again in zip(_findings(sample_case), _findings(shuffled), strict=True):
         assert original.equals(again)
+
+
+def test_redaction_hides_the_sign_up_details_campaigns_share(sample_report: Report) -> None:
+    """Payment fingerprints and e-mail domains identify customers as surely as their ids."""
+    from distillscan.render.redact import SIGN_UP_PREFIX, redact
+
+    shared = {
+        e["value"]
+        for c in sample_report["campaigns"]
+        for e in c["infrastructure"]
+        if e["kind"] in SIGN_UP_PREFIX
+    }
+    assert shared, "the sample's campaigns share sign-up details"
+    redacted = redact(sample_report)
+    for renderer in FORMATS.values():
+        text = renderer.render(redacted, "CASE")
+        assert not [value for value in shared if value in text], renderer.name

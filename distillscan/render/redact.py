@@ -1,7 +1,8 @@
 """``--redact``: a report that can leave the trust-and-safety team.
 
-Account ids, end-user ids, IP addresses (and network prefixes) and email addresses become
-pseudonyms (``acct-…``, ``user-…``, ``ip-…``, ``net-…``, ``email-…``: 12 hex digits of a salted
+Account ids, end-user ids, IP addresses (and network prefixes), email addresses, and the payment
+fingerprints and e-mail domains campaigns share become pseudonyms (``acct-…``, ``user-…``,
+``ip-…``, ``net-…``, ``email-…``, ``pay-…``, ``domain-…``: 12 hex digits of a salted
 SHA-256); prompt text and prompt skeletons become their fingerprint (``[prompt sha256:… , N
 chars]``). The salt is derived from the SHA-256 of the case's inputs, so one account keeps one
 pseudonym across every format of the same case (a Markdown writeup and its JSON agree), while
@@ -30,13 +31,27 @@ _IPV6 = re.compile(
 )
 
 
+#: Pseudonym prefixes of the sign-up details a report can show (infrastructure entity kinds).
+SIGN_UP_PREFIX = {"payment": "pay", "email_domain": "domain"}
+
+
 class Redactor:
     """Pseudonyms and fingerprints under one salt."""
 
-    def __init__(self, salt: str, account_ids: Iterable[str], end_user_ids: Iterable[str]) -> None:
+    def __init__(
+        self,
+        salt: str,
+        account_ids: Iterable[str],
+        end_user_ids: Iterable[str],
+        sign_up: Iterable[tuple[str, str]] = (),
+    ) -> None:
         self.salt = salt
         names = {a: self.pseudonym("acct", a) for a in account_ids}
         names.update({u: self.pseudonym("user", u) for u in end_user_ids if u not in names})
+        # Sign-up details the campaigns share (payment fingerprints, e-mail domains): replaced
+        # wherever they appear, as the ids are.
+        for kind, value in sign_up:
+            names.setdefault(value, self.pseudonym(SIGN_UP_PREFIX[kind], value))
         self.names = names
         ordered = sorted((n for n in names if n), key=lambda n: (-len(n), n))
         self._ids = re.compile("|".join(re.escape(n) for n in ordered)) if ordered else None
@@ -89,7 +104,13 @@ def redact(report: Report) -> Report:
     """A copy of ``report`` with ids, addresses, emails and prompt text replaced."""
     out = copy.deepcopy(report)
     end_users = {u for m in out["mixed_accounts"] for u in m["implicated_end_users"]}
-    r = Redactor(salt_of(out), (a["account_id"] for a in out["accounts"]), end_users)
+    sign_up = {
+        (e["kind"], e["value"])
+        for c in out["campaigns"]
+        for e in c["infrastructure"]
+        if e["kind"] in SIGN_UP_PREFIX and e["value"]
+    }
+    r = Redactor(salt_of(out), (a["account_id"] for a in out["accounts"]), end_users, sign_up)
     scrub = r.scrub
 
     def acct(value: str) -> str:
