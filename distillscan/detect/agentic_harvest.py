@@ -6,8 +6,10 @@ Measures, per account:
   returned, orchestration (plans, subtasks, sub-agents, reviewers) or computer use in the prompt;
 * ``follow_up_seconds``: the median time between a follow-up request (one carrying conversation
   history) and the request before it from the same account and end user; ``pace_ratio`` divides
-  it by the same median over every account of the logs with follow-ups. A person reads the
-  answer and types the next turn; a loop sends its next step as soon as the tool returns;
+  it by the logs' think time: the median of the same figure over the conversational accounts
+  (agent-loop steps below ``agent_share_from``) with enough follow-ups, so that however large a
+  campaign is, it does not set the baseline it is measured against. A person reads the answer
+  and types the next turn; a loop sends its next step as soon as the tool returns;
 * ``task_share`` (distinct prompts per request) and ``task_capabilities`` (capabilities
   carrying at least ``min_capability_share`` of the requests: coding, planning, data analysis,
   writing, ...), read here as how many different and how unrelated the tasks the loops work on
@@ -51,6 +53,8 @@ AGENT_BITS = (
     | features.capability_bit("computer_use")
 )
 
+#: Conversational accounts needed to read the logs' think time from them alone.
+MIN_BASELINE_ACCOUNTS = 20
 #: The temp table holding the logs' median follow-up pace (seconds), for later passes.
 BASELINE_TABLE = "follow_up_baseline"
 
@@ -127,9 +131,13 @@ def run(ctx: Context) -> PassOutput:
     """Compute agent-loop shares, turn-taking pace and the ``agentic_signal``."""
     p = ctx.params
     frame = ctx.frame(figures_sql("account")).drop("end_user_id")
-    # The population's think time: the median over accounts whose pace can be judged.
+    # The population's think time: the median over the accounts whose pace can be judged and
+    # that are conversational (few agent-loop steps): people taking turns. Agent accounts are
+    # left out so that a large campaign cannot set the baseline it is measured against.
+    judged = frame.filter(pl.col("n_follow_ups") >= p["min_follow_ups"])
+    conversational = judged.filter(pl.col("agent_share") < p["agent_share_from"])
     median = (
-        frame.filter(pl.col("n_follow_ups") >= p["min_follow_ups"])
+        (conversational if conversational.height >= MIN_BASELINE_ACCOUNTS else judged)
         .select(pl.col("follow_up_seconds").median())
         .item()
     )
