@@ -47,7 +47,7 @@ EXIT_INTERNAL = 3
 app = typer.Typer(
     help="Find model-distillation campaigns in exported LLM API logs, offline.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_show_locals=False,  # locals hold prompts: never print them
     context_settings={"help_option_names": ["-h", "--help"]},
 )

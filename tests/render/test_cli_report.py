@@ -146,6 +146,11 @@ def test_report_on_an_ingested_but_not_investigated_case(tmp_path: Path) -> None
     assert "investigate" in err
 
 
+def test_shell_completion_is_on() -> None:
+    result = runner.invoke(app, ["--show-completion", "bash"], env={"SHELL": "/bin/bash"})
+    assert result.exit_code == 0 and "COMPREPLY" in result.stdout
+
+
 def test_help_documents_exit_codes() -> None:
     code, out, _ = _run("report", "--help")
     assert code == 0
