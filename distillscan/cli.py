@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -373,6 +374,7 @@ class ShowKind(StrEnum):
 
     campaign = "campaign"
     account = "account"
+    end_user = "end-user"
 
 
 def print_terminal(report: Report, *, case: str, brief: bool = False) -> None:
@@ -510,38 +512,42 @@ def sql_command(
 @app.command("show")
 def show_command(
     case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
-    kind: Annotated[ShowKind, typer.Argument(help="campaign or account.")],
+    kind: Annotated[ShowKind, typer.Argument(help="campaign, account or end-user.")],
     item_id: Annotated[
-        str, typer.Argument(metavar="ID", help="Campaign id (or a unique prefix) or account id.")
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="Campaign or account id (or a unique start of it), or an end-user id.",
+        ),
     ],
     output_format: Annotated[
         ShowFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ShowFormat.terminal,
 ) -> None:
-    """Drill into one campaign or account: its signals with their contributions, and every
-    evidence row with its example event (source file:line).
+    """Drill into one campaign, account or end user: signals with their contributions, and
+    every evidence row with its example event (source file:line).
 
     Exit codes: 0 done; 2 usage or input error (not a case, unknown id).
     """
     try:
         with reading(case):
             investigation = load_investigation(case)
+            document: Mapping[str, Any]
             if kind is ShowKind.campaign:
-                campaign = drilldown.campaign_detail(investigation, item_id)
+                document = campaign = drilldown.campaign_detail(investigation, item_id)
+                renderables = drilldown.render_campaign(campaign, str(case))
+            elif kind is ShowKind.account:
+                document = account = drilldown.account_detail(investigation, item_id)
+                renderables = drilldown.render_account(account)
             else:
-                account = drilldown.account_detail(investigation, item_id)
+                document = end_user = drilldown.end_user_detail(investigation, item_id)
+                renderables = drilldown.render_end_user(end_user)
     except DistillscanError as exc:
         fail(exc)
     if output_format is ShowFormat.json:
-        document = campaign if kind is ShowKind.campaign else account
         write_output(json_report.render(document), None)
         return
     out = Console(highlight=False, markup=False, emoji=False)
-    renderables = (
-        drilldown.render_campaign(campaign, str(case))
-        if kind is ShowKind.campaign
-        else drilldown.render_account(account)
-    )
     for renderable in renderables:
         out.print(renderable)
 

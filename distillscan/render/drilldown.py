@@ -1,4 +1,4 @@
-"""``distillscan show CASE campaign ID`` and ``show CASE account ID``: the full evidence for one.
+"""``distillscan show CASE campaign|account|end-user ID``: the full evidence for one.
 
 A campaign's drill-down is its report entry without the report's cuts: every member, more
 templates and shared entities, and every evidence row with its example event (source
@@ -6,9 +6,11 @@ templates and shared entities, and every evidence row with its example event (so
 knows about it: its signals with their contributions and the figures behind them, its campaign,
 its evidence rows (example events, and links to other accounts in either direction), its first
 events, the infrastructure and prompt skeletons it shares, and, for a reseller, its busiest end
-users.
+users. An end user's drill-down (an id a reseller or an app passes on) names the accounts its
+requests came through, whether each account's harvesting tenant implicates it, and its first
+events.
 
-Both are built as plain JSON values (like the report model) and printed either with Rich (every
+All are built as plain JSON values (like the report model) and printed either with Rich (every
 log value inert, see :mod:`distillscan.render.terminal`) or as JSON.
 """
 
@@ -133,6 +135,92 @@ class AccountDetail(TypedDict):
     end_users: list[EndUser]
     first_events: list[Example]
     evidence: list[Evidence]
+
+
+class EndUserAccount(TypedDict):
+    """One account an end user's requests came through."""
+
+    account_id: str
+    events: int
+    first_seen: str | None
+    last_seen: str | None
+    implicated: bool
+    account_is_mixed: bool
+    contamination_share: float
+
+
+class EndUserDetail(TypedDict):
+    """Everything ``show CASE end-user ID`` prints."""
+
+    end_user_id: str
+    accounts: list[EndUserAccount]
+    first_events: list[Example]
+
+
+def end_user_detail(investigation: Investigation, end_user_id: str) -> EndUserDetail:
+    """An end user (the id a reseller or an app passes on): the accounts its requests came
+    through, whether each account's tenant implicates it, and its first events.
+
+    Raises:
+        CaseError: the id has no events in the investigation.
+    """
+    accounts, first = facts.on_events(
+        investigation.case,
+        investigation.window,
+        lambda con: facts.end_user(con, end_user_id, FIRST_EVENTS),
+    )
+    if not accounts:
+        raise CaseError(
+            f"{end_user_id!r} is not an end user of this case",
+            hint="end-user ids are matched exactly; `show CASE account ID` lists an account's",
+        )
+    rows = {r["account_id"]: r for r in investigation.accounts.iter_rows(named=True)}
+    listed: list[EndUserAccount] = []
+    for a in accounts:
+        row = rows.get(a["account_id"], {})
+        listed.append(
+            {
+                "account_id": str(a["account_id"]),
+                "events": int(a["events"]),
+                "first_seen": instant(a["first_seen"]),
+                "last_seen": instant(a["last_seen"]),
+                "implicated": end_user_id in (row.get("implicated_end_users") or []),
+                "account_is_mixed": bool(row.get("is_mixed")),
+                "contamination_share": rounded(row.get("contamination_share")),
+            }
+        )
+    return {
+        "end_user_id": end_user_id,
+        "accounts": listed,
+        "first_events": [example_of(e) for e in first],
+    }
+
+
+def render_end_user(detail: EndUserDetail) -> Iterator[RenderableType]:
+    """The end user's accounts, then its first events."""
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    for column in ("account", "events", "first seen", "last seen", ""):
+        table.add_column(column, justify="right" if column == "events" else "left")
+    for a in detail["accounts"]:
+        verdict = Text()
+        if a["implicated"]:
+            verdict.append("implicated", style="bold red")
+            verdict.append(
+                f" (the account's tenant: {a['contamination_share']:.0%} of its traffic)"
+            )
+        elif a["account_is_mixed"]:
+            verdict.append("not implicated (the account hosts a harvesting tenant)")
+        table.add_row(
+            untrusted(a["account_id"]),
+            f"{a['events']:,}",
+            when(a["first_seen"]),
+            when(a["last_seen"]),
+            verdict,
+        )
+    title = Text("end user ")
+    title.append(untrusted(detail["end_user_id"], ID_CHARS))
+    yield Panel(table, title=title, title_align="left")
+    yield events_table(detail["first_events"], "First events")
 
 
 def campaign_detail(investigation: Investigation, wanted: str) -> CampaignDetail:

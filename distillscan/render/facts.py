@@ -434,6 +434,31 @@ def first_events(
     return list(frame.iter_rows(named=True))
 
 
+END_USER_ACCOUNTS_SQL = """
+SELECT account_id, count(*) AS events, min(ts) AS first_seen, max(ts) AS last_seen
+FROM scoped_events WHERE end_user_id = $end_user
+GROUP BY account_id ORDER BY events DESC, account_id
+"""
+
+END_USER_EVENTS_SQL = f"""
+SELECT event_id, account_id, ts, model, source_file, source_line, end_user_id,
+    left(prompt, {EXAMPLE_CHARS}) AS prompt, length(prompt) AS prompt_chars
+FROM scoped_events WHERE end_user_id = $end_user
+ORDER BY ts, source_file, source_line, event_id
+LIMIT $limit
+"""
+
+
+def end_user(
+    con: duckdb.DuckDBPyConnection, end_user_id: str, limit: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An end user's accounts (busiest first) and its first ``limit`` events."""
+    params = {"end_user": end_user_id}
+    accounts = con.sql(END_USER_ACCOUNTS_SQL, params=params).pl()
+    events = con.sql(END_USER_EVENTS_SQL, params={**params, "limit": limit}).pl()
+    return list(accounts.iter_rows(named=True)), list(events.iter_rows(named=True))
+
+
 END_USERS_SQL = """
 SELECT end_user_id, count(*) AS events, min(ts) AS first_seen, max(ts) AS last_seen
 FROM scoped_events WHERE account_id = $account AND end_user_id IS NOT NULL

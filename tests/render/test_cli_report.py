@@ -174,6 +174,24 @@ def test_show_campaign_and_account(scenario: Scenario) -> None:
     assert any(e["source_file"] for e in detail["evidence"])
 
 
+def test_show_an_end_user_names_its_accounts_and_whether_it_is_implicated(
+    scenario: Scenario,
+) -> None:
+    mixed = scenario.report["mixed_accounts"][0]
+    tenant = mixed["implicated_end_users"][0]
+    code, out, _ = _run("show", str(scenario.case), "end-user", tenant)
+    assert code == 0
+    assert mixed["account_id"] in out and "implicated" in out and "First events" in out
+    code, out, _ = _run("show", str(scenario.case), "end-user", tenant, "-f", "json")
+    detail = json.loads(out)
+    assert detail["end_user_id"] == tenant
+    assert detail["accounts"][0]["account_id"] == mixed["account_id"]
+    assert detail["accounts"][0]["implicated"] is True
+    assert detail["first_events"] and detail["first_events"][0]["source_file"]
+    code, _, err = _run("show", str(scenario.case), "end-user", "nobody-at-all")
+    assert code == 2 and "not an end user of this case" in err
+
+
 def test_show_finds_an_account_by_a_unique_start_of_its_id(scenario: Scenario) -> None:
     accounts = sorted(a["account_id"] for a in scenario.report["accounts"])
     member = scenario.report["campaigns"][0]["members"][0]["account_id"]
