@@ -10,7 +10,6 @@ could not run code or call out; and every log value is escaped with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -19,20 +18,14 @@ from distillscan.render.markdown import ENTITY_WORDS, daily, when
 from distillscan.render.model import (
     Campaign,
     Evidence,
-    Link,
     Report,
+    flagged_outside_campaigns,
     ingest_summary,
     unmeasured_sentence,
 )
-from distillscan.severity import rank as severity_rank
 
-#: Members drawn in a linkage picture (the most severe first); the rest are counted.
-GRAPH_NODES = 60
-#: Links drawn at most (the JSON report lists them all).
-GRAPH_LINKS = 300
 MEMBERS_SHOWN = 50
 EVIDENCE_SHOWN = 40
-LINK_COLOURS = {"template": "#1f77b4", "sync": "#d62728", "infrastructure": "#2ca02c"}
 SEVERITY_COLOURS = {
     "critical": "#b30000",
     "high": "#e34a33",
@@ -62,11 +55,13 @@ def render(report: Report, *, case: str = "CASE") -> str:
     """The whole report as one HTML document (ends with a newline)."""
     body = [
         _title(report),
+        _contents(report),
         _summary(report),
         _scope(report),
     ]
     for index, campaign in enumerate(report["campaigns"]):
         body.append(_campaign(index + 1, campaign, report, case))
+    body.append(_outside(report))
     body.append(_mixed(report))
     body.append(_methodology(report))
     redacted = " (redacted)" if report["run"]["redacted"] else ""
@@ -80,6 +75,50 @@ def render(report: Report, *, case: str = "CASE") -> str:
         f"<title>distillscan report{redacted}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(b for b in body if b)
         + "\n</body>\n</html>\n"
+    )
+
+
+def _contents(report: Report) -> str:
+    """Links to every section: the campaigns by name, then the rest."""
+    entries = [("summary", "Summary"), ("scope", "Scope")]
+    entries += [
+        (c["campaign_id"], f"{i + 1}. {c['severity'].upper()} {c['name']}")
+        for i, c in enumerate(report["campaigns"])
+    ]
+    if flagged_outside_campaigns(report):
+        entries.append(("outside", "Flagged accounts outside campaigns"))
+    if report["mixed_accounts"]:
+        entries.append(("mixed-accounts", "Mixed accounts"))
+    entries.append(("methodology", "Methodology and limitations"))
+    items = "".join(
+        f'<li><a href="#{h(anchor)}">{h(text, 200)}</a></li>' for anchor, text in entries
+    )
+    return f'<nav aria-label="contents"><h2>Contents</h2><ul>{items}</ul></nav>'
+
+
+def _outside(report: Report) -> str:
+    """Accounts at medium or above that no campaign holds (mixed accounts excepted)."""
+    flagged = flagged_outside_campaigns(report)
+    if not flagged:
+        return ""
+    rows = [
+        [
+            _code(a["account_id"], 200),
+            _sev(a["severity"], a["score"]),
+            f"{a['n_events']:,}",
+            h(
+                ", ".join(
+                    f"{k} {v:.2f}"
+                    for k, v in sorted(a["contributions"].items(), key=lambda p: (-p[1], p[0]))[:3]
+                    if v >= 0.05
+                )
+                or "-"
+            ),
+        ]
+        for a in flagged
+    ]
+    return '<h2 id="outside">Flagged accounts outside campaigns</h2>' + _table(
+        ["Account", "Severity", "Exchanges", "Strongest contributions"], rows, {2}
     )
 
 
@@ -136,7 +175,7 @@ def _title(report: Report) -> str:
 
 def _summary(report: Report) -> str:
     s = report["summary"]
-    out = ["<h2>Summary</h2>"]
+    out = ['<h2 id="summary">Summary</h2>']
     if report["campaigns"]:
         out.append(
             _table(
@@ -188,7 +227,7 @@ def _pivot(c: Campaign) -> str:
 
 def _scope(report: Report) -> str:
     manifest, scope = report["manifest"], report["scope"]
-    out = ["<h2>Scope</h2>"]
+    out = ['<h2 id="scope">Scope</h2>']
     out.append(
         _table(
             ["Input", "Format", "Table", "Rows read", "Loaded", "Quarantined", "SHA-256"],
@@ -268,8 +307,11 @@ def _campaign(index: int, c: Campaign, report: Report, case: str) -> str:
         f"<figure>{timeline_svg(c)}<figcaption>Exchanges per "
         f"{c['timeline']['bucket_hours']} h (UTC); darker: on the newly released model; the line "
         "marks its first appearance.</figcaption></figure>"
-        f"<figure>{linkage_svg(c)}<figcaption>Member accounts and the links that joined them "
-        f"{_legend()}.</figcaption></figure></div>"
+        "</div>"
+    )
+    out.append(
+        "<p>How the members hold together (each member's strongest links of each kind are "
+        "recorded; the evidence below lists them):</p>" + linkage_table(c)
     )
     days = daily(c["timeline"]["buckets"]) if c["timeline"]["bucket_hours"] < 24 else []
     if days:
@@ -384,17 +426,6 @@ def _evidence(evidence: Sequence[Evidence]) -> str:
     return _table(["Account", "Pass", "Source", "Detail", "Prompt (start)"], rows, set())
 
 
-def _legend() -> str:
-    return (
-        "("
-        + ", ".join(
-            f'<span style="color:{colour}">&#9632;</span> {h(kind)}'
-            for kind, colour in LINK_COLOURS.items()
-        )
-        + ")"
-    )
-
-
 def _parse(instant: str) -> datetime:
     return datetime.fromisoformat(instant.removesuffix("Z"))
 
@@ -458,73 +489,52 @@ def timeline_svg(c: Campaign, width: int = 560, height: int = 180) -> str:
     return "".join(parts)
 
 
-def linkage_svg(c: Campaign, size: int = 360) -> str:
-    """Members on a circle (most severe first, up to :data:`GRAPH_NODES`), links between them."""
-    members = sorted(
-        c["members"], key=lambda m: (-severity_rank(m["severity"]), -m["score"], m["account_id"])
-    )[:GRAPH_NODES]
-    shown = {m["account_id"]: i for i, m in enumerate(members)}
-    n = len(members)
-    if n == 0:
-        return "<p>No members.</p>"
-    centre, radius = size / 2, size / 2 - 40
-    position = {
-        account: (
-            centre + radius * math.cos(2 * math.pi * i / n - math.pi / 2),
-            centre + radius * math.sin(2 * math.pi * i / n - math.pi / 2),
+def linkage_table(c: Campaign) -> str:
+    """How the members hold together, by link kind: links, accounts joined, and the largest
+    group those links alone connect. A table reads the same for 5 members and for 500."""
+    members = {m["account_id"] for m in c["members"]}
+    rows = []
+    for kind in sorted({link["kind"] for link in c["links"]}):
+        pairs = [
+            (link["account_a"], link["account_b"]) for link in c["links"] if link["kind"] == kind
+        ]
+        joined = {a for pair in pairs for a in pair} & members
+        rows.append(
+            [
+                h(kind),
+                f"{len(pairs):,}",
+                f"{len(joined):,} of {len(members):,}",
+                f"{_largest_group(pairs):,}",
+            ]
         )
-        for account, i in shown.items()
-    }
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-        f'viewBox="0 0 {size} {size}" role="img" aria-label="account linkage">'
-    ]
-    links: Sequence[Link] = [
-        link
-        for link in c["links"]
-        if link["account_a"] in position and link["account_b"] in position
-    ]
-    for link in links[:GRAPH_LINKS]:
-        (x1, y1), (x2, y2) = position[link["account_a"]], position[link["account_b"]]
-        # Links of different kinds between the same pair run side by side, not on top.
-        shift = 2.5 * (
-            list(LINK_COLOURS).index(link["kind"]) - 1 if link["kind"] in LINK_COLOURS else 0
-        )
-        length = math.hypot(x2 - x1, y2 - y1) or 1.0
-        dx, dy = -(y2 - y1) / length * shift, (x2 - x1) / length * shift
-        x1, y1, x2, y2 = x1 + dx, y1 + dy, x2 + dx, y2 + dy
-        colour = LINK_COLOURS.get(link["kind"], "#777")
-        parts.append(
-            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
-            f'stroke-opacity="0.55" stroke-width="1.5"><title>{h(link["kind"])}: '
-            f"{h(link['account_a'], 60)} and {h(link['account_b'], 60)}</title></line>"
-        )
-    for m in members:
-        x, y = position[m["account_id"]]
-        parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" '
-            f'fill="{SEVERITY_COLOURS.get(m["severity"], "#999")}"><title>'
-            f"{h(m['account_id'], 80)} ({h(m['severity'])} {m['score']:.2f}, "
-            f"{m['n_events']:,} exchanges)</title></circle>"
-        )
-        if n <= 16:
-            anchor = "start" if x >= centre else "end"
-            dx = 9 if anchor == "start" else -9
-            parts.append(
-                f'<text x="{x + dx:.1f}" y="{y + 3:.1f}" font-size="9" '
-                f'text-anchor="{anchor}">{h(m["account_id"], 22)}</text>'
-            )
-    shown_note = []
-    if len(c["members"]) > n:
-        shown_note.append(f"{n} of {len(c['members']):,} members")
-    if len(links) > GRAPH_LINKS:
-        shown_note.append(f"{GRAPH_LINKS} of {len(links):,} links")
-    if shown_note:
-        parts.append(
-            f'<text x="4" y="{size - 6}" font-size="10">{" and ".join(shown_note)} shown</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    if not rows:
+        return "<p>No links between members are recorded.</p>"
+    return _table(
+        ["Link kind", "Links (sampled)", "Accounts joined", "Largest group by these links alone"],
+        rows,
+        {1, 3},
+    )
+
+
+def _largest_group(pairs: Sequence[tuple[str, str]]) -> int:
+    """Size of the largest connected group of ``pairs`` (union-find)."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    sizes: dict[str, int] = {}
+    for x in parent:
+        sizes[root(x)] = sizes.get(root(x), 0) + 1
+    return max(sizes.values(), default=0)
 
 
 def _mixed(report: Report) -> str:
@@ -567,7 +577,7 @@ def _mixed(report: Report) -> str:
 
 def _methodology(report: Report) -> str:
     method = report["methodology"]
-    out = ["<h2>Methodology and limitations</h2>"]
+    out = ['<h2 id="methodology">Methodology and limitations</h2>']
     out.append(
         "<p>Each account gets signals in [0, 1] from independent passes. <em>Content</em> "
         "signals (chain-of-thought elicitation, broad single-shot prompting) and "

@@ -58,6 +58,17 @@ def test_brief_shows_the_overview_first_and_no_evidence_panels(scenario: Scenari
     assert "digits shown as 0" in full
 
 
+def test_html_has_contents_every_section_and_a_linkage_table(scenario: Scenario) -> None:
+    code, out, _ = _run("report", str(scenario.case), "-f", "html")
+    assert code == 0
+    for campaign in scenario.report["campaigns"]:
+        assert f'<a href="#{campaign["campaign_id"]}">' in out
+    assert '<a href="#methodology">' in out and 'id="methodology"' in out
+    assert "Largest group by these links alone" in out
+    if scenario.report["mixed_accounts"]:
+        assert '<a href="#mixed-accounts">' in out
+
+
 def test_report_is_byte_identical_across_runs(scenario: Scenario, tmp_path: Path) -> None:
     for fmt in ("json", "markdown"):
         first, second = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
