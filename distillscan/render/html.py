@@ -578,14 +578,7 @@ def _mixed(report: Report) -> str:
 def _methodology(report: Report) -> str:
     method = report["methodology"]
     out = ['<h2 id="methodology">Methodology and limitations</h2>']
-    out.append(
-        "<p>Each account gets signals in [0, 1] from independent passes. <em>Content</em> "
-        "signals (chain-of-thought elicitation, broad single-shot prompting) and "
-        "<em>operations</em> signals (automation, shared templates, synchronization, shared "
-        "infrastructure, release pivots) each combine by noisy-OR, and the score is the "
-        "geometric mean of the two families. Accounts linked by shared templates, synchronized "
-        "activity or shared infrastructure form campaigns, scored as a whole.</p>"
-    )
+    out.append(f"<p>{h(report['methodology']['method'], 4000)}</p>")
     items = [
         "Severities: "
         + ", ".join(

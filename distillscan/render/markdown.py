@@ -544,15 +544,7 @@ def _methodology(report: Report) -> str:
     lines = ["## Methodology and limitations", ""]
     ran = [p for p in report["passes"] if p["ran"]]
     skipped = [p for p in report["passes"] if not p["ran"]]
-    lines.append(
-        "Each account gets signals in [0, 1] from independent passes. *Content* signals "
-        "(chain-of-thought elicitation, broad single-shot prompting) and *operations* signals "
-        "(automation, shared templates, synchronization, shared infrastructure, release pivots) "
-        "each combine by noisy-OR, and the score is the geometric mean of the two families: "
-        "what an account asks for and how it operates must both look like a harvest. Accounts "
-        "linked by shared templates, synchronized activity or shared infrastructure form "
-        "campaigns, which are scored as a whole."
-    )
+    lines.append(method["method"])
     lines.append("")
     thresholds = method["severity_thresholds"]
     lines.append(

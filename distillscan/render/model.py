@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from distillscan import __version__
-from distillscan.config import defaults
+from distillscan.config import Config, defaults
 from distillscan.detect import PASSES, SIGNAL_PASSES, SIGNALS
 from distillscan.detect.base import Pooled
 from distillscan.detect.cot_elicitation import ORDINARY_COLUMNS
@@ -284,6 +284,7 @@ class FalsePositive(TypedDict):
 class Methodology(TypedDict):
     """How scores become severities, and what the method cannot see."""
 
+    method: str
     severity_thresholds: dict[str, float]
     false_positive_classes: list[FalsePositive]
     limitations: list[str]
@@ -453,6 +454,7 @@ def _build(
         "mixed_accounts": mixed,
         "accounts": _accounts(accounts),
         "methodology": {
+            "method": method_text(config),
             "severity_thresholds": {
                 name: float(config["scoring"]["severity"][name]) for name in SEVERITIES[1:]
             },
@@ -460,6 +462,25 @@ def _build(
             "limitations": list(LIMITATIONS),
         },
     }
+
+
+def method_text(config: Config) -> str:
+    """The method in one paragraph, from the registered signals and the configured link kinds
+    (every format prints this text, so none can drift from what the code does)."""
+
+    def labels(family: str) -> str:
+        return ", ".join(s.label for s in SIGNALS if s.family == family)
+
+    joining = ", ".join(sorted(config["linking"]["min_edge_weight"]))
+    return (
+        "Each account gets signals in [0, 1] from independent passes. Content signals ("
+        f"{labels('content')}) and operations signals ({labels('operations')}) each combine by "
+        "noisy-OR, and the score is their product: what an account asks for and how it operates "
+        f"must both look like a harvest. Accounts joined by {joining} links form campaigns, "
+        "scored as a whole on their pooled traffic; an account too thin to judge on its own "
+        "joins the campaign it is most strongly linked to. Shared templates are evidence, "
+        "never grounds to join."
+    )
 
 
 def unmeasured_sentence(summary: Summary) -> str | None:
