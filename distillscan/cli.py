@@ -44,22 +44,32 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_INTERNAL = 3
+FAIL_ON_HELP = (
+    "Exit 1 when a campaign at or above this severity (low, medium, high, critical) is found."
+)
 
 app = typer.Typer(
     help="Find model-distillation campaigns in exported LLM API logs, offline.",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_show_locals=False,  # locals hold prompts: never print them
+    rich_markup_mode="markdown",  # docstring paragraphs reflow; help text holds no markup
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 #: Options shared by the commands that run DuckDB over a case.
 MemoryLimit = Annotated[
     str | None,
-    typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 8GB (default: 80% of RAM)."),
+    typer.Option(
+        "--memory-limit",
+        metavar="SIZE",
+        help="DuckDB memory limit, e.g. 8GB (default: 80% of RAM).",
+    ),
 ]
 TempDir = Annotated[
     Path | None,
-    typer.Option("--temp-dir", help="Where DuckDB spills to disk (default: CASE/.tmp)."),
+    typer.Option(
+        "--temp-dir", metavar="DIR", help="Where DuckDB spills to disk (default: CASE/.tmp)."
+    ),
 ]
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -102,19 +112,30 @@ def ingest_command(
         list[Path],
         typer.Argument(help="Log files and folders (walked recursively).", readable=False),
     ],
-    case: Annotated[Path, typer.Option("--case", help="Case folder to create or add to.")],
+    case: Annotated[
+        Path, typer.Option("--case", metavar="DIR", help="Case folder to create or add to.")
+    ],
     format_name: Annotated[
         str | None,
-        typer.Option("--format", help="Force this input format instead of detecting it."),
+        typer.Option(
+            "--format", metavar="FORMAT", help="Force this input format instead of detecting it."
+        ),
     ] = None,
     mapping: Annotated[
         Path | None,
-        typer.Option("--mapping", help="TOML file mapping other columns onto canonical fields."),
+        typer.Option(
+            "--mapping",
+            metavar="FILE",
+            help="TOML file mapping other columns onto canonical fields.",
+        ),
     ] = None,
     accounts: Annotated[
         list[Path] | None,
         typer.Option(
-            "--accounts", help="Account metadata file (CSV, JSONL or Parquet).", readable=False
+            "--accounts",
+            metavar="FILE",
+            help="Account metadata file (CSV, JSONL or Parquet).",
+            readable=False,
         ),
     ] = None,
     strict: Annotated[
@@ -184,38 +205,50 @@ def investigate_command(
     ] = None,
     case: Annotated[
         Path | None,
-        typer.Option("--case", help="Case folder (default: under ./distillscan-cases/)."),
+        typer.Option(
+            "--case", metavar="DIR", help="Case folder (default: under ./distillscan-cases/)."
+        ),
     ] = None,
     accounts: Annotated[
-        list[Path] | None, typer.Option("--accounts", help="Account metadata file.")
+        list[Path] | None, typer.Option("--accounts", metavar="FILE", help="Account metadata file.")
     ] = None,
     format_name: Annotated[
-        str | None, typer.Option("--format", help="Force this input format.")
+        str | None, typer.Option("--format", metavar="FORMAT", help="Force this input format.")
     ] = None,
     mapping: Annotated[
         Path | None,
-        typer.Option("--mapping", help="TOML file mapping other columns onto canonical fields."),
+        typer.Option(
+            "--mapping",
+            metavar="FILE",
+            help="TOML file mapping other columns onto canonical fields.",
+        ),
     ] = None,
     time_from: Annotated[
         datetime | None,
         typer.Option(
-            "--from", help="Only events at or after this UTC time (2026-01-12 or 2026-01-12T08:00)."
+            "--from",
+            metavar="TIME",
+            help="Only events at or after this UTC time (2026-01-12 or 2026-01-12T08:00).",
         ),
     ] = None,
     time_to: Annotated[
         datetime | None,
         typer.Option(
-            "--to", help="Only events before this UTC time (2026-01-19 or 2026-01-19T08:00)."
+            "--to",
+            metavar="TIME",
+            help="Only events before this UTC time (2026-01-19 or 2026-01-19T08:00).",
         ),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="TOML file overriding detection settings.")
+        Path | None,
+        typer.Option("--config", metavar="FILE", help="TOML file overriding detection settings."),
     ] = None,
     fail_on: Annotated[
         Severity | None,
         typer.Option(
             "--fail-on",
-            help="Exit 1 when a campaign at or above this severity is found.",
+            metavar="SEVERITY",
+            help=FAIL_ON_HELP,
             case_sensitive=False,  # reports print CRITICAL; either spelling is accepted
         ),
     ] = None,
@@ -291,29 +324,46 @@ def _has_campaign_at(result: Investigation, severity: str) -> bool:
 
 @app.command("simulate")
 def simulate_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write (new or empty).")],
-    events: Annotated[int, typer.Option("--events", help="Events to write, exactly.")] = 200_000,
-    days: Annotated[int, typer.Option("--days", help="Days in the window.")] = 14,
-    seed: Annotated[int, typer.Option("--seed", help="Same settings and seed: same bytes.")] = 0,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder to write (new or empty).")
+    ],
+    events: Annotated[
+        int, typer.Option("--events", metavar="N", help="Events to write, exactly.")
+    ] = 200_000,
+    days: Annotated[int, typer.Option("--days", metavar="N", help="Days in the window.")] = 14,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Same settings and seed: same bytes.")
+    ] = 0,
     format_name: Annotated[
         str,
-        typer.Option("--format", help="canonical, openai, anthropic, bedrock or litellm."),
+        typer.Option(
+            "--format", metavar="FORMAT", help="canonical, openai, anthropic, bedrock or litellm."
+        ),
     ] = "canonical",
     profile: Annotated[
-        str, typer.Option("--profile", help="default, blatant, evasive or benign.")
+        str, typer.Option("--profile", metavar="NAME", help="default, blatant, evasive or benign.")
     ] = "default",
     tail_format: Annotated[
         str | None,
-        typer.Option("--tail-format", help="Format of the last --tail-days days (a new gateway)."),
+        typer.Option(
+            "--tail-format",
+            metavar="FORMAT",
+            help="Format of the last --tail-days days (a new gateway).",
+        ),
     ] = None,
     tail_days: Annotated[
-        int, typer.Option("--tail-days", help="Days at the end written in --tail-format.")
+        int,
+        typer.Option("--tail-days", metavar="N", help="Days at the end written in --tail-format."),
     ] = 0,
     compression: Annotated[
-        str, typer.Option("--compression", help="gzip (as most exports) or zstd (faster).")
+        str,
+        typer.Option(
+            "--compression", metavar="NAME", help="gzip (as most exports) or zstd (faster)."
+        ),
     ] = "gzip",
     jobs: Annotated[
-        int, typer.Option("--jobs", help="Worker processes (0: automatic); same output.")
+        int,
+        typer.Option("--jobs", metavar="N", help="Worker processes (0: automatic); same output."),
     ] = 0,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Nothing on stderr: no progress, no summary.")
@@ -407,10 +457,12 @@ def write_output(text: str, output: Path | None) -> None:
 def report_command(
     case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
     output_format: Annotated[
-        str, typer.Option("--format", "-f", help=f"Output format: {choices_help()}.")
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help=f"Output format: {choices_help()}."),
     ] = "terminal",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to this file, not stdout."),
     ] = None,
     brief: Annotated[
         bool,
@@ -429,7 +481,8 @@ def report_command(
         Severity | None,
         typer.Option(
             "--fail-on",
-            help="Exit 1 when a campaign at or above this severity is found.",
+            metavar="SEVERITY",
+            help=FAIL_ON_HELP,
             case_sensitive=False,  # reports print CRITICAL; either spelling is accepted
         ),
     ] = None,
@@ -483,7 +536,7 @@ def sql_command(
         typer.Option("--format", "-f", help="table (terminal), csv, or json (JSON lines)."),
     ] = SqlFormat.table,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most this many rows.")
+        int | None, typer.Option("--limit", metavar="N", min=1, help="At most this many rows.")
     ] = None,
 ) -> None:
     """Plain SQL over a case, with nothing to install: views events, quarantine,
@@ -555,7 +608,9 @@ def show_command(
 @app.command("eval")
 def eval_command(
     case: Annotated[Path, typer.Argument(help="An investigated case folder.")],
-    truth: Annotated[Path, typer.Option("--truth", help="The simulator's truth/ folder.")],
+    truth: Annotated[
+        Path, typer.Option("--truth", metavar="DIR", help="The simulator's truth/ folder.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Stable JSON on stdout.")] = False,
 ) -> None:
     """Score an investigation against ground truth: accounts, campaigns, mixed accounts.

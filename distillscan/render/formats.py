@@ -41,7 +41,7 @@ RENDERERS: dict[str, Renderer] = {
             "terminal",
             "txt",
             lambda report, case: terminal.plain_text(report, case=case),
-            "the console report (plain text when written to a file)",
+            "the console report, plain text in a file",
         ),
         Renderer(
             "markdown",

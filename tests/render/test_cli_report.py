@@ -157,6 +157,17 @@ def test_report_on_an_ingested_but_not_investigated_case(tmp_path: Path) -> None
     assert "investigate" in err
 
 
+def test_help_names_values_not_python_types() -> None:
+    for command in ("investigate", "report", "ingest", "simulate", "eval", "sql"):
+        code, out, _ = _run(command, "--help")
+        assert code == 0
+        for python_type in ("<str>", "<path>", "<int>", "<datetime>", "<severity>"):
+            options = out[out.index("Options") :]
+            assert python_type not in options.lower(), (command, python_type)
+    _, out, _ = _run("report", "--help")
+    assert "low, medium, high, critical" in " ".join(out.replace("│", " ").split())
+
+
 def test_shell_completion_is_on() -> None:
     result = runner.invoke(app, ["--show-completion", "bash"], env={"SHELL": "/bin/bash"})
     assert result.exit_code == 0 and "COMPREPLY" in result.stdout
