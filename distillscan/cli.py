@@ -32,10 +32,11 @@ from distillscan.query import run as run_query
 from distillscan.render import console, drilldown, json_report, tabular
 from distillscan.render import terminal as terminal_report
 from distillscan.render.formats import RENDERERS, choices_help
-from distillscan.render.loader import load_investigation, reading
-from distillscan.render.model import Report, build_report
 from distillscan.render.progress import StatusLine
-from distillscan.render.redact import redact
+from distillscan.report import drilldown as report_drilldown
+from distillscan.report.loader import load_investigation, reading
+from distillscan.report.model import Report, build_report
+from distillscan.report.redact import redact
 from distillscan.severity import Severity, at_least
 from distillscan.textsafe import inert
 from distillscan.verify import verify
@@ -587,13 +588,13 @@ def show_command(
             investigation = load_investigation(case)
             document: Mapping[str, Any]
             if kind is ShowKind.campaign:
-                document = campaign = drilldown.campaign_detail(investigation, item_id)
+                document = campaign = report_drilldown.campaign_detail(investigation, item_id)
                 renderables = drilldown.render_campaign(campaign, str(case))
             elif kind is ShowKind.account:
-                document = account = drilldown.account_detail(investigation, item_id)
+                document = account = report_drilldown.account_detail(investigation, item_id)
                 renderables = drilldown.render_account(account)
             else:
-                document = end_user = drilldown.end_user_detail(investigation, item_id)
+                document = end_user = report_drilldown.end_user_detail(investigation, item_id)
                 renderables = drilldown.render_end_user(end_user)
     except DistillscanError as exc:
         fail(exc)

@@ -12,6 +12,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from tests.cases import benign, hostile, scenario  # noqa: F401  (session fixtures for every folder)
+
 settings.register_profile(
     "distillscan",
     derandomize=True,

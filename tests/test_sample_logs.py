@@ -17,9 +17,9 @@ import pytest
 
 from distillscan.investigate import investigate
 from distillscan.render.formats import RENDERERS as FORMATS
-from distillscan.render.loader import load_investigation
-from distillscan.render.model import Report, build_report
-from tests.render.conftest import working_directory
+from distillscan.report.loader import load_investigation
+from distillscan.report.model import Report, build_report
+from tests.cases import working_directory
 from tests.render.test_golden import _matches_golden
 
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
@@ -99,7 +99,7 @@ def test_shuffled_rows_and_files_give_the_same_findings(sample_case: Path, tmp_p
 
 def test_redaction_hides_the_sign_up_details_campaigns_share(sample_report: Report) -> None:
     """Payment fingerprints and e-mail domains identify customers as surely as their ids."""
-    from distillscan.render.redact import SIGN_UP_PREFIX, redact
+    from distillscan.report.redact import SIGN_UP_PREFIX, redact
 
     shared = {
         e["value"]

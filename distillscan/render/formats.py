@@ -2,7 +2,7 @@
 
 ``distillscan report --format``, its help and the golden tests iterate :data:`RENDERERS`. A new
 output format is one module with a ``render`` function and one line here. Every renderer takes
-the report model (see :mod:`distillscan.render.model`) and the case folder's name, and returns
+the report model (see :mod:`distillscan.report.model`) and the case folder's name, and returns
 the whole document as text; none of them prints or reads the case. Only the terminal report
 names the case folder (in its ``distillscan show`` hints): documents meant to travel (Markdown,
 JSON, HTML) name no local path, so the same case gives the same bytes on any machine.
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from distillscan.render import html, json_report, markdown, terminal
-from distillscan.render.model import Report
+from distillscan.report.model import Report
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from distillscan.render.escape import html_text as h
 from distillscan.render.markdown import ENTITY_WORDS, daily, when
-from distillscan.render.model import (
+from distillscan.report.model import (
     Campaign,
     Evidence,
     Report,

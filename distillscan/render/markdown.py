@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from distillscan.render.escape import md_block, md_code
-from distillscan.render.model import (
+from distillscan.report.model import (
     Bucket,
     Campaign,
     Report,

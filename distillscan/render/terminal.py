@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from distillscan.render.model import (
+from distillscan.report.model import (
     Bucket,
     Campaign,
     Entity,

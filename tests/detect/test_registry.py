@@ -14,8 +14,8 @@ from distillscan import detect
 from distillscan.config import defaults
 from distillscan.detect.base import FAMILIES, Pooled
 from distillscan.errors import ConfigError
-from distillscan.render.drilldown import FIGURES
-from distillscan.render.model import pass_parameters, pooled_figures
+from distillscan.report.drilldown import FIGURES
+from distillscan.report.model import pass_parameters, pooled_figures
 from distillscan.scoring import family_weights
 
 NOT_PASSES = {"base", "features"}

@@ -16,7 +16,7 @@ import pytest
 
 from distillscan import cli
 from distillscan.case import Case
-from tests.render.conftest import Scenario
+from tests.cases import Scenario
 
 
 def _damaged_copy(scenario: Scenario, tmp_path: Path) -> Path:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from distillscan.case import Case
 from distillscan.cli import app
-from tests.render.conftest import Scenario
+from tests.cases import Scenario
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from distillscan.case import Case
-from tests.render.conftest import Scenario
+from tests.cases import Scenario
 from tests.render.scenario import HOSTILE_ACCOUNT
 
 runner = CliRunner()

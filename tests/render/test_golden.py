@@ -15,9 +15,9 @@ import pytest
 
 from distillscan.render import json_report, markdown
 from distillscan.render.formats import RENDERERS as FORMATS
-from distillscan.render.loader import load_investigation
-from distillscan.render.model import Report, build_report
-from tests.render.conftest import Scenario
+from distillscan.report.loader import load_investigation
+from distillscan.report.model import Report, build_report
+from tests.cases import Scenario
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("DISTILLSCAN_UPDATE_GOLDEN") == "1"

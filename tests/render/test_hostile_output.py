@@ -15,8 +15,9 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 from distillscan.render import drilldown, html, json_report, markdown, terminal
-from distillscan.render.loader import load_investigation
-from tests.render.conftest import Scenario
+from distillscan.report import drilldown as report_drilldown
+from distillscan.report.loader import load_investigation
+from tests.cases import Scenario
 from tests.render.scenario import HOSTILE_ACCOUNT, HOSTILE_AGENT, HOSTILE_END_USER
 
 #: Control bytes that must never be written from log text: ESC, BEL, and C1 controls (U+0080-9F
@@ -43,11 +44,11 @@ def _coloured_terminal(scenario: Scenario) -> bytes:
     investigation = load_investigation(scenario.case)
     campaign_id = scenario.report["campaigns"][0]["campaign_id"]
     for renderable in drilldown.render_campaign(
-        drilldown.campaign_detail(investigation, campaign_id), "CASE"
+        report_drilldown.campaign_detail(investigation, campaign_id), "CASE"
     ):
         console.print(renderable)
     for renderable in drilldown.render_account(
-        drilldown.account_detail(investigation, HOSTILE_ACCOUNT)
+        report_drilldown.account_detail(investigation, HOSTILE_ACCOUNT)
     ):
         console.print(renderable)
     return buffer.getvalue().encode("utf-8")

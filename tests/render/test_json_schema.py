@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from distillscan.render import drilldown, json_report
-from distillscan.render.loader import load_investigation
-from distillscan.render.redact import redact
-from tests.render.conftest import Scenario
+from distillscan.render import json_report
+from distillscan.report import drilldown
+from distillscan.report.loader import load_investigation
+from distillscan.report.redact import redact
+from tests.cases import Scenario
 from tests.render.schema_check import validate
 
 SCHEMA = json.loads(

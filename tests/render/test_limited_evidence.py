@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from distillscan.render import html, markdown, terminal
-from distillscan.render.model import Report
-from tests.render.conftest import Scenario
+from distillscan.report.model import Report
+from tests.cases import Scenario
 
 FORMATS = {
     "terminal": lambda report: terminal.plain_text(report, case="CASE", width=100),

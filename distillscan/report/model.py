@@ -29,8 +29,8 @@ from distillscan.detect import PASSES, SIGNAL_PASSES, SIGNALS
 from distillscan.detect.base import Pooled
 from distillscan.detect.cot_elicitation import ORDINARY_COLUMNS
 from distillscan.investigate import Investigation
-from distillscan.render import facts
-from distillscan.render.loader import load_record
+from distillscan.report import facts
+from distillscan.report.loader import load_record
 from distillscan.severity import FLAGGED, SEVERITIES, at_least
 from distillscan.severity import rank as severity_rank
 

@@ -10,10 +10,11 @@ import duckdb
 import pytest
 from markdown_it import MarkdownIt
 
-from distillscan.render import facts, markdown
+from distillscan.render import markdown
 from distillscan.render.escape import formula_safe, html_text, md_block, md_code
-from distillscan.render.model import flagged_outside_campaigns, member_links
-from tests.render.conftest import Scenario, build
+from distillscan.report import facts
+from distillscan.report.model import flagged_outside_campaigns, member_links
+from tests.cases import Scenario, build
 
 
 def test_member_links_are_deduplicated_and_sorted() -> None:
@@ -115,8 +116,8 @@ def test_report_facts_work_within_a_memory_cap_and_retry_without_it(
 ) -> None:
     """The facts connection is capped (a large case spills instead of holding 10 GiB); if DuckDB
     cannot finish within the cap, the report is built again within DuckDB's own limit."""
-    from distillscan.render import model
-    from distillscan.render.loader import load_investigation
+    from distillscan.report import model
+    from distillscan.report.loader import load_investigation
 
     limits: list[str | None] = []
     opened = facts.open_events

@@ -1,4 +1,6 @@
-"""Investigated cases of the render scenario, built once per test session.
+"""Investigated cases of the test scenario (``tests/render/scenario.py``), built once per session.
+
+The fixtures are registered for every test folder in ``tests/conftest.py``.
 
 Inputs are named relative to the scenario folder (as an investigator would type them), so that
 ``source_file`` and the manifest paths, and therefore the reports, do not depend on where the
@@ -16,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from distillscan.investigate import investigate
-from distillscan.render.loader import load_investigation
-from distillscan.render.model import Report, build_report
+from distillscan.report.loader import load_investigation
+from distillscan.report.model import Report, build_report
 from tests.render.scenario import write_scenario
 
 

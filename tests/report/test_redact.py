@@ -8,8 +8,8 @@ import re
 import pytest
 
 from distillscan.render import html, json_report, markdown, terminal
-from distillscan.render.redact import Redactor, redact
-from tests.render.conftest import Scenario
+from distillscan.report.redact import Redactor, redact
+from tests.cases import Scenario
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 

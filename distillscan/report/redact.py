@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from distillscan.render.model import Report
+from distillscan.report.model import Report
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\d.])")
