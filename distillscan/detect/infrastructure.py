@@ -48,21 +48,29 @@ from distillscan.detect.base import (
 #: An address's /24 (IPv4) or /64 (IPv6) prefix: the network a host or a NAT sits in.
 PREFIX_SQL = network_sql("source_ip", 3, 4)
 
-ENTITY_SQL = f"""
-CREATE OR REPLACE TEMP TABLE infra_entities AS
-WITH totals AS (
-    SELECT account_id, count(*) AS n FROM events GROUP BY account_id
+
+def traffic_entities_sql(events: str) -> str:
+    """Named CTEs ``totals`` (events per account) and ``traffic_entities`` (account, kind,
+    entity, n: the account's events from each IP, network prefix and user agent) over the
+    relation ``events``. The report's infrastructure facts count the same entities."""
+    return f"""totals AS (
+    SELECT account_id, count(*) AS n FROM {events} GROUP BY account_id
 ),
 traffic_entities AS (
     SELECT account_id, 'ip' AS kind, source_ip AS entity, count(*) AS n
-    FROM events WHERE source_ip IS NOT NULL GROUP BY ALL
+    FROM {events} WHERE source_ip IS NOT NULL GROUP BY ALL
     UNION ALL
     SELECT account_id, 'prefix', {PREFIX_SQL}, count(*)
-    FROM events WHERE source_ip IS NOT NULL GROUP BY ALL
+    FROM {events} WHERE source_ip IS NOT NULL GROUP BY ALL
     UNION ALL
     SELECT account_id, 'user_agent', user_agent, count(*)
-    FROM events WHERE user_agent IS NOT NULL GROUP BY ALL
-),
+    FROM {events} WHERE user_agent IS NOT NULL GROUP BY ALL
+)"""
+
+
+ENTITY_SQL = f"""
+CREATE OR REPLACE TEMP TABLE infra_entities AS
+WITH {traffic_entities_sql("events")},
 used AS (
     SELECT t.account_id, t.kind, t.entity, t.n / totals.n AS share
     FROM traffic_entities t JOIN totals USING (account_id)

@@ -26,7 +26,7 @@ import polars as pl
 from distillscan.case import Case, Resources, connect
 from distillscan.db import has_view, in_window_sql
 from distillscan.detect.features import head_skeleton_sql, skeletons_sql
-from distillscan.detect.infrastructure import PREFIX_SQL
+from distillscan.detect.infrastructure import traffic_entities_sql
 from distillscan.errors import CaseError
 
 #: Candidate timeline bucket widths in hours; the smallest giving at most ``MAX_BUCKETS`` wins.
@@ -309,18 +309,9 @@ def templates(
 
 
 INFRASTRUCTURE_SQL = f"""
-WITH totals AS (
-    SELECT account_id, count(*) AS n FROM scoped_events GROUP BY account_id
-),
+WITH {traffic_entities_sql("scoped_events")},
 traffic AS (
-    SELECT account_id, 'ip' AS kind, source_ip AS value, count(*) AS events
-    FROM scoped_events WHERE source_ip IS NOT NULL GROUP BY ALL
-    UNION ALL
-    SELECT account_id, 'prefix', {PREFIX_SQL}, count(*)
-    FROM scoped_events WHERE source_ip IS NOT NULL GROUP BY ALL
-    UNION ALL
-    SELECT account_id, 'user_agent', user_agent, count(*)
-    FROM scoped_events WHERE user_agent IS NOT NULL GROUP BY ALL
+    SELECT account_id, kind, entity AS value, n AS events FROM traffic_entities
 ),
 used AS (
     SELECT t.* FROM traffic t JOIN totals USING (account_id)
