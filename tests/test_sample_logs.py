@@ -1,8 +1,9 @@
 """End to end on the shipped ``sample_logs/``: goldens per output format, and order invariance.
 
-The goldens are what ``distillscan investigate sample_logs/`` reports (terminal at 100 columns,
-no colour). When a change to detection or rendering is intended, regenerate them with
-``DISTILLSCAN_UPDATE_GOLDEN=1 pytest tests/test_sample_logs.py`` and review the diff.
+The goldens are what ``distillscan report CASE --format F --output FILE`` writes after
+``distillscan investigate sample_logs/``, run through the command line (the terminal format to a
+file: 100 columns, no colour). When a change to detection or rendering is intended, regenerate
+them with ``DISTILLSCAN_UPDATE_GOLDEN=1 pytest tests/test_sample_logs.py`` and review the diff.
 """
 
 from __future__ import annotations
@@ -20,15 +21,12 @@ from distillscan.render.formats import RENDERERS as FORMATS
 from distillscan.report.loader import load_investigation
 from distillscan.report.model import Report, build_report
 from tests.cases import working_directory
-from tests.render.test_golden import _matches_golden
+from tests.render.test_golden import _matches_golden, cli_report
 
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
 
-#: Every registered output format, by golden file name (terminal at 100 columns, no colour).
-RENDERERS = {
-    f"sample_logs.{r.suffix}": lambda report, r=r: r.render(report, "CASE")
-    for r in FORMATS.values()
-}
+#: The golden of every registered output format.
+GOLDENS = sorted(f"sample_logs.{r.suffix}" for r in FORMATS.values())
 
 
 def _investigate(root: Path, logs: str) -> Path:
@@ -50,9 +48,9 @@ def sample_report(sample_case: Path) -> Report:
     return build_report(load_investigation(sample_case))
 
 
-@pytest.mark.parametrize("name", sorted(RENDERERS))
-def test_sample_logs_report_matches_golden(name: str, sample_report: Report) -> None:
-    _matches_golden(name, RENDERERS[name](sample_report))
+@pytest.mark.parametrize("name", GOLDENS)
+def test_sample_logs_report_matches_golden(name: str, sample_case: Path) -> None:
+    _matches_golden(name, cli_report(sample_case, name))
 
 
 def test_sample_logs_name_every_planted_campaign(sample_case: Path) -> None:

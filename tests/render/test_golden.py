@@ -1,8 +1,9 @@
 """Each output format of the scenario report matches its golden file byte for byte.
 
-The goldens are the scenario of :mod:`tests.render.scenario` (terminal at 100 columns, no
-colour). When a change to the detection or the renderers is intended, regenerate them with
-``DISTILLSCAN_UPDATE_GOLDEN=1 pytest tests/render/test_golden.py`` and review the diff.
+The goldens are what ``distillscan report CASE --format F --output FILE`` writes for the scenario
+of :mod:`tests.render.scenario`, run through the command line (the terminal format to a file:
+100 columns, no colour). When a change to the detection or the renderers is intended, regenerate
+them with ``DISTILLSCAN_UPDATE_GOLDEN=1 pytest tests/render/test_golden.py`` and review the diff.
 """
 
 from __future__ import annotations
@@ -12,20 +13,40 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from distillscan.cli import app
 from distillscan.render import json_report, markdown
 from distillscan.render.formats import RENDERERS as FORMATS
 from distillscan.report.loader import load_investigation
 from distillscan.report.model import Report, build_report
-from tests.cases import Scenario
+from tests.cases import Scenario, working_directory
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("DISTILLSCAN_UPDATE_GOLDEN") == "1"
 
-#: Every registered output format, by golden file name (terminal at 100 columns, no colour).
-RENDERERS = {
-    f"scenario.{r.suffix}": lambda report, r=r: r.render(report, "CASE") for r in FORMATS.values()
-}
+runner = CliRunner()
+
+
+def cli_report(case: Path, name: str) -> str:
+    """``distillscan report CASE --format F --output FILE`` for the golden ``name``, run from
+    beside the case under the name ``CASE`` (a link), as the goldens' drill-down hints read."""
+    suffix = name.rsplit(".", 1)[1]
+    renderer = next(r for r in FORMATS.values() if r.suffix == suffix)
+    alias = case.parent / "CASE"
+    if not alias.exists():
+        alias.symlink_to(case.name)
+    output = case.parent / f"golden-output.{suffix}"
+    with working_directory(case.parent):
+        result = runner.invoke(
+            app, ["report", "CASE", "--format", renderer.name, "--output", output.name]
+        )
+    assert result.exit_code == 0, result.stderr
+    return output.read_text("utf-8")
+
+
+#: The golden of every registered output format.
+GOLDENS = sorted(f"scenario.{r.suffix}" for r in FORMATS.values())
 
 
 def _matches_golden(name: str, text: str) -> None:
@@ -37,10 +58,9 @@ def _matches_golden(name: str, text: str) -> None:
     assert path.read_bytes() == data, f"{name} differs from its golden (see module docstring)"
 
 
-@pytest.mark.parametrize("name", sorted(RENDERERS))
+@pytest.mark.parametrize("name", GOLDENS)
 def test_format_matches_golden(name: str, scenario: Scenario) -> None:
-    render = RENDERERS[name]
-    _matches_golden(name, render(scenario.report))
+    _matches_golden(name, cli_report(scenario.case, name))
 
 
 def test_same_case_elsewhere_gives_the_same_bytes(scenario: Scenario, tmp_path: Path) -> None:
