@@ -223,6 +223,8 @@ def _load_files(
     recorded in input order, so the report and the manifest do not depend on timing.
     """
     todo: list[tuple[InputFile, LogFormat | None, str, tuple[int, int]]] = []
+    first_of: dict[str, InputFile] = {}  # this call's files by content
+    copies: list[tuple[InputFile, str]] = []  # later files with the same content as one of them
     for source, fmt in jobs:
         try:
             before = source.path.stat()
@@ -230,10 +232,13 @@ def _load_files(
         except (OSError, InputError) as exc:
             report.fail(source.display, _message(source, exc))
             continue
+        if sha in first_of:
+            copies.append((source, sha))
+            continue
         if sha in known:
             report.already.append(source.display)
             continue
-        known.add(sha)
+        first_of[sha] = source
         todo.append((source, fmt, sha, (before.st_size, before.st_mtime_ns)))
     lock = threading.Lock()
 
@@ -264,6 +269,13 @@ def _load_files(
             report.skipped.append({"path": result.source.display, "reason": result.skip})
         else:
             report.fail(result.source.display, result.error or "not loaded")
+    loaded = {r.sha for r in results if r.outcome is not None}
+    for source, sha in copies:
+        if sha in loaded:
+            report.already.append(source.display)
+        else:  # the same bytes as a file that could not be loaded: the same reason
+            first = first_of[sha].display
+            report.fail(source.display, f"{source.display}: same content as {first}, not loaded")
 
 
 def _load_one(

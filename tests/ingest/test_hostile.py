@@ -717,3 +717,20 @@ def test_same_file_twice_adds_nothing(tmp_path: Path) -> None:
         "rows_loaded": 3,
         "rows_quarantined": 6,
     }
+
+
+def test_a_copy_of_a_file_that_could_not_be_loaded_is_not_called_already_loaded(
+    tmp_path: Path,
+) -> None:
+    """Two files with the same bytes load once; when that one fails, so does its copy, and
+    neither is reported as already in the case."""
+    from distillscan.ingest import ingest
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name in ("a.jsonl", "b.jsonl"):
+        (logs / name).write_text('{"foo": 1}\n', encoding="utf-8")
+    report = ingest([logs], tmp_path / "case")
+    assert report.already == []
+    assert [f["path"] for f in report.failed] == ["logs/a.jsonl", "logs/b.jsonl"]
+    assert "same content as logs/a.jsonl" in report.failed[1]["reason"]
