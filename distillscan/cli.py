@@ -72,6 +72,14 @@ TempDir = Annotated[
         "--temp-dir", metavar="DIR", help="Where DuckDB spills to disk (default: CASE/.tmp)."
     ),
 ]
+#: Options shared by ingest and investigate.
+MappingFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping", metavar="FILE", help="TOML file mapping other columns onto canonical fields."
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -122,14 +130,7 @@ def ingest_command(
             "--format", metavar="FORMAT", help="Force this input format instead of detecting it."
         ),
     ] = None,
-    mapping: Annotated[
-        Path | None,
-        typer.Option(
-            "--mapping",
-            metavar="FILE",
-            help="TOML file mapping other columns onto canonical fields.",
-        ),
-    ] = None,
+    mapping: MappingFile = None,
     accounts: Annotated[
         list[Path] | None,
         typer.Option(
@@ -144,7 +145,7 @@ def ingest_command(
     ] = False,
     memory_limit: MemoryLimit = None,
     temp_dir: TempDir = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Load log exports into a case folder: events, quarantine, manifest and DuckDB views.
 
@@ -216,14 +217,7 @@ def investigate_command(
     format_name: Annotated[
         str | None, typer.Option("--format", metavar="FORMAT", help="Force this input format.")
     ] = None,
-    mapping: Annotated[
-        Path | None,
-        typer.Option(
-            "--mapping",
-            metavar="FILE",
-            help="TOML file mapping other columns onto canonical fields.",
-        ),
-    ] = None,
+    mapping: MappingFile = None,
     time_from: Annotated[
         datetime | None,
         typer.Option(
@@ -269,7 +263,7 @@ def investigate_command(
     ] = False,
     memory_limit: MemoryLimit = None,
     temp_dir: TempDir = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Ingest logs (or reuse a case), run every pass, and report suspected campaigns.
 
