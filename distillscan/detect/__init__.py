@@ -20,6 +20,7 @@ from distillscan.config import Config
 from distillscan.detect import (
     account_churn,
     agentic_harvest,
+    context_loops,
     cot_elicitation,
     features,
     infrastructure,
@@ -37,6 +38,7 @@ PASSES: tuple[Pass, ...] = (
     cot_elicitation.PASS,
     prompt_diversity.PASS,
     agentic_harvest.PASS,
+    context_loops.PASS,
     output_shape.PASS,
     volume_rhythm.PASS,
     shared_templates.PASS,

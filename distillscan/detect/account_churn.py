@@ -15,6 +15,13 @@ Measures, per account:
   client reaches and one only rotation reaches, and of a used-up lifecycle (made just before
   use and then refused), trusted as the account's requests grow.
 
+Links (kind ``pool``): two rotating accounts (``network_churn`` at least
+``network_churn_from``) that were handed the same exact addresses, each used by at most
+``max_pool_accounts`` accounts, at least ``min_shared_addresses`` times: they draw on one proxy
+pool. An address a pool hands out once carries too little of an account's traffic for the
+infrastructure pass (which links the machines an account runs on); the pool is in the overlap.
+The weight ramps from one shared address to ``full_shared_addresses``.
+
 Why it indicates distillation: the largest reported campaign ran hundreds of short-lived
 accounts behind residential proxy pools, each light enough to pass per-account limits. Their
 content and volume look ordinary one account at a time; how they reach the API does not. The
@@ -24,9 +31,13 @@ prompt text: they work on metadata-only exports too.
 Known false positives: a mobile user switching between Wi-Fi and a carrier (a handful of
 networks, not one per request), a browser extension that rewrites its user agent, a privacy VPN
 that changes exit per session, a new customer whose first key is revoked. Each is one account's
-habit, not a group's, and content and linking must agree before a campaign is named.
+habit, not a group's, and content and linking must agree before a campaign is named. Two
+customers of one commercial VPN or residential proxy share its exits and are linked by the pool;
+linking still needs both to look like harvesting before they join.
 
-Cost: one aggregation of events by account (distinct counts); linear in events.
+Cost: one aggregation of events by account (distinct counts); for the links, one aggregation by
+(account, address) and a self-join of the rotating accounts' uncommon addresses, at most
+``max_pool_accounts`` squared pairs an address.
 """
 
 from __future__ import annotations
@@ -74,6 +85,41 @@ SELECT a.account_id, a.n_events,
 FROM per_account AS a LEFT JOIN account_meta AS m USING (account_id)
 """
 
+POOL_SQL = f"""
+WITH uses AS (
+    SELECT account_id, source_ip, {NETWORK_SQL} AS network
+    FROM events WHERE source_ip IS NOT NULL
+    GROUP BY ALL
+),
+rotation AS (
+    -- network_churn over distinct addresses: enough to tell a pool from a home or office.
+    SELECT account_id,
+        (count(DISTINCT network) - 1) / greatest(count(*) - 1, 1) AS churn_over_addresses
+    FROM uses GROUP BY account_id
+),
+spread AS (
+    SELECT source_ip, count(*) AS n_accounts FROM uses GROUP BY source_ip
+),
+pool_uses AS (
+    SELECT o.account_no, u.account_id, o.org_id, u.source_ip
+    FROM uses AS u
+    JOIN spread AS s USING (source_ip)
+    JOIN rotation AS r USING (account_id)
+    JOIN account_org AS o USING (account_id)
+    WHERE s.n_accounts BETWEEN 2 AND $max_pool_accounts
+      AND r.churn_over_addresses >= $network_churn_from
+)
+SELECT least(x.account_id, y.account_id) AS account_a,
+    greatest(x.account_id, y.account_id) AS account_b,
+    count(*) AS shared,
+    min(x.source_ip) AS example
+FROM pool_uses AS x JOIN pool_uses AS y
+    ON x.source_ip = y.source_ip AND x.account_no < y.account_no
+-- Accounts of one organisation share its exits by design.
+WHERE x.org_id IS NULL OR y.org_id IS NULL OR x.org_id <> y.org_id
+GROUP BY ALL
+"""
+
 
 def run(ctx: Context) -> PassOutput:
     """Compute rotation and lifecycle figures and the ``churn_signal``."""
@@ -111,7 +157,23 @@ def run(ctx: Context) -> PassOutput:
         .clip(0.0, 1.0)
         .alias("churn_signal")
     ).drop("n_events")
-    return PassOutput(signals=signals.sort("account_id"))
+    pool_links = ctx.frame(
+        POOL_SQL,
+        network_churn_from=p["network_churn_from"],
+        max_pool_accounts=p["max_pool_accounts"],
+    )
+    edges = pool_links.filter(pl.col("shared") >= p["min_shared_addresses"]).select(
+        "account_a",
+        "account_b",
+        pl.lit("pool").alias("kind"),
+        ramp(pl.col("shared").cast(pl.Float64), 1.0, p["full_shared_addresses"]).alias("weight"),
+        pl.format("drew {} addresses from one rotating pool (e.g. {})", "shared", "example").alias(
+            "detail"
+        ),
+    )
+    return PassOutput(
+        signals=signals.sort("account_id"), edges=edges.sort("account_a", "account_b")
+    )
 
 
 def describe(pooled: Pooled) -> str:

@@ -239,3 +239,32 @@ def test_a_coding_products_users_are_not_a_tenant(events_con: EventsFactory) -> 
     row = mixed_accounts.run(context(con, "mixed_accounts")).signals.row(0, named=True)
     assert row["implicated_end_users"] == []
     assert row["is_mixed"] is False
+
+
+def test_rotating_accounts_that_draw_on_one_pool_are_linked(events_con: EventsFactory) -> None:
+    """Each address carries one request of forty, too little for the infrastructure pass; the
+    pool shows in what two rotating accounts were both handed."""
+
+    accounts: list[str] = []
+
+    def rotating(account: str, shared: list[str]) -> list:
+        accounts.append(account)  # its own addresses: a /16 of their own, never met again
+        own = [f"{40 + i}.{len(accounts)}.3.{i}" for i in range(40 - len(shared))]
+        return [event(account, i * 3, source_ip=ip) for i, ip in enumerate(shared + own)]
+
+    pool = ["203.0.113.1", "203.0.113.77", "198.51.100.9"]
+    rows = (
+        rotating("pool-a", pool)
+        + rotating("pool-b", pool)
+        + rotating("pool-c", pool[:1])  # one address in common: chance
+        # A carrier NAT: one address behind thirty people, each rotating too.
+        + [row for p in range(30) for row in rotating(f"mobile-{p:02d}", ["100.64.0.1"])]
+        # A person who never rotates, at a pool address.
+        + [event("home", i * 9, source_ip="203.0.113.1") for i in range(20)]
+    )
+    edges = account_churn.run(context(events_con(rows), "account_churn")).edges
+    pairs = {(r["account_a"], r["account_b"]): r for r in edges.iter_rows(named=True)}
+    assert set(pairs) == {("pool-a", "pool-b")}
+    link = pairs[("pool-a", "pool-b")]
+    assert (link["kind"], link["weight"]) == ("pool", 1.0)
+    assert link["detail"].startswith("drew 3 addresses from one rotating pool")
