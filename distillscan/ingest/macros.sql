@@ -153,3 +153,13 @@ CREATE OR REPLACE TEMP MACRO ds_parse_ts(j) AS
         WHEN 'DOUBLE' THEN try(ds_epoch_ts(json_extract_string(j, '$')::DOUBLE))
         WHEN 'VARCHAR' THEN ds_text_ts(trim(json_extract_string(j, '$')))
     END;
+
+-- A message list of any common shape as ds_messages gives it: chat messages (role, content) or
+-- Gemini contents (role, parts; the assistant's role is "model"). Used by mappings, where a
+-- file may hold either.
+CREATE OR REPLACE TEMP MACRO ds_any_messages(j) AS
+    CASE WHEN ds_type(j) = 'ARRAY'
+         THEN [{'role': CASE WHEN lower(m.role) = 'model' THEN 'assistant' ELSE m.role END,
+                'content': coalesce(m.content, m.parts)}
+               FOR m IN from_json(j, '[{"role": "VARCHAR", "content": "JSON", "parts": "JSON"}]')]
+         ELSE []::STRUCT(role VARCHAR, content JSON)[] END;

@@ -247,7 +247,46 @@ def _jsonl_block_slow(block: bytes, first_line: int) -> Batch:
 # --- JSON documents -------------------------------------------------------------------------
 
 #: A top-level object that only wraps the record array, as CloudTrail and many APIs export.
-_WRAPPED_ARRAY = re.compile(r'\s*\{\s*"(Records|records|data|items|logs|events)"\s*:\s*\[')
+_WRAPPED_ARRAY = re.compile(
+    r'\s*\{\s*"(Records|records|data|items|logs|events|Events|result|results)"\s*:\s*\['
+)
+#: Where an API response that is one JSON object keeps its records, tried in order: CloudTrail
+#: (``Records``, ``lookup-events``' ``Events``), CloudWatch Logs (``events``), Cloudflare's
+#: ``result``, new-api's ``data.items``, Langfuse's and one-api's ``data``, ...
+_RECORD_LISTS: tuple[tuple[str, ...], ...] = (
+    ("Records",),
+    ("records",),
+    ("Events",),
+    ("events",),
+    ("result",),
+    ("results",),
+    ("data", "items"),
+    ("data", "records"),
+    ("data", "logs"),
+    ("data", "data"),
+    ("data",),
+    ("items",),
+    ("logs",),
+)
+#: Keys of a record, not of a response wrapping records: an object with any of them is a
+#: record that happens to hold a list, never a wrapper.
+_RECORD_KEYS = frozenset(
+    (
+        "model",
+        "timestamp",
+        "created_at",
+        "request",
+        "response",
+        "account_id",
+        "user_id",
+        "eventTime",
+        "schemaType",
+    )
+)
+#: CloudWatch Logs events (``filter-log-events``, ``get-log-events``): the record is the message.
+_CLOUDWATCH_EVENT_KEYS = frozenset(
+    ("logStreamName", "timestamp", "message", "ingestionTime", "eventId")
+)
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 #: Where reading resumes after a broken value in a sequence of JSON values: the next line that
 #: starts (in its first column) with an object or array.
@@ -362,7 +401,81 @@ class _JsonText:
                 return None
 
 
+def inner_record(element: object) -> object:
+    """The record an export element carries as JSON text, or the element itself.
+
+    CloudTrail ``lookup-events`` gives each event as text in ``CloudTrailEvent``; CloudWatch
+    Logs gives each log line as text in ``message``.
+    """
+    if not isinstance(element, dict):
+        return element
+    text: object = None
+    if isinstance(element.get("CloudTrailEvent"), str):
+        text = element["CloudTrailEvent"]
+    elif isinstance(element.get("message"), str) and set(element) <= _CLOUDWATCH_EVENT_KEYS:
+        text = element["message"]
+    if isinstance(text, str) and text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            return element
+    return element
+
+
+def unwrap_document(text: str) -> list[str] | None:
+    """The records of a whole JSON document that is one API response object, or None.
+
+    The record list is found under the keys of ``_RECORD_LISTS`` wherever they are in the
+    object (a streamed wrapper must start with its list; a response often starts with
+    ``success`` or paging members). A single object under ``data`` is one record.
+    """
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if not isinstance(document, dict) or _RECORD_KEYS & set(document):
+        return None
+    for path in _RECORD_LISTS:
+        value: object = document
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if path == ("data",) and isinstance(value, dict) and not _holds_record_list(value):
+            value = [value]
+        if isinstance(value, list) and value and all(isinstance(e, dict) for e in value):
+            return [json.dumps(inner_record(e), ensure_ascii=False) for e in value]
+    return None
+
+
+def _holds_record_list(value: dict[str, object]) -> bool:
+    """Whether an object holds a list under one of the record-list keys."""
+    return any(isinstance(value.get(path[0]), list) for path in _RECORD_LISTS)
+
+
+def _unwrap_single(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Batches as framed, except that a document that is one wrapping object yields its
+    records (numbered from 1, the record numbers of a JSON document)."""
+    first = next(batches, None)
+    if first is None:
+        return
+    second = next(batches, None)
+    if second is None and len(first.records) == 1 and not first.rejects:
+        records = unwrap_document(first.records[0].as_py())
+        if records is not None:
+            yield _batch(list(range(1, len(records) + 1)), records, [])
+            return
+    yield first
+    if second is not None:
+        yield second
+        yield from batches
+
+
 def read_json(stream: InputStream) -> Iterator[Batch]:
+    """Frame a JSON document (see :func:`_read_json`); a document that is one API response
+    object wrapping its records yields those records."""
+    return _unwrap_single(_read_json(stream))
+
+
+def _read_json(stream: InputStream) -> Iterator[Batch]:
     """Frame a JSON document: a top-level array of records, a wrapped array, or JSON values.
 
     Records are found with the standard library's incremental decoder over a sliding text
@@ -433,6 +546,9 @@ def read_json(stream: InputStream) -> Iterator[Batch]:
             reject(end, skipped, text.pos >= len(text.buf) and not text.fill())
             continue
         record = text.buf[text.pos : end]
+        if in_array and ('"CloudTrailEvent"' in record or '"ingestionTime"' in record):
+            inner = inner_record(json.loads(record))
+            record = json.dumps(inner, ensure_ascii=False) if isinstance(inner, dict) else record
         if not record.isascii() and _has_surrogates(record):
             reject(
                 f"invalid UTF-8 in the record at line {text.line} ({_bad_byte(record)})",

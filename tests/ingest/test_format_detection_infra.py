@@ -27,6 +27,9 @@ OWN_FIXTURES: dict[str, LogFormat] = {
     "litellm/spendlogs.jsonl": litellm.FORMAT,
     "litellm/spendlogs.csv": litellm.FORMAT,
     "newapi/logs.jsonl": newapi.FORMAT,
+    "gateways/cloudtrail-lookup-events.json": cloudtrail.FORMAT,
+    "gateways/newapi-api-response.json": newapi.FORMAT,
+    "gateways/cloudwatch-filter-log-events.json": bedrock.FORMAT,
 }
 MINE = tuple(OWN_FIXTURES.values())
 

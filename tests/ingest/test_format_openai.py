@@ -7,7 +7,8 @@ Fixtures under ``tests/data/ingest/openai/``:
   with a developer message, a tool call and high reasoning effort (3), a logged stream (4),
   legacy function calling (5), a refusal (6), a rate-limit error (7) and an HTTP wrapper around a
   JSON-text body with ids in the gateway's metadata (8). Lines 9-15 are broken, one way each;
-* ``helicone.csv``: Helicone's request export, bodies as JSON text in CSV cells;
+* ``helicone.csv``: Helicone's request export, bodies as JSON text in CSV cells (read by the
+  ``helicone`` format: the account is its custom property, the user its end user);
 * ``langsmith_runs.jsonl``: LangSmith runs traced with ``wrap_openai``;
 * ``batch_input.jsonl``/``batch_output.jsonl``: Batch API files as OpenAI takes and returns them
   (no account, no request time); ``batch_export.jsonl``: the same lines as a provider exports them,
@@ -257,12 +258,13 @@ def test_gzip_copy_loads_the_same(
 def test_helicone_csv_with_json_text_bodies(tmp_path: Path) -> None:
     entry, events, reasons = _load(tmp_path, "helicone.csv")
     assert (entry["format"], entry["rows_read"], entry["rows_loaded"], reasons) == (
-        "openai",
+        "helicone",
         2,
         2,
         {},
     )
-    assert events[2] == _row(
+    assert events[2] == expected_row(
+        "helicone",
         "helicone.csv",
         2,  # line 1 is the header
         event_id="5e0f3c1a-8b7d-4c55-9e2a-0d9f1b2c3a41",
@@ -270,7 +272,6 @@ def test_helicone_csv_with_json_text_bodies(tmp_path: Path) -> None:
         account_id="acct_lab_03",  # from request_properties
         end_user_id="student-118",  # request_user_id
         model="gpt-4o-mini",
-        operation="chat",
         system_prompt="You are a patient chemistry tutor.",
         prompt="Why is water polar?",
         n_turns=1,
@@ -455,7 +456,10 @@ def test_failed_call_without_bodies_loads_with_its_error(tmp_path: Path) -> None
 
 # --- detection --------------------------------------------------------------------------------
 
-FIXTURES = sorted(p.name for p in DATA.iterdir() if not p.name.endswith(".gz"))
+#: Helicone's export has a format of its own (``helicone``), whose record holds an OpenAI body.
+FIXTURES = sorted(
+    p.name for p in DATA.iterdir() if not p.name.endswith(".gz") and p.name != "helicone.csv"
+)
 
 
 @pytest.mark.parametrize("name", FIXTURES)

@@ -255,3 +255,95 @@ def test_cli_reports_a_bad_mapping_and_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "the mapping has no 'timestamp' field; it is required" in result.output
     assert not (tmp_path / "case" / "manifest.json").exists()
+
+
+def test_alternatives_json_text_patterns_constants_and_formats(tmp_path: Path) -> None:
+    """What real exports need beyond a path: a field in one of several places, a body logged
+    as JSON text, a value cut from an ARN, a constant, and a day-first timestamp."""
+    records = [
+        {
+            "when": "03.02.2026 14:05:09",
+            "who": {"arn": "arn:aws:sts::1:assumed-role/harvester/session-9"},
+            "body": json.dumps({"messages": [{"role": "user", "content": "hi"}], "model": "m1"}),
+        },
+        {
+            "when": "04.02.2026 08:00:00",
+            "caller": "arn:aws:sts::1:assumed-role/svc-2/run-1",
+            "who": {"arn": "not an arn"},
+            "model": "m2",
+            "body": {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]},
+        },
+    ]
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    path = _write(
+        tmp_path,
+        """name = "x"
+[fields]
+timestamp = { path = "when", format = "%d.%m.%Y %H:%M:%S" }
+account_id = { paths = ["who.arn", "caller"], pattern = "assumed-role/([^/]+)/" }
+org_id = { value = "acme" }
+model = { paths = ["model", "body"], json = "model" }
+messages = { path = "body", json = ["messages", "contents"] }
+""",
+    )
+    ingest([log], tmp_path / "case", mapping=path)
+    rows = [
+        (e["ts"], e["account_id"], e["org_id"], e["model"], e["prompt"])
+        for e in _events(tmp_path / "case")
+    ]
+    assert rows == [
+        (datetime(2026, 2, 3, 14, 5, 9), "harvester", "acme", "m1", "hi"),
+        # The pattern does not match the first place: the next place that matches is used.
+        (datetime(2026, 2, 4, 8, 0), "svc-2", "acme", "m2", "hello"),
+    ]
+
+
+def test_a_batch_file_loads_as_one_account_at_one_time(tmp_path: Path) -> None:
+    """OpenAI Batch input lines carry no account and no time: the mapping says them."""
+    line = {
+        "custom_id": "req-1",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "Prove it"}]},
+    }
+    log = tmp_path / "batch.jsonl"
+    log.write_text(json.dumps(line) + "\n", "utf-8")
+    path = _write(
+        tmp_path,
+        """name = "batch"
+[fields]
+event_id = "custom_id"
+account_id = { value = "batch-2026-01" }
+timestamp = { value = "2026-01-12T00:00:00Z" }
+model = "body.model"
+messages = "body.messages"
+""",
+    )
+    ingest([log], tmp_path / "case", mapping=path)
+    (event,) = _events(tmp_path / "case")
+    assert (event["account_id"], event["ts"], event["prompt"]) == (
+        "batch-2026-01",
+        datetime(2026, 1, 12),
+        "Prove it",
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ('{ path = "a", pattern = "(" }', "is not a regular expression DuckDB reads"),
+        ('{ path = "a", pattern = "(a)(b)" }', "needs exactly one capture group"),
+        ('{ path = "a", paths = ["b"] }', "give exactly one of `path`, `paths` or `value`"),
+        ('{ path = "a", colour = "red" }', "unknown setting 'colour'"),
+        ('{ value = ["a"] }', "`value` is a constant string, number or boolean"),
+        ('{ path = "a", format = "%Y" }', "for timestamp only"),
+        ('{ path = "a", json = 3 }', "`json` is the path inside the parsed text"),
+    ],
+)
+def test_field_settings_are_checked(tmp_path: Path, spec: str, message: str) -> None:
+    path = _write(tmp_path, f'name = "x"\n[fields]\naccount_id = {spec}\ntimestamp = "t"\n')
+    with pytest.raises(ConfigError) as caught:
+        mapping.load(path)
+    assert str(caught.value).startswith(f"{path}:3: account_id: ")
+    assert message in str(caught.value)

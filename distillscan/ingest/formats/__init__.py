@@ -1,7 +1,9 @@
 """The input formats, registered in one place, and format detection from a file's first records.
 
 To add a format, write one module with a ``FORMAT`` (see :mod:`.base`), add it to ``FORMATS``
-below, and document it with an example record in ``docs/formats.md``. Order matters: the more
+below, and document it with an example record in ``docs/formats.md``. A product whose export is a
+request log with its fields in its own places is one TOML mapping in ``distillscan/data/formats``
+instead (see :mod:`.gateways`). Order matters: the more
 specific formats come first, because detection takes the best match and breaks ties by order.
 """
 
@@ -16,6 +18,7 @@ from distillscan.ingest.formats import (
     bedrock,
     canonical,
     cloudtrail,
+    gateways,
     litellm,
     newapi,
     openai,
@@ -23,6 +26,8 @@ from distillscan.ingest.formats import (
 from distillscan.ingest.formats.base import LogFormat, Record
 
 FORMATS: tuple[LogFormat, ...] = (
+    # Products whose records carry a chat body too: their own keys decide, before the bodies do.
+    *gateways.FORMATS,
     openai.FORMAT,  # before anthropic: a request both APIs accept is read as OpenAI's
     anthropic.FORMAT,
     bedrock.FORMAT,

@@ -16,9 +16,30 @@ Pointer expressions built from the keys, passed to DuckDB as escaped string lite
 the file becomes SQL. Keys must not contain control characters, double quotes or backslashes
 (the record parser's key list cannot carry them; real log field names never do).
 
+What real exports need beyond a path is said with an inline table::
+
+    account_id = { paths = ["consumer.username", "consumer.id"] }   # the first one present
+    messages = { path = "ai.proxy.payload.request", json = "messages" }  # JSON text, then a path
+    account_id = { path = "identity.arn", pattern = "assumed-role/([^/]+)" }  # a regex's group
+    account_id = { value = "batch-2026-01" }                        # a constant
+    timestamp = { path = "when", format = "%d.%m.%Y %H:%M:%S" }     # a strptime format
+
+``json`` says the value at the path may be JSON written as text (a body logged as a string, a
+CSV cell) and gives the path to read inside it once parsed (``""`` for the whole value; a list
+of paths: the first one present). A value that is already JSON is read the same way, and one
+that is neither an object nor a list (a plain name) is taken as it is, so ``paths`` may mix a
+plain column with a body (``{ paths = ["model", "body"], json = "model" }``).
+``pattern`` is an RE2 regular expression with one capture group, applied to the value's text;
+no match leaves the field empty. Message lists may be chat messages (``role``/``content``) or
+Gemini ``contents`` (``role``/``parts``, ``model`` for the assistant).
+
+The same language describes the gateway exports distillscan reads out of the box
+(:mod:`.gateways`): each is a TOML file in ``distillscan/data/formats`` with a ``title`` and a
+``[detect]`` table naming the top-level keys that tell its records apart.
+
 Every mistake is a :class:`~distillscan.errors.ConfigError` naming the file (and the line when it
 can be found): a TOML syntax error, an unknown canonical field, an empty mapping, a missing
-``account_id`` or ``timestamp``, a malformed path.
+``account_id`` or ``timestamp``, a malformed path, pattern or format.
 """
 
 from __future__ import annotations
@@ -30,10 +51,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from distillscan.db import sql_string
 from distillscan.errors import ConfigError
 from distillscan.ingest.formats.base import LogFormat, Record
-from distillscan.ingest.formats.sqlexpr import present, text_of
+from distillscan.ingest.formats.sqlexpr import first_present, present, text_of
 from distillscan.schema import RAW_COLUMNS
 
 #: Fields whose value is handed to the shared validation as it is (``timestamp`` fills ``ts``).
@@ -53,27 +76,48 @@ _SPELLED_AS = {
     "n": "n_choices",
 }
 _TOP_LEVEL = ("name", "fields")
+#: Keys of a field written as an inline table.
+_SPEC_KEYS = ("path", "paths", "json", "pattern", "value", "format")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _FORBIDDEN_IN_KEY = re.compile(r'[\x00-\x1f\x7f"\\]')
 _EFFORTFUL = "('medium', 'high', 'xhigh', 'max')"
 
 
+Keys = tuple[str, ...]
+
+
+def pointer(keys: Keys) -> str:
+    """The JSON Pointer (RFC 6901) to the value at ``keys`` ('' for the value itself)."""
+    return "".join("/" + key.replace("~", "~0").replace("/", "~1") for key in keys)
+
+
 @dataclass(frozen=True, slots=True)
-class FieldPath:
-    """Where one canonical field is found in a record."""
+class FieldSpec:
+    """Where one canonical field is found in a record, and how its value is read.
+
+    Attributes:
+        field: The canonical field.
+        paths: Where the value may be, in order: the first one present is used.
+        inner: For a value that is JSON text: the paths inside it once parsed, the first one
+            present is used (``((),)`` for the whole parsed value); None when the value is read
+            as it is.
+        pattern: A regular expression whose first group is the value (None: the whole value),
+            applied in each place: the first place where it matches is used.
+        constant: A constant value instead of a path (``paths`` is then empty).
+        time_format: A strptime format for a timestamp string.
+    """
 
     field: str
-    keys: tuple[str, ...]
-
-    @property
-    def pointer(self) -> str:
-        """The JSON Pointer (RFC 6901) to the value."""
-        return "".join("/" + key.replace("~", "~0").replace("/", "~1") for key in self.keys)
+    paths: tuple[Keys, ...]
+    inner: tuple[Keys, ...] | None = None
+    pattern: str | None = None
+    constant: str | int | float | bool | None = None
+    time_format: str | None = None
 
     @property
     def display(self) -> str:
-        """The path as written in the mapping, for messages."""
-        return ".".join(self.keys)
+        """The (first) path as written in the mapping, for messages."""
+        return ".".join(self.paths[0]) if self.paths else "a constant"
 
 
 def load(path: Path) -> LogFormat:
@@ -83,30 +127,58 @@ def load(path: Path) -> LogFormat:
         ConfigError: the file cannot be read, is not valid TOML, or does not describe a usable
             mapping (the message names the file, the line where known, and the problem).
     """
+    text, document = read_toml(path)
+    name, specs = build(path, text, document, top_level=_TOP_LEVEL)
+    account = next(s for s in specs if s.field == "account_id")
+    return LogFormat(
+        name=f"mapping:{name}",
+        title=f"TOML mapping {path.name}",
+        keys=top_level_keys(specs),
+        sql=mapping_sql(specs),
+        sniff=_sniffer(account),
+        # Pointers are read from the record's text: two top-level keys that differ only in
+        # case are two keys there, one in ``d``.
+        reads_raw=True,
+    )
+
+
+def read_toml(path: Path) -> tuple[str, dict[str, object]]:
+    """The text and the parsed document of a TOML mapping file.
+
+    Raises:
+        ConfigError: the file cannot be read or is not valid TOML.
+    """
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"{path}: cannot read the mapping ({reason})") from None
     try:
-        document = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
         where = f"{path}:{line.group(1)}" if line else str(path)
         raise ConfigError(
             f"{where}: invalid TOML: {exc}", hint="see docs/formats.md, section --mapping"
         ) from None
-    return _build(path, text, document)
 
 
-def _build(path: Path, text: str, document: Mapping[str, object]) -> LogFormat:
+def build(
+    path: Path, text: str, document: Mapping[str, object], top_level: Sequence[str]
+) -> tuple[str, list[FieldSpec]]:
+    """The name and the field specs of a parsed mapping document.
+
+    Raises:
+        ConfigError: a setting is unknown or malformed, or a required field is missing.
+    """
+
     def fail(message: str, key: str | None = None, hint: str | None = None) -> ConfigError:
         line = _line_of(text, key) if key else None
         where = f"{path}:{line}" if line else str(path)
         return ConfigError(f"{where}: {message}", hint=hint)
 
     for key in document:
-        if key not in _TOP_LEVEL:
+        if key not in top_level:
             raise fail(
                 f"unknown setting {key!r}", key, hint="a mapping has `name` and a [fields] table"
             )
@@ -129,41 +201,105 @@ def _build(path: Path, text: str, document: Mapping[str, object]) -> LogFormat:
             hint='add a [fields] table, for example: account_id = "customer.id"',
         )
     known = [*VALUE_FIELDS, *TEXT_FIELDS]
-    paths: list[FieldPath] = []
-    for field, spec in fields.items():
+    specs: list[FieldSpec] = []
+    for field, written in fields.items():
         if field not in known:
             close = [_SPELLED_AS[field]] if field in _SPELLED_AS else []
             close = close or difflib.get_close_matches(field, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
             raise fail(f"unknown canonical field {field!r}", field, hint=hint)
-        keys = _keys(spec)
-        if keys is None:
-            raise fail(
-                f'{field}: expected a path such as "customer.id" or a list of keys, '
-                f"got {spec!r}; keys must be non-empty and hold no control characters, "
-                "double quotes or backslashes",
-                field,
-            )
-        paths.append(FieldPath(field, keys))
+        try:
+            specs.append(_spec(field, written))
+        except ValueError as exc:
+            raise fail(f"{field}: {exc}", field) from None
     for required in REQUIRED_FIELDS:
         if required not in fields:
             raise fail(
                 f"the mapping has no {required!r} field; it is required",
                 hint=f'add `{required} = "..."` under [fields]',
             )
-    return LogFormat(
-        name=f"mapping:{name}",
-        title=f"TOML mapping {path.name}",
-        keys=_top_level_keys(paths),
-        sql=mapping_sql(paths),
-        sniff=_sniffer(next(p for p in paths if p.field == "account_id")),
-        # Pointers are read from the record's text: two top-level keys that differ only in
-        # case are two keys there, one in ``d``.
-        reads_raw=True,
-    )
+    return name, specs
 
 
-def _keys(spec: object) -> tuple[str, ...] | None:
+_PATH_HELP = (
+    'expected a path such as "customer.id" or a list of keys, got {!r}; keys must be '
+    "non-empty and hold no control characters, double quotes or backslashes"
+)
+
+
+def _path(written: object) -> Keys:
+    keys = _keys(written)
+    if keys is None:
+        raise ValueError(_PATH_HELP.format(written))
+    return keys
+
+
+def _spec(field: str, written: object) -> FieldSpec:
+    """One field's spec from what the mapping says (raises ValueError with the reason)."""
+    if not isinstance(written, dict):
+        return FieldSpec(field, (_path(written),))
+    unknown = [key for key in written if key not in _SPEC_KEYS]
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]!r} (known: {', '.join(_SPEC_KEYS)})")
+    sources = [key for key in ("path", "paths", "value") if key in written]
+    if len(sources) != 1:
+        raise ValueError("give exactly one of `path`, `paths` or `value`")
+    if "value" in written:
+        constant = written["value"]
+        if not isinstance(constant, str | int | float | bool) or len(written) > 1:
+            raise ValueError("`value` is a constant string, number or boolean, on its own")
+        return FieldSpec(field, (), constant=constant)
+    if "path" in written:
+        paths: tuple[Keys, ...] = (_path(written["path"]),)
+    else:
+        listed = written["paths"]
+        if not isinstance(listed, list) or not listed:
+            raise ValueError("`paths` is a list of paths, the first one present is used")
+        paths = tuple(_path(p) for p in listed)
+    inner: tuple[Keys, ...] | None = None
+    if "json" in written:
+        inside = written["json"]
+        listed_inside = inside if isinstance(inside, list) and inside else [inside]
+        if all(isinstance(i, str) for i in listed_inside):
+            inner = tuple(_path(i) if i else () for i in listed_inside)
+        else:
+            raise ValueError(
+                "`json` is the path inside the parsed text, or a list of them (the first one "
+                'present is used; "" for all of it)'
+            )
+    pattern = written.get("pattern")
+    if pattern is not None:
+        _check_pattern(pattern)
+    time_format = written.get("format")
+    if time_format is not None and (
+        field != "timestamp" or not isinstance(time_format, str) or "%" not in time_format
+    ):
+        raise ValueError(
+            '`format` is a strptime format such as "%d.%m.%Y %H:%M:%S", for timestamp only'
+        )
+    return FieldSpec(field, paths, inner, pattern, None, time_format)
+
+
+def _check_pattern(pattern: object) -> None:
+    """A pattern is RE2 (DuckDB's dialect) with exactly one capture group."""
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError("`pattern` is a regular expression with one capture group")
+    con = duckdb.connect()
+    try:
+        groups = con.execute("SELECT regexp_extract('', $p, 1) IS NOT NULL", {"p": pattern})
+        groups.fetchall()
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0]
+        raise ValueError(
+            f"`pattern` {pattern!r} is not a regular expression DuckDB reads ({reason})"
+        ) from None
+    finally:
+        con.close()
+    if re.compile(pattern).groups != 1:
+        raise ValueError(f"`pattern` {pattern!r} needs exactly one capture group (...)")
+
+
+def _keys(spec: object) -> Keys | None:
     """The keys of a path written as ``"a.b.c"`` (``"$."`` prefix allowed) or ``["a", "b.c"]``."""
     if isinstance(spec, str):
         spec = spec.removeprefix("$.")
@@ -187,47 +323,108 @@ def _line_of(text: str, key: str) -> int | None:
     return None
 
 
-def _top_level_keys(paths: list[FieldPath]) -> tuple[str, ...]:
+def top_level_keys(specs: list[FieldSpec]) -> tuple[str, ...]:
     """The distinct top-level keys read (DuckDB's key extraction is case-insensitive)."""
     seen: dict[str, str] = {}
-    for path in paths:
-        seen.setdefault(path.keys[0].lower(), path.keys[0])
+    for spec in specs:
+        for keys in spec.paths:
+            seen.setdefault(keys[0].lower(), keys[0])
     return tuple(seen.values())
 
 
-def _sniffer(account: FieldPath) -> Callable[[Record], bool]:
+def _sniffer(account: FieldSpec) -> Callable[[Record], bool]:
     def sniff(record: Record) -> bool:
-        """A mapped record has the top-level key of its account path."""
-        return isinstance(record, Mapping) and account.keys[0] in record
+        """A mapped record has the top-level key of its account path (or a constant account)."""
+        return isinstance(record, Mapping) and (
+            not account.paths or any(keys[0] in record for keys in account.paths)
+        )
 
     return sniff
 
 
-def mapping_sql(paths: list[FieldPath]) -> str:
-    """The format query for ``paths``: every value is read by JSON Pointer from the raw record.
+def _constant_sql(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "to_json(true)" if value else "to_json(false)"
+    if isinstance(value, int | float):
+        return f"to_json({value!r}::DOUBLE)" if isinstance(value, float) else f"to_json({value})"
+    return f"to_json({sql_string(value)}::VARCHAR)"
+
+
+def _read_inside(value: str, spec: FieldSpec) -> str:
+    """SQL reading ``spec.inner`` inside one value that may be JSON text (see the module doc).
+
+    A value that is neither an object nor a list once parsed (a plain name, a number) is taken
+    as it is; a message list read this way that turns out not to be a list is left out (the
+    ``prompt`` field may read the same value as text).
+    """
+    assert spec.inner is not None
+    parsed = f"ds_unwrap({value})"
+    inside = [
+        f"json_extract({parsed}, {sql_string(pointer(keys))})" if keys else parsed
+        for keys in spec.inner
+    ]
+    found = inside[0] if len(inside) == 1 else first_present(*inside)
+    if spec.field == "messages":
+        return f"(CASE WHEN ds_type({found}) = 'ARRAY' THEN {found} END)"
+    return f"(CASE WHEN ds_type({parsed}) IN ('OBJECT', 'ARRAY') THEN {found} ELSE {value} END)"
+
+
+def _value_sql(spec: FieldSpec, slot: Callable[[Keys], str]) -> str:
+    """SQL for the JSON value of one field, ``slot`` giving the SQL of each path's value."""
+    if spec.constant is not None:
+        return _constant_sql(spec.constant)
+    candidates = [slot(keys) for keys in spec.paths]
+    if spec.inner is not None:
+        candidates = [_read_inside(c, spec) for c in candidates]
+    if spec.pattern is not None:
+        # Each place separately: the first one that matches is used ("-" for a missing header
+        # in one place does not hide the address in the next).
+        candidates = [
+            f"to_json(nullif(regexp_extract({text_of(c)}, {sql_string(spec.pattern)}, 1), ''))"
+            for c in candidates
+        ]
+    value = candidates[0] if len(candidates) == 1 else first_present(*candidates)
+    if spec.time_format is not None:
+        parsed = f"try_strptime({text_of(value)}, {sql_string(spec.time_format)})::TIMESTAMP"
+        value = f"to_json(strftime({parsed}, '%Y-%m-%dT%H:%M:%S.%f'))"
+    return value
+
+
+def mapping_sql(specs: list[FieldSpec]) -> str:
+    """The format query for ``specs``: every value is read by JSON Pointer from the raw record.
 
     One ``json_extract`` with the list of pointers parses each record once. Unmapped fields are
     NULL columns (not NULL constants: the shared macros cannot be bound on a constant NULL).
     """
-    index = {p.field: i + 1 for i, p in enumerate(paths)}
-    by_field = {p.field: p for p in paths}
-    pointers = ", ".join(sql_string(p.pointer) for p in paths)
+    slots: dict[Keys, int] = {}
+    for spec in specs:
+        for keys in spec.paths:
+            slots.setdefault(keys, len(slots) + 1)
+    pointers = ", ".join(sql_string(pointer(keys)) for keys in slots) or "'/'"
+    by_field = {s.field: s for s in specs}
 
     def value(field: str) -> str:
-        return f"v[{index[field]}]" if field in index else "NULL::JSON"
+        spec = by_field.get(field)
+        if spec is None:
+            return "NULL::JSON"
+        return f"values_{field}"
 
+    computed = ",\n        ".join(
+        f"{_value_sql(spec, lambda keys: f'v[{slots[keys]}]')} AS values_{spec.field}"
+        for spec in specs
+    )
     values = ",\n    ".join(f"{value(field)} AS {column}" for field, column in VALUE_FIELDS.items())
     texts = ",\n        ".join(f"ds_unwrap({value(f)}) AS {f}_value" for f in TEXT_FIELDS)
     messages_error = "NULL"
-    if "messages" in index:
+    if "messages" in by_field:
         shown = sql_string(f"messages ({by_field['messages'].display}): expected a list of ")
         messages_error = (
             f"CASE WHEN {present('messages_value')} AND ds_type(messages_value) <> 'ARRAY' "
             f"THEN {shown} || '{{role, content}}' END"
         )
-    n_tools = "ds_count(tools_value)" if "tools" in index else "NULL::BIGINT"
+    n_tools = "ds_count(tools_value)" if "tools" in by_field else "NULL::BIGINT"
     reasoning = "NULL::BOOLEAN"
-    if "reasoning_effort" in index or "thinking_budget" in index:
+    if "reasoning_effort" in by_field or "thinking_budget" in by_field:
         effort, budget = value("reasoning_effort"), value("thinking_budget")
         reasoning = (
             f"coalesce(lower({text_of(effort)}) IN {_EFFORTFUL} "
@@ -238,14 +435,19 @@ WITH mapped AS (
     SELECT source_line, raw, json_extract(raw, [{pointers}]) AS v
     FROM parsed
 ),
+fields AS (
+    SELECT *,
+        {computed}
+    FROM mapped
+),
 texts AS (
     SELECT *,
         {texts}
-    FROM mapped
+    FROM fields
 ),
 lists AS (
     SELECT *,
-        ds_messages(messages_value) AS msgs,
+        ds_any_messages(messages_value) AS msgs,
         {present("prompt_value")} AS has_prompt
     FROM texts
 )
