@@ -337,6 +337,7 @@ messages = "body.messages"
         ('{ path = "a", paths = ["b"] }', "give exactly one of `path`, `paths` or `value`"),
         ('{ path = "a", colour = "red" }', "unknown setting 'colour'"),
         ('{ value = ["a"] }', "`value` is a constant string, number or boolean"),
+        ("{ value = nan }", "`value` must be a finite number"),
         ('{ path = "a", format = "%Y" }', "for timestamp only"),
         ('{ path = "a", json = 3 }', "`json` is the path inside the parsed text"),
     ],

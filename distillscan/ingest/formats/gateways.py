@@ -16,13 +16,13 @@ one new TOML file; ``docs/formats.md`` lists them with an example record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from distillscan.errors import ConfigError
 from distillscan.ingest.formats import mapping
-from distillscan.ingest.formats.base import LogFormat, Record
+from distillscan.ingest.formats.base import LogFormat, Record, has_keys
 
 _TOP_LEVEL = ("name", "title", "detect", "fields")
 
@@ -30,7 +30,7 @@ _TOP_LEVEL = ("name", "title", "detect", "fields")
 def _detector(keys: tuple[str, ...]) -> Callable[[Record], bool]:
     def sniff(record: Record) -> bool:
         """The product's record has every one of its distinguishing keys."""
-        return isinstance(record, Mapping) and all(key in record for key in keys)
+        return has_keys(record, *keys)
 
     return sniff
 

@@ -45,6 +45,7 @@ can be found): a TOML syntax error, an unknown canonical field, an empty mapping
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -248,6 +249,8 @@ def _spec(field: str, written: object) -> FieldSpec:
         constant = written["value"]
         if not isinstance(constant, str | int | float | bool) or len(written) > 1:
             raise ValueError("`value` is a constant string, number or boolean, on its own")
+        if isinstance(constant, float) and not math.isfinite(constant):
+            raise ValueError(f"`value` must be a finite number, got {constant}")
         return FieldSpec(field, (), constant=constant)
     if "path" in written:
         paths: tuple[Keys, ...] = (_path(written["path"]),)
