@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,10 @@ STAGING_DIR = ".staging"
 SPILL_DIR = ".tmp"
 LOCK_FILE = ".lock"
 CASE_SCHEMA_VERSION = 1
+INVESTIGATION_FILE = "investigation.json"
+#: Written when an investigation's new outputs are all in place beside the old: its commit point.
+RESULTS_JOURNAL = "results.journal"
+NEW_SUFFIX = ".new"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,9 @@ class Case:
         return manifest
 
     def save_manifest(self, manifest: dict[str, Any]) -> None:
-        """Atomically replace the manifest (the commit point of an ingest)."""
+        """Atomically replace the manifest (the commit point of an ingest), sealed with its own
+        SHA-256 (:func:`manifest_digest`)."""
+        manifest["manifest_sha256"] = manifest_digest(manifest)
         write_atomic(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     def parts(self, table: str, manifest: dict[str, Any] | None = None) -> list[Path]:
@@ -122,15 +130,125 @@ class Case:
             leftover.unlink(missing_ok=True)
         shutil.rmtree(self.root / STAGING_DIR, ignore_errors=True)
 
+    def check_entries(self) -> None:
+        """Refuse a case whose own entries are links or special files.
+
+        Every command works on paths inside the case folder: a symbolic link there (to the
+        parts, the manifest, the lock) would make it read, overwrite or delete files elsewhere,
+        and a FIFO would make it wait for ever. Such a case was not written by distillscan.
+
+        Raises:
+            CaseError: naming the first such entry.
+        """
+        names = [
+            MANIFEST,
+            DATABASE,
+            LOCK_FILE,
+            STAGING_DIR,
+            SPILL_DIR,
+            INVESTIGATION_FILE,
+            RESULTS_JOURNAL,
+            ACCOUNTS_FILE,
+            "campaigns.parquet",
+            "evidence.parquet",
+            *(path.name for path in self.part_dirs()),
+        ]
+        for folder in [self.root, *(p for p in self.part_dirs() if p.is_dir())]:
+            entries = [folder / name for name in names] if folder == self.root else folder.iterdir()
+            for path in sorted(entries):
+                if not path.is_symlink() and not path.exists():
+                    continue
+                kind = path.lstat().st_mode
+                if stat.S_ISLNK(kind) or not (stat.S_ISREG(kind) or stat.S_ISDIR(kind)):
+                    raise CaseError(
+                        f"{path}: a link or special file inside the case folder; distillscan "
+                        "never writes one, and will not follow it",
+                        hint="remove it, or work on a copy of the case made without links",
+                    )
+
+    def refuses_output(self, path: Path) -> str | None:
+        """Why a report may not be written to ``path``, or None.
+
+        A report is written beside the evidence, never over it: not into the case folder
+        (its parts, manifest and results), not over an input the manifest lists, and not
+        through a symbolic link (which could point at either).
+        """
+        if path.is_symlink():
+            return "is a symbolic link"
+        target = path.resolve()
+        root = self.root.resolve()
+        if target == root or root in target.parents:
+            return f"is inside the case folder {self.root}"
+        manifest = self.load_manifest() if self.exists() else empty_manifest()
+        for entry in manifest["inputs"]:
+            location = (entry.get("run_metadata") or {}).get("absolute_path")
+            if location and Path(location).resolve() == target:
+                return f"is an input of the case ({entry['path']})"
+        return None
+
+    def publish_results(self, files: dict[str, Any], record: dict[str, Any]) -> None:
+        """Replace an investigation's outputs as one step: all new, or all as before.
+
+        ``files`` maps each output's name to a function that writes it to the path it is
+        given. Each is written beside its final name (``NAME.new``) and made durable, with the
+        record (``investigation.json``, holding every output's SHA-256) last; then the journal
+        ``RESULTS_JOURNAL`` is written: that is the commit point. The renames that follow can be
+        cut short by a crash: :meth:`finish_publishing` completes them (the next command that
+        takes the write lock calls it), and until then readers refuse the case. A run killed
+        before the journal leaves the previous results whole and ``.new`` files that the next
+        run removes.
+        """
+        record = dict(record)
+        record["outputs"] = {}
+        for name, write in sorted(files.items()):
+            staged = self.root / (name + NEW_SUFFIX)
+            write(staged)
+            fsync_file(staged)
+            record["outputs"][name] = file_sha256(staged)
+        record["investigation_sha256"] = json_digest(record, "investigation_sha256")
+        staged_record = self.root / (INVESTIGATION_FILE + NEW_SUFFIX)
+        with staged_record.open("w", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        names = [*sorted(files), INVESTIGATION_FILE]
+        write_atomic(self.root / RESULTS_JOURNAL, json.dumps(names) + "\n")
+        self.finish_publishing()
+
+    def finish_publishing(self) -> None:
+        """Complete an interrupted publish of results (see :meth:`publish_results`), or drop
+        the staged files of one that never reached its commit point."""
+        journal = self.root / RESULTS_JOURNAL
+        if journal.is_file():
+            for name in json.loads(journal.read_text("utf-8")):
+                staged = self.root / (str(name) + NEW_SUFFIX)
+                if "/" not in str(name) and staged.is_file():
+                    staged.replace(self.root / str(name))
+            fsync_dir(self.root)
+            journal.unlink()
+            fsync_dir(self.root)
+        for leftover in self.root.glob("*" + NEW_SUFFIX):
+            if leftover.is_file() and not leftover.is_symlink():
+                leftover.unlink()
+
     @contextlib.contextmanager
     def lock(self, shared: bool = False) -> Iterator[None]:
         """Hold the case lock: exclusive to write, shared to read a consistent state.
 
         Raises:
-            CaseError: another distillscan command holds it in a conflicting mode.
+            CaseError: another distillscan command holds it in a conflicting mode, or the
+                case holds a link or special file where its own files belong.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / LOCK_FILE).open("a") as handle:
+        self.check_entries()
+        # O_NOFOLLOW and O_NONBLOCK: a link or a FIFO put in place of the lock file since the
+        # check is refused by the kernel, not followed or waited on.
+        descriptor = os.open(
+            self.root / LOCK_FILE,
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK,
+            0o644,
+        )
+        with os.fdopen(descriptor, "a") as handle:
             try:
                 fcntl.flock(
                     handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
@@ -241,6 +359,32 @@ def connect(
             hint="give --memory-limit as a size such as 8GB and --temp-dir as a writable folder",
         ) from None
     return con
+
+
+def json_digest(document: dict[str, Any], seal_key: str) -> str:
+    """SHA-256 of a JSON document without its ``seal_key``, written as the case writes JSON.
+
+    A seal against accident and casual edits, not a signature: whoever can rewrite the file
+    can also recompute it. Keep the manifest's digest outside the case (in the incident ticket)
+    to make the whole case tamper-evident: the manifest holds every part's hash.
+    """
+    body = {key: value for key, value in document.items() if key != seal_key}
+    text = json.dumps(body, indent=2, sort_keys=True) + "\n"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The manifest's seal (``manifest_sha256``)."""
+    return json_digest(manifest, "manifest_sha256")
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def empty_manifest() -> dict[str, Any]:

@@ -19,14 +19,18 @@ from typing import Annotated, Any, NoReturn, TextIO
 
 import duckdb
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from distillscan import __version__
-from distillscan.case import Resources, write_atomic
+from distillscan.case import Case, Resources, write_atomic
 from distillscan.errors import DistillscanError, InputError
 from distillscan.ingest import ingest
+from distillscan.ingest.streams import (
+    DEFAULT_MAX_EXPANSION,
+    DEFAULT_MAX_RECORD,
+    ReadLimits,
+    parse_size,
+)
 from distillscan.investigate import Investigation, default_case_dir, investigate
 from distillscan.query import run as run_query
 from distillscan.render import console, drilldown, json_report, tabular
@@ -72,6 +76,26 @@ TempDir = Annotated[
         "--temp-dir", metavar="DIR", help="Where DuckDB spills to disk (default: CASE/.tmp)."
     ),
 ]
+#: Options shared by ingest and investigate: how much one input file may make the reader hold.
+MaxRecordSize = Annotated[
+    str,
+    typer.Option(
+        "--max-record-size",
+        metavar="SIZE",
+        help="Longest record read (a JSON line, a JSON record, a CSV field); longer ones are "
+        "quarantined.",
+    ),
+]
+MaxExpansion = Annotated[
+    float,
+    typer.Option(
+        "--max-expansion",
+        metavar="RATIO",
+        min=1.0,
+        help="Most bytes a compressed file may decompress to, per byte on disk (of at least "
+        "1 MiB); reading stops there and the rest is quarantined.",
+    ),
+]
 #: Options shared by ingest and investigate.
 MappingFile = Annotated[
     Path | None,
@@ -80,7 +104,20 @@ MappingFile = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stderr = console.plain_console(stderr=True, soft_wrap=True)
+
+
+def _read_limits(max_record_size: str, max_expansion: float) -> ReadLimits:
+    """The read limits from the command line (a usage error when a size cannot be read)."""
+    size = parse_size(max_record_size)
+    if size is None or size < 1024:
+        fail(
+            DistillscanError(
+                f"--max-record-size {max_record_size!r} is not a size of at least 1KiB",
+                hint="give a size such as 64MiB, 512KB or 1GB",
+            )
+        )
+    return ReadLimits(max_record_bytes=size, max_expansion=max_expansion)
 
 
 def fail(error: DistillscanError) -> NoReturn:
@@ -88,9 +125,7 @@ def fail(error: DistillscanError) -> NoReturn:
 
     Messages name files and quote log values, so they pass through :func:`inert` first.
     """
-    stderr.print(f"error: {escape(inert(error.message, 2000))}", markup=True)
-    if error.hint:
-        stderr.print(f"hint: {escape(inert(error.hint, 2000))}")
+    _say(error.message, error.hint)
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -145,6 +180,8 @@ def ingest_command(
     ] = False,
     memory_limit: MemoryLimit = None,
     temp_dir: TempDir = None,
+    max_record_size: MaxRecordSize = DEFAULT_MAX_RECORD,
+    max_expansion: MaxExpansion = DEFAULT_MAX_EXPANSION,
     quiet: Quiet = False,
 ) -> None:
     """Load log exports into a case folder: events, quarantine, manifest and DuckDB views.
@@ -162,6 +199,7 @@ def ingest_command(
             strict=strict,
             progress=None if quiet else _progress,
             resources=Resources(memory_limit, temp_dir),
+            limits=_read_limits(max_record_size, max_expansion),
         )
     except DistillscanError as exc:
         fail(exc)
@@ -172,7 +210,7 @@ def ingest_command(
 
 def _progress(message: str) -> None:
     if stderr.is_terminal:
-        stderr.print(f"[dim]{escape(inert(message, 300))}[/dim]")
+        stderr.print(Text(inert(message, 300), style="dim"))
 
 
 @app.command("verify")
@@ -195,7 +233,7 @@ def verify_command(
         result = verify(case, require_inputs=require_inputs)
     except DistillscanError as exc:
         fail(exc)
-    Console(highlight=False, soft_wrap=True).print(*console.verify_lines(result), sep="\n")
+    console.plain_console(soft_wrap=True).print(*console.verify_lines(result), sep="\n")
     if not result.ok:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -263,6 +301,8 @@ def investigate_command(
     ] = False,
     memory_limit: MemoryLimit = None,
     temp_dir: TempDir = None,
+    max_record_size: MaxRecordSize = DEFAULT_MAX_RECORD,
+    max_expansion: MaxExpansion = DEFAULT_MAX_EXPANSION,
     quiet: Quiet = False,
 ) -> None:
     """Ingest logs (or reuse a case), run every pass, and report suspected campaigns.
@@ -292,6 +332,7 @@ def investigate_command(
                 progress=status,
                 resources=Resources(memory_limit, temp_dir),
                 skip_unloadable=skip_unrecognised,
+                limits=_read_limits(max_record_size, max_expansion),
             )
             status("preparing the report")
             with reading(case_dir):
@@ -306,7 +347,6 @@ def investigate_command(
             "[!] this investigation replaced the one the case held for another window "
             f"({before['from'] or 'start'} → {before['to'] or 'end'}); a case keeps one at a "
             "time: use another --case to keep both",
-            markup=False,
         )
     print_terminal(report, case=str(case_dir), brief=brief)
     if fail_on is not None and _has_campaign_at(result, fail_on.value):
@@ -396,15 +436,13 @@ def simulate_command(
     stderr.print(
         f"[+] {summary.events:,} events in {config.days} day files ({formats}), "
         f"{summary.accounts:,} accounts ({labels})",
-        markup=False,
     )
     for campaign in summary.campaigns:
         stderr.print(
             f"    planted {campaign['id']}: {campaign['name']}, "
             f"{len(campaign['members']):,} accounts, {campaign['events']:,} events",
-            markup=False,
         )
-    stderr.print(f"[+] output: {out} (ground truth in {out / 'truth'})", markup=False)
+    stderr.print(f"[+] output: {out} (ground truth in {out / 'truth'})")
 
 
 class ShowFormat(StrEnum):
@@ -424,7 +462,7 @@ class ShowKind(StrEnum):
 
 def print_terminal(report: Report, *, case: str, brief: bool = False) -> None:
     """The Rich report on stdout (Rich decides colour and width from the terminal)."""
-    out = Console(highlight=False, markup=False, emoji=False)
+    out = console.plain_console()
     try:
         for renderable in terminal_report.render(report, case=case, brief=brief):
             out.print(renderable)
@@ -432,8 +470,12 @@ def print_terminal(report: Report, *, case: str, brief: bool = False) -> None:
         _silence_stdout()
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """``text`` to ``output`` (replaced atomically) or, byte for byte, to stdout."""
+def write_output(text: str, output: Path | None, case: Path | None = None) -> None:
+    """``text`` to ``output`` (replaced atomically) or, byte for byte, to stdout.
+
+    With ``case``, an ``output`` that would overwrite the case's own files or its inputs is
+    refused (:meth:`Case.refuses_output`).
+    """
     if output is None:
         try:
             sys.stdout.flush()
@@ -442,6 +484,14 @@ def write_output(text: str, output: Path | None) -> None:
         except BrokenPipeError:  # the reader has what it wanted (``| head``): not an error
             _silence_stdout()
         return
+    refusal = Case(case).refuses_output(output) if case is not None else None
+    if refusal is not None:
+        fail(
+            InputError(
+                f"{output}: will not write the report there: it {refusal}",
+                hint="write reports outside the case folder and its inputs",
+            )
+        )
     try:
         write_atomic(output, text)
     except OSError as exc:
@@ -507,7 +557,7 @@ def report_command(
     if renderer.name == "terminal" and output is None:
         print_terminal(report, case=str(case), brief=brief)  # colour, width from the terminal
     else:
-        write_output(renderer.render(report, str(case)), output)
+        write_output(renderer.render(report, str(case)), output, case)
     if fail_on is not None and any(
         at_least(c["severity"], fail_on.value) for c in report["campaigns"]
     ):
@@ -548,7 +598,7 @@ def sql_command(
     except DistillscanError as exc:
         fail(exc)
     if output_format is SqlFormat.table:
-        out = Console(highlight=False, markup=False, emoji=False)
+        out = console.plain_console()
         out.print(tabular.table(frame))
         out.print(Text(f"{frame.height:,} row(s)", style="dim"))
     elif output_format is SqlFormat.csv:
@@ -595,7 +645,7 @@ def show_command(
     if output_format is ShowFormat.json:
         write_output(json_report.render(document), None)
         return
-    out = Console(highlight=False, markup=False, emoji=False)
+    out = console.plain_console()
     for renderable in renderables:
         out.print(renderable)
 
@@ -623,7 +673,7 @@ def eval_command(
     if as_json:
         sys.stdout.write(result.to_json())
         return
-    Console(highlight=False).print(*console.evaluation(result.to_dict()), sep="\n")
+    console.plain_console().print(*console.evaluation(result.to_dict()), sep="\n")
 
 
 def _silence_stdout() -> None:
@@ -664,9 +714,9 @@ class _PipeSafeStdout:
 
 
 def _say(message: str, hint: str | None = None) -> None:
-    stderr.print(f"error: {escape(inert(message, 2000))}")
+    stderr.print(console.message("error: ", message))
     if hint:
-        stderr.print(f"hint: {escape(inert(hint, 2000))}")
+        stderr.print(console.message("hint: ", hint))
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -685,7 +735,7 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or EXIT_OK
-        stderr.print(escape(str(exc.code)))
+        stderr.print(console.message("", str(exc.code)))
         return EXIT_ERROR
     except BrokenPipeError:  # a write that bypassed the wrapper (the binary buffer)
         _silence_stdout()

@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from distillscan import __version__
-from distillscan.case import SPILL_DIR, Case, Resources, connect, write_atomic
+from distillscan.case import SPILL_DIR, Case, Resources, connect
 from distillscan.config import Config
 from distillscan.config import load as load_config
 from distillscan.db import has_view, in_window_sql, sql_string
@@ -34,6 +34,7 @@ from distillscan.detect import PassRun, run_passes
 from distillscan.detect.base import empty_edges
 from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
+from distillscan.ingest.streams import ReadLimits
 from distillscan.linking import link
 from distillscan.naming import describe_campaigns
 from distillscan.scoring import merge_signals, score_accounts, text_measured
@@ -83,6 +84,7 @@ def investigate(
     progress: Progress | None = None,
     resources: Resources | None = None,
     skip_unloadable: bool = False,
+    limits: ReadLimits | None = None,
 ) -> Investigation:
     """Run a whole investigation and write its outputs into ``case_dir``.
 
@@ -103,6 +105,7 @@ def investigate(
         progress: Called with a short status line as work proceeds.
         resources: DuckDB memory limit and spill directory.
         skip_unloadable: Investigate without the files that could not be loaded.
+        limits: Longest record and largest decompression ratio read from one file.
     """
     say = progress or (lambda _message: None)
     config = load_config(config_path)
@@ -117,6 +120,7 @@ def investigate(
             accounts=accounts,
             progress=say,
             resources=resources,
+            limits=limits,
         )
     case = Case(case_dir)
     if not case.exists():
@@ -148,6 +152,7 @@ def investigate(
         )
     # One writer at a time: the analysis reads a committed state and replaces the outputs.
     with case.lock():
+        case.finish_publishing()
         manifest = case.load_manifest()
         previous = _stored_window(case_dir)
         linked, campaigns, evidence, passes = _analyse(
@@ -340,17 +345,14 @@ def _write_outputs(
     config: Config,
     window: tuple[datetime | None, datetime | None],
 ) -> None:
-    """Write the outputs atomically (temp file, then rename), sorted for byte-stable results."""
+    """Replace the outputs as one step (:meth:`Case.publish_results`), sorted for byte-stable
+    results; ``investigation.json`` records each output's SHA-256 for ``verify``."""
     first = ["account_id", "score", "severity", "campaign_id"]
     ordered = accounts.select(first + [c for c in accounts.columns if c not in first])
-    for name, frame in (
-        ("accounts.parquet", ordered.sort("account_id")),
-        ("campaigns.parquet", campaigns),
-        ("evidence.parquet", evidence),
-    ):
-        tmp = case.root / (name + ".tmp")
-        frame.write_parquet(tmp, compression="zstd", statistics=False)
-        tmp.replace(case.root / name)
+
+    def writer(frame: pl.DataFrame) -> Callable[[Path], None]:
+        return lambda path: frame.write_parquet(path, compression="zstd", statistics=False)
+
     record = {
         "tool": "distillscan",
         "version": __version__,
@@ -358,6 +360,11 @@ def _write_outputs(
         "passes": passes,
         "config": config,
     }
-    write_atomic(
-        case.root / "investigation.json", json.dumps(record, indent=2, sort_keys=True) + "\n"
+    case.publish_results(
+        {
+            "accounts.parquet": writer(ordered.sort("account_id")),
+            "campaigns.parquet": writer(campaigns),
+            "evidence.parquet": writer(evidence),
+        },
+        record,
     )

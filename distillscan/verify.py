@@ -11,7 +11,13 @@ An investigator hands a case folder on, or comes back to it months later; before
   only rows of its own input (by ``source_sha256``);
 * no part file sits in the case without being listed (debris of an interrupted ingest, or a file
   put there by hand), and no ``event_id`` is loaded twice;
-* ``accounts.parquet`` was rebuilt from the account inputs the manifest lists.
+* ``accounts.parquet`` was rebuilt from the account inputs the manifest lists;
+* every part still has the SHA-256 the manifest recorded when it was written, and the manifest
+  its own seal (``manifest_sha256``): a value edited inside a part, or in the manifest, is named;
+* the investigation's outputs have the SHA-256 that ``investigation.json`` recorded (and that
+  record its own seal), and no run stopped halfway through replacing them.
+
+Cases written before parts were hashed have no recorded hashes; those checks are then skipped.
 
 The result is a :class:`VerifyResult`; the CLI renders it and exits 1 when any check fails.
 """
@@ -19,6 +25,7 @@ The result is a :class:`VerifyResult`; the CLI renders it and exits 1 when any c
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +33,15 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
-from distillscan.case import Case, connect
+from distillscan.case import (
+    INVESTIGATION_FILE,
+    RESULTS_JOURNAL,
+    Case,
+    connect,
+    file_sha256,
+    json_digest,
+    manifest_digest,
+)
 from distillscan.errors import CaseError
 
 _COUNTS = ("rows_read", "rows_loaded", "rows_quarantined")
@@ -91,6 +106,7 @@ def verify(case_dir: Path, *, require_inputs: bool = False) -> VerifyResult:
         manifest = case.load_manifest()
         _check_structure(case, manifest)
         result = VerifyResult(case_dir, inputs=len(manifest["inputs"]))
+        _check_seal(manifest, result)
         _check_totals(manifest, result)
         con = connect()
         try:
@@ -102,6 +118,7 @@ def verify(case_dir: Path, *, require_inputs: bool = False) -> VerifyResult:
         finally:
             con.close()
         _check_accounts(case, manifest, result)
+        _check_results(case, result)
     return result
 
 
@@ -123,6 +140,49 @@ def _check_structure(case: Case, manifest: dict[str, Any]) -> None:
                 break
     if problem:
         raise CaseError(f"{case.manifest_path}: the manifest is damaged ({problem})")
+
+
+def _check_seal(manifest: dict[str, Any], result: VerifyResult) -> None:
+    """The manifest is as distillscan wrote it."""
+    seal = manifest.get("manifest_sha256")
+    if seal is not None and seal != manifest_digest(manifest):
+        result.fail("manifest", "edited since distillscan wrote it (its seal does not match)")
+
+
+def _check_results(case: Case, result: VerifyResult) -> None:
+    """The investigation's outputs are those its record hashed, and fully replaced."""
+    if (case.root / RESULTS_JOURNAL).exists():
+        result.fail(
+            RESULTS_JOURNAL,
+            "an investigation stopped while replacing its results (run investigate again)",
+        )
+    path = case.root / INVESTIGATION_FILE
+    if not path.is_file():
+        return
+    try:
+        record = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        result.fail(INVESTIGATION_FILE, f"unreadable ({exc})")
+        return
+    if not isinstance(record, dict):
+        result.fail(INVESTIGATION_FILE, "not a JSON object")
+        return
+    seal = record.get("investigation_sha256")
+    if seal is not None and seal != json_digest(record, "investigation_sha256"):
+        result.fail(INVESTIGATION_FILE, "edited since the investigation wrote it")
+    outputs = record.get("outputs")
+    for name, recorded in sorted(outputs.items() if isinstance(outputs, dict) else []):
+        output = case.root / str(name)
+        if "/" in str(name) or not output.is_file():
+            result.fail(str(name), "written by the investigation but missing")
+            continue
+        result.parts += 1
+        if file_sha256(output) != recorded:
+            result.fail(
+                str(name),
+                "changed since the investigation wrote it (edited, or an ingest of account "
+                "metadata since: run investigate again)",
+            )
 
 
 def _check_totals(manifest: dict[str, Any], result: VerifyResult) -> None:
@@ -193,9 +253,16 @@ def _check_parts(
             continue
         result.parts += 1
         path = case.root / relative
+        if path.is_symlink():
+            result.fail(relative, "a symbolic link, not the part distillscan wrote")
+            continue
         if not path.is_file():
             result.fail(relative, f"listed for {entry['path']} but missing")
             continue
+        recorded = entry.get(f"{key}_sha256")
+        if isinstance(recorded, str) and file_sha256(path) != recorded:
+            # Then the checks below say what changed, where they can.
+            result.fail(relative, "changed since it was written (not the SHA-256 recorded)")
         try:
             parquet = pq.ParquetFile(path)
             rows = parquet.metadata.num_rows

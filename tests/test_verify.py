@@ -6,11 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from ingest_support import DATA, canonical_record, jsonl_bytes, manifest_of
 from typer.testing import CliRunner
 
+from distillscan.case import Case
 from distillscan.cli import app
 from distillscan.errors import CaseError
 from distillscan.ingest import ingest
@@ -131,9 +133,36 @@ def test_stale_accounts_table_fails(sound_case: tuple[Path, Path]) -> None:
     case, _ = sound_case
     manifest = manifest_of(case)
     manifest["accounts_published"] = []
-    (case / "manifest.json").write_text(json.dumps(manifest))
+    Case(case).save_manifest(manifest)  # as an interrupted ingest leaves it: sealed
     [problem] = verify(case).problems
     assert problem.subject == "accounts.parquet"
+
+
+def test_a_hand_edited_manifest_fails(sound_case: tuple[Path, Path]) -> None:
+    """The manifest's seal: a count changed consistently still shows."""
+    case, _ = sound_case
+    manifest = manifest_of(case)
+    manifest["inputs"][0]["warnings"] = ["all good"]
+    (case / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    [problem] = verify(case).problems
+    assert (problem.subject, problem.message) == (
+        "manifest",
+        "edited since distillscan wrote it (its seal does not match)",
+    )
+
+
+def test_a_value_edited_inside_a_part_is_named(sound_case: tuple[Path, Path]) -> None:
+    """Same rows, same input, one value changed: only the part's hash shows it."""
+    case, _ = sound_case
+    part = case / _entry(case, "logs/a.jsonl")["part"]
+    table = pq.read_table(part)
+    column = table.schema.get_field_index("model")
+    pq.write_table(table.set_column(column, "model", pa.array(["forged"] * table.num_rows)), part)
+    [problem] = verify(case).problems
+    assert (problem.subject, problem.message) == (
+        _entry(case, "logs/a.jsonl")["part"],
+        "changed since it was written (not the SHA-256 recorded)",
+    )
 
 
 def test_not_a_case_is_a_usage_error(tmp_path: Path) -> None:

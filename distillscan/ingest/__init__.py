@@ -41,6 +41,7 @@ from distillscan.ingest.dedup import InputParts, Resolution, resolve_duplicates
 from distillscan.ingest.discover import InputFile, discover, sha256_of
 from distillscan.ingest.formats.base import LogFormat
 from distillscan.ingest.load import FileOutcome, NotALog, load_file, part_name, prepare
+from distillscan.ingest.streams import ReadLimits
 from distillscan.schema import ACCOUNT_META_ARROW_SCHEMA, TABLES
 
 Progress = Callable[[str], None]
@@ -112,6 +113,7 @@ def ingest(
     strict: bool = False,
     progress: Progress | None = None,
     resources: Resources | None = None,
+    limits: ReadLimits | None = None,
 ) -> IngestReport:
     """Load log files (and account metadata files) into the case folder ``case_dir``.
 
@@ -124,6 +126,7 @@ def ingest(
         strict: Fail, committing nothing, if any row would be quarantined.
         progress: Called with a short status line as work proceeds.
         resources: DuckDB memory limit and spill directory.
+        limits: Longest record and largest decompression ratio read from one file.
 
     Raises:
         InputError: a path is missing, a forced format is unknown, or ``strict`` and some rows
@@ -155,7 +158,7 @@ def ingest(
         jobs = [(f, forced) for f in files]
         jobs += [(f, formats.by_name("accounts")) for f in account_files]
         try:
-            _load_files(con, jobs, staging, known, report, say)
+            _load_files(con, jobs, staging, known, report, say, limits or ReadLimits())
             say("checking for duplicate event ids")
             limit = resources.memory_limit if resources is not None else None
             resolution = _resolve(con, case, manifest, report, staging, limit)
@@ -214,6 +217,7 @@ def _load_files(
     known: set[str],
     report: IngestReport,
     say: Progress,
+    limits: ReadLimits,
 ) -> None:
     """Load every job's file into staging, several at once, and record each result in order.
 
@@ -250,12 +254,12 @@ def _load_files(
         cursor = con.cursor()
         try:
             prepare(cursor)
-            return _load_one(cursor, *job, staging, said)
+            return _load_one(cursor, *job, staging, said, limits)
         finally:
             cursor.close()
 
     if len(todo) <= 1 or LOAD_WORKERS == 1:
-        results = [_load_one(con, *job, staging, say) for job in todo]
+        results = [_load_one(con, *job, staging, say, limits) for job in todo]
     else:
         with ThreadPoolExecutor(max_workers=LOAD_WORKERS) as pool:
             results = list(pool.map(work, todo))
@@ -286,6 +290,7 @@ def _load_one(
     stamp: tuple[int, int],
     staging: Path,
     say: Progress,
+    limits: ReadLimits,
 ) -> _Loaded:
     """Load one file into staging, or say why it could not be (an error or a skip)."""
     say(f"reading {source.display}")
@@ -293,7 +298,7 @@ def _load_one(
     parts["quarantine"] = staging / QUARANTINE_DIR / part_name(sha)
     result = _Loaded(source, sha, parts)
     try:
-        outcome = load_file(con, source, sha, parts, fmt)
+        outcome = load_file(con, source, sha, parts, fmt, limits)
         after = source.path.stat()
         if (after.st_size, after.st_mtime_ns) != stamp:
             raise InputError(
@@ -421,6 +426,7 @@ def _recover(case: Case, manifest: dict[str, Any], report: IngestReport) -> None
     if case.exists():
         _refresh_views(case, report)
     case.remove_debris(manifest)
+    case.finish_publishing()  # an investigation's outputs, if a run stopped while renaming them
     if _accounts_stale(manifest):
         _publish_accounts(case, manifest)
         manifest["accounts_published"] = _account_inputs(manifest)
@@ -457,10 +463,14 @@ def _commit(
             relative = entry[key]
             if relative and (staging / relative).exists():
                 fsync_file(staging / relative)
+                # What ``verify`` checks the part against: a value edited after the fact shows.
+                entry[f"{key}_sha256"] = sha256_of(staging / relative)
                 target = case.root / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 (staging / relative).replace(target)
                 folders.add(target.parent)
+            elif not relative:
+                entry[f"{key}_sha256"] = None
     for folder in sorted(folders):
         fsync_dir(folder)
     fsync_dir(case.root)

@@ -50,7 +50,7 @@ from zlib_ng import gzip_ng
 from distillscan.db import sql_identifier, sql_string
 from distillscan.ingest.discover import InputFile
 from distillscan.ingest.formats.base import LogFormat
-from distillscan.ingest.streams import GZIP_ERROR, InputStream, compression_of
+from distillscan.ingest.streams import GZIP_ERROR, InputStream, ReadLimits, compression_of
 from distillscan.ingest.validate import validation_sql
 from distillscan.schema import (
     ARROW_TYPES,
@@ -164,22 +164,28 @@ def _duckdb_path(path: Path) -> str | None:
     return text
 
 
-def _count_lines(path: Path, result: _LineCount, stop: threading.Event) -> None:
+def _count_lines(path: Path, result: _LineCount, stop: threading.Event, limits: ReadLimits) -> None:
     """Count line ends of ``path`` after decompression (runs on its own thread until ``stop``).
 
     A ``.gz`` file is inflated into one reused buffer: a new bytes object per chunk cost as
     much in page faults as the inflating itself (2M-event export: 4.4 s, 1.9 s this way). Any
-    damage only has to be noticed here, not located: the careful path then reads the file.
+    damage only has to be noticed here, not located: the careful path then reads the file. So
+    do the read limits: a line or a decompressed size past them stops the count (and the scan,
+    see :func:`_load_lines`), and the careful path quarantines what is over.
     """
+    watch = _LimitWatch(limits, path)
     try:
         if compression_of(path) == "gz":
-            _count_gzip_lines(path, result, stop)
+            _count_gzip_lines(path, result, stop, watch)
             return
-        with InputStream(path) as stream:
+        with InputStream(path, limits) as stream:
             last = b""
             while not stop.is_set() and (chunk := stream.read_chunk()):
                 result.newlines += _newlines(chunk, len(chunk))
                 last = chunk
+                if (over := watch.over(chunk, len(chunk))) is not None:
+                    result.problem = over
+                    return
             result.empty = not last
             result.ends_with_newline = last.endswith(b"\n")
             result.problem = stream.damage
@@ -187,7 +193,9 @@ def _count_lines(path: Path, result: _LineCount, stop: threading.Event) -> None:
         result.problem = str(exc)
 
 
-def _count_gzip_lines(path: Path, result: _LineCount, stop: threading.Event) -> None:
+def _count_gzip_lines(
+    path: Path, result: _LineCount, stop: threading.Event, watch: _LimitWatch
+) -> None:
     """:func:`_count_lines` for a ``.gz`` file."""
     buffer = bytearray(COUNT_BUFFER_BYTES)
     try:
@@ -196,8 +204,39 @@ def _count_gzip_lines(path: Path, result: _LineCount, stop: threading.Event) -> 
                 result.newlines += _newlines(buffer, filled)
                 result.empty = False
                 result.ends_with_newline = buffer[filled - 1] == ord("\n")
+                if (over := watch.over(buffer, filled)) is not None:
+                    result.problem = over
+                    return
     except (EOFError, GZIP_ERROR) as exc:  # truncated, corrupt (OSError is the caller's)
         result.problem = str(exc) or type(exc).__name__
+
+
+class _LimitWatch:
+    """The read limits, checked chunk by chunk by the line counter."""
+
+    def __init__(self, limits: ReadLimits, path: Path) -> None:
+        self.limits = limits
+        compressed = compression_of(path) is not None
+        self.budget = limits.decompressed_budget(path.stat().st_size) if compressed else None
+        self.total = 0
+        self.run = 0  # bytes since the last line end
+
+    def over(self, buffer: bytes | bytearray, end: int) -> str | None:
+        """Why reading must stop after ``buffer[:end]``, or None."""
+        self.total += end
+        if self.budget is not None and self.total > self.budget:
+            return self.limits.expansion_damage(self.budget)
+        last = buffer.rfind(b"\n", 0, end)
+        if last < 0:
+            self.run += end
+        else:
+            # The line that ends first in this buffer may have begun long before it.
+            if self.run + buffer.find(b"\n", 0, end) > self.limits.max_record_bytes:
+                return "a line longer than the record limit"
+            self.run = end - last - 1
+        if self.run > self.limits.max_record_bytes:
+            return "a line longer than the record limit"
+        return None
 
 
 def _records(
@@ -295,6 +334,7 @@ def load(
     spec: TableSpec,
     sha256: str,
     target: Path,
+    limits: ReadLimits,
 ) -> Outcome:
     """Load ``source`` in one scan, writing its loaded rows (in line order) to ``target``.
 
@@ -307,10 +347,10 @@ def load(
     """
     if fmt.typed_json is not None and source.container != "parquet":
         try:
-            return _load(con, source, fmt, spec, sha256, target, typed_json=True)
+            return _load(con, source, fmt, spec, sha256, target, limits, typed_json=True)
         except ShapeMismatch:
             pass
-    return _load(con, source, fmt, spec, sha256, target, typed_json=False)
+    return _load(con, source, fmt, spec, sha256, target, limits, typed_json=False)
 
 
 def _load(
@@ -320,6 +360,7 @@ def _load(
     spec: TableSpec,
     sha256: str,
     target: Path,
+    limits: ReadLimits,
     *,
     typed_json: bool,
 ) -> Outcome:
@@ -334,7 +375,7 @@ def _load(
                 raise GiveUp("the format's query does not stream in input order")
             if source.container == "parquet":
                 return _load_parquet(con, source, query, spec, sha256, target)
-            return _load_lines(con, source, fmt, query, spec, sha256, target)
+            return _load_lines(con, source, fmt, query, spec, sha256, target, limits)
         finally:
             con.execute("RESET disabled_optimizers")
     # RuntimeError: DuckDB's own C++ exceptions. UnicodeDecodeError: an error whose message
@@ -386,13 +427,23 @@ def _load_lines(
     spec: TableSpec,
     sha256: str,
     target: Path,
+    limits: ReadLimits,
 ) -> Outcome:
     """JSON lines: the scan's result is streamed in file order (DuckDB keeps the input order of
     a query without ORDER BY, on every thread) and each record numbered by its position as it
-    is written; the numbering stands once the line count shows that every line held a record."""
+    is written; the numbering stands once the line count shows that every line held a record.
+
+    When the counter meets a read limit it interrupts the scan: a decompression bomb of valid
+    records must not be loaded to its end first."""
     count = _LineCount()
     stop = threading.Event()
-    counter = threading.Thread(target=_count_lines, args=(source.path, count, stop), daemon=True)
+
+    def count_lines() -> None:
+        _count_lines(source.path, count, stop, limits)
+        if count.problem is not None:
+            con.interrupt()
+
+    counter = threading.Thread(target=count_lines, daemon=True)
     counter.start()
     try:
         records, rejected = _stream(

@@ -34,7 +34,7 @@ from distillscan.ingest.readers import (
     read_jsonl,
     read_parquet,
 )
-from distillscan.ingest.streams import InputStream
+from distillscan.ingest.streams import InputStream, ReadLimits
 from distillscan.ingest.validate import validation_sql
 from distillscan.schema import QUARANTINE_ARROW_SCHEMA, QUARANTINE_RAW_LIMIT, TABLES, TableSpec
 
@@ -79,10 +79,10 @@ def part_name(sha256: str, revision: int = 0) -> str:
     return f"{sha256[:32]}.parquet" if revision == 0 else f"{sha256[:32]}.r{revision}.parquet"
 
 
-def _batches(source: InputFile) -> tuple[Iterator[Batch], InputStream | None]:
+def _batches(source: InputFile, limits: ReadLimits) -> tuple[Iterator[Batch], InputStream | None]:
     if source.container == "parquet":
         return read_parquet(source.path), None
-    stream = InputStream(source.path)
+    stream = InputStream(source.path, limits)
     readers = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv}
     return readers[source.container or "jsonl"](stream), stream
 
@@ -124,16 +124,20 @@ def load_file(
     sha256: str,
     part_paths: dict[str, Path],
     forced: LogFormat | None = None,
+    limits: ReadLimits | None = None,
 ) -> FileOutcome:
     """Load ``source`` into Parquet parts at ``part_paths`` (keyed by table name).
+
+    ``limits`` bound what the file may make the reader hold (:class:`ReadLimits`).
 
     Raises:
         InputError: the file cannot be opened, or its format cannot be recognised
             (:class:`NotALog` when it is a single JSON value that is not a log).
     """
+    limits = limits or ReadLimits()
     stream: InputStream | None = None
     try:
-        batches, stream = _batches(source)
+        batches, stream = _batches(source, limits)
         head = _head(batches)
     except OSError as exc:
         if stream is not None:
@@ -149,9 +153,9 @@ def load_file(
         outcome = FileOutcome(format=fmt.name, target=fmt.target)
         if bulk.eligible(source, fmt, spec):
             _close(batches, stream)
-            if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome):
+            if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome, limits):
                 return outcome
-            batches, stream = _batches(source)  # the careful path reads the file afresh
+            batches, stream = _batches(source, limits)  # the careful path reads the file afresh
             head = []
         writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
         try:
@@ -183,10 +187,11 @@ def _load_bulk(
     sha256: str,
     part_paths: dict[str, Path],
     outcome: FileOutcome,
+    limits: ReadLimits,
 ) -> bool:
     """Try the bulk path (:mod:`distillscan.ingest.bulk`); False, with nothing written, if not."""
     try:
-        done = bulk.load(con, source, fmt, spec, sha256, part_paths[fmt.target])
+        done = bulk.load(con, source, fmt, spec, sha256, part_paths[fmt.target], limits)
     except bulk.GiveUp:
         return False
     writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)

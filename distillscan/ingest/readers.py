@@ -45,12 +45,6 @@ BATCH_BYTES = 32 * 1024 * 1024
 FIRST_BATCH_BYTES = 1024 * 1024
 #: Characters of JSON text read per step from a ``.json`` document.
 JSON_READ_CHARS = 8 * 1024 * 1024
-#: A single ``.json`` record longer than this is refused (it would otherwise be held in memory
-#: whole while the parser looks for its end).
-MAX_JSON_RECORD_CHARS = 256 * 1024 * 1024
-#: Longest CSV cell accepted (the standard library's default of 128 KiB is far too small for
-#: prompts; this bounds memory against a stray quote that never closes).
-MAX_CSV_FIELD = 512 * 1024 * 1024
 
 CONTAINERS = ("jsonl", "json", "csv", "parquet")
 _EXTENSIONS = {
@@ -63,12 +57,19 @@ _EXTENSIONS = {
 
 
 def container_of(path: Path) -> str | None:
-    """Return the container type from the file name (compression suffix ignored), or None."""
+    """Return the container type from the file name (compression suffix ignored), or None.
+
+    A compressed file with no other extension (CloudWatch Logs' export to S3 writes
+    ``000000.gz``) is read as JSON lines; its records then decide whether it is a log.
+    """
     name = path.name.lower()
+    compressed = False
     for suffix in (".gz", ".gzip", ".zst", ".zstd"):
         if name.endswith(suffix):
-            name = name[: -len(suffix)]
+            name, compressed = name[: -len(suffix)], True
             break
+    if compressed and name and not Path(name).suffix:
+        return "jsonl"
     return _EXTENSIONS.get(Path(name).suffix)
 
 
@@ -150,10 +151,13 @@ def read_jsonl(stream: InputStream) -> Iterator[Batch]:
 
     Lines are split by Arrow in bulk; only a block that fails UTF-8 validation is split in
     Python, to find the offending lines. A byte-order mark at the start of any line is dropped
-    (concatenated exports repeat it).
+    (concatenated exports repeat it). A line longer than the stream's ``max_record_bytes`` is
+    quarantined by its first bytes and skipped without being held.
     """
+    limit = stream.limits.max_record_bytes
     pending: list[bytes] = []
     pending_size = 0
+    run = 0  # bytes since the last line end: the length so far of the line being gathered
     next_line = 1  # number of the first line in the next block
     first = True
     while True:
@@ -163,12 +167,35 @@ def read_jsonl(stream: InputStream) -> Iterator[Batch]:
         if first:
             chunk = chunk.removeprefix(codecs.BOM_UTF8)
             first = False
+        end = chunk.rfind(b"\n")
+        run = run + len(chunk) if end < 0 else len(chunk) - end - 1
         pending.append(chunk)
         pending_size += len(chunk)
+        if run > limit:
+            data = b"".join(pending)
+            cut = data.rfind(b"\n")
+            if cut >= 0:
+                yield _jsonl_block(data[: cut + 1], next_line)
+                next_line += data.count(b"\n", 0, cut + 1)
+            long_line = next_line
+            head = data[cut + 1 : cut + 1 + QUARANTINE_RAW_LIMIT * 4]
+            rest = _skip_line(stream)
+            reason = f"a line longer than {limit:,} bytes (raise --max-record-size to read it)"
+            if rest is None:  # the long line ran to the end of the file (or to a break)
+                if stream.damage is not None:
+                    reason += f"; {break_reason(stream.damage, True)}"
+                yield empty_batch([Reject(long_line, reason, preview(head))])
+                return
+            yield empty_batch([Reject(long_line, reason, preview(head))])
+            next_line += 1
+            end = rest.rfind(b"\n")
+            run = len(rest) if end < 0 else len(rest) - end - 1
+            pending, pending_size = [rest], len(rest)
+            continue
         # Split only once enough is gathered, and only where the newest chunk holds a line end:
         # a very long line is gathered whole without rescanning it.
         enough = FIRST_BATCH_BYTES if next_line == 1 else BATCH_BYTES
-        if pending_size < enough or b"\n" not in chunk:
+        if pending_size < enough or end < 0:
             continue
         data = b"".join(pending)
         cut = data.rfind(b"\n")
@@ -189,6 +216,21 @@ def read_jsonl(stream: InputStream) -> Iterator[Batch]:
     partial = bool(tail.strip())
     batch.rejects.append(Reject(tail_line, break_reason(stream.damage, partial), preview(tail)))
     yield batch
+
+
+def _skip_line(stream: InputStream) -> bytes | None:
+    """Read past the end of the current line; the bytes after its line end, or None at the end
+    of the stream."""
+    while chunk := stream.read_chunk():
+        end = chunk.find(b"\n")
+        if end >= 0:
+            return chunk[end + 1 :]
+    return None
+
+
+#: The time stamp CloudWatch Logs' export to S3 puts before each event's JSON.
+_STAMP_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? "
+_STAMPED_LINE = re.compile(_STAMP_PATTERN.encode("ascii") + rb"[{\[]")
 
 
 def _jsonl_block(block: bytes, first_line: int) -> Batch:
@@ -214,6 +256,10 @@ def _jsonl_block(block: bytes, first_line: int) -> Batch:
     # whole block. A byte-order mark is not whitespace to JSON, so it goes (rarely present).
     if codecs.BOM_UTF8 in block:
         parts = pc.utf8_ltrim(parts, characters="\ufeff")
+    if _STAMPED_LINE.match(block):
+        # CloudWatch Logs' export to S3 writes each event as "TIMESTAMP {json}": the record is
+        # the JSON (which carries its own time).
+        parts = pc.replace_substring_regex(parts, _STAMP_PATTERN, "")
     lines = pa.array(range(first_line, first_line + len(parts)), pa.int64())
     # Blank or whitespace-only lines are not records. The anchored pattern stops at the first
     # other character, so on ordinary lines it costs one character each.
@@ -309,6 +355,9 @@ class _JsonText:
         self.reader = io.TextIOWrapper(
             io.BufferedReader(stream), encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
+        # A record longer than this is refused (it would otherwise be held in memory whole
+        # while the parser looks for its end).
+        self.max_record_chars = stream.limits.max_record_bytes
         self.buf = ""
         self.pos = 0
         self.base = 0  # offset in the whole text of ``buf[0]``
@@ -397,7 +446,7 @@ class _JsonText:
                 scan = match.end()
                 if depth <= 0:
                     return scan
-            if len(self.buf) - self.pos > MAX_JSON_RECORD_CHARS or not self.fill():
+            if len(self.buf) - self.pos > self.max_record_chars or not self.fill():
                 return None
 
 
@@ -585,11 +634,14 @@ def _decode_one(text: _JsonText, decoder: json.JSONDecoder) -> int | str:
             # Running out of text looks like an error: read more and try again, but only when
             # the error is at the window's end (or in a string that may continue past it).
             near_end = exc.pos >= len(text.buf) - 12 or exc.msg.startswith("Unterminated string")
-            too_long = len(text.buf) - text.pos > MAX_JSON_RECORD_CHARS
+            too_long = len(text.buf) - text.pos > text.max_record_chars
             if near_end and not too_long and text.fill():
                 continue
             if too_long:
-                return f"a JSON record longer than {MAX_JSON_RECORD_CHARS:,} characters"
+                return (
+                    f"a JSON record longer than {text.max_record_chars:,} characters "
+                    "(raise --max-record-size to read it)"
+                )
             char = text.buf[exc.pos : exc.pos + 1]
             if char and "\udc80" <= char <= "\udcff":
                 return (
@@ -608,7 +660,7 @@ def _finish_array(text: _JsonText, wrapped: bool, number: int, rejects: list[Rej
     if wrapped and text.peek() == ",":
         # Other members of the wrapping object (a paging token, a count): read and ignore them.
         while text.fill():
-            if len(text.buf) - text.pos > MAX_JSON_RECORD_CHARS:
+            if len(text.buf) - text.pos > text.max_record_chars:
                 break
         tail = "{" + text.buf[text.pos + 1 :]
         try:
@@ -695,7 +747,10 @@ def read_csv(stream: InputStream) -> Iterator[Batch]:
     by its first line only, and reading resumes on the next line, so one stray quote cannot
     take the rest of the file with it.
     """
-    csv.field_size_limit(MAX_CSV_FIELD)
+    # The longest cell (the standard library's 128 KiB is far too small for prompts; the bound
+    # holds memory against a stray quote that never closes). The setting is process-wide, and
+    # every reader sets the same value from the same limits.
+    csv.field_size_limit(stream.limits.max_record_bytes)
     text = io.TextIOWrapper(
         io.BufferedReader(stream), encoding="utf-8-sig", errors="surrogateescape", newline=""
     )

@@ -3,12 +3,21 @@
 A damaged export is evidence too. When a ``.gz`` or ``.zst`` stream ends early or is corrupt, the
 reader hands over every byte it could decompress, then reports the damage so the ingest can
 quarantine the incomplete record and say where the file broke.
+
+Logs are written by the people under investigation, so reading is bounded (:class:`ReadLimits`):
+a compressed stream stops at a multiple of its size on disk (10 GB of zeros fit in 10 MB of
+gzip), and the readers refuse a single record longer than a set size instead of holding it in
+memory. Both end the file the way damage does: what came before is loaded, the rest is
+quarantined with the reason, and the file is named.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +31,63 @@ READ_SIZE = 128 * 1024
 #: Small, so that memory freed by one step serves the next: with 16 MiB every step took fresh
 #: pages, and page faults cost as much as the inflating (2M-event export: 4.4 s, 2.3 s now).
 CHUNK_LIMIT = 256 * 1024
+
+#: A compressed file may always expand to this many times this size, however small it is.
+EXPANSION_FLOOR_BYTES = 1024 * 1024
+#: Default longest record, as the command line writes it.
+DEFAULT_MAX_RECORD = "64MiB"
+#: Default largest decompression ratio.
+DEFAULT_MAX_EXPANSION = 100.0
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in a size such as ``64MiB``, ``512KB`` or ``1048576``; None if it is not one."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if match is None or match.group(2).lower() not in _SIZE_UNITS:
+        return None
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """Bounds on what one input file may make the reader hold or produce.
+
+    Attributes:
+        max_record_bytes: Longest record (a JSON line, a ``.json`` record, a CSV field).
+            Prompts and answers run to megabytes; a record past this is quarantined.
+        max_expansion: Most decompressed bytes per compressed byte (of at least
+            ``EXPANSION_FLOOR_BYTES``). Real JSON logs compress 5-30x; gzip cannot pass
+            about 1,030x, zstd can reach millions.
+    """
+
+    max_record_bytes: int = 64 * 1024 * 1024
+    max_expansion: float = DEFAULT_MAX_EXPANSION
+
+    def decompressed_budget(self, compressed_bytes: int) -> int:
+        """Most bytes a compressed file of ``compressed_bytes`` may decompress to."""
+        return int(self.max_expansion * max(compressed_bytes, EXPANSION_FLOOR_BYTES))
+
+    def expansion_damage(self, budget: int) -> str:
+        """The reason recorded where a stream passes its budget."""
+        return (
+            f"decompresses to more than {budget:,} bytes ({self.max_expansion:g} times its size "
+            "on disk): a decompression bomb, or raise --max-expansion to read it"
+        )
+
 
 COMPRESSIONS = ("gz", "zst")
 #: zlib-ng's error class (its type stubs declare it as an instance).
@@ -104,10 +170,18 @@ class InputStream(io.RawIOBase):
     end of the file and :attr:`damage` holds the reason, for the caller to record.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: ReadLimits | None = None) -> None:
         super().__init__()
+        self.limits = limits or ReadLimits()
         self._file = path.open("rb")
-        self._chunks = iter_decompressed(self._file, compression_of(path))
+        compression = compression_of(path)
+        self._chunks = iter_decompressed(self._file, compression)
+        self._budget = (
+            self.limits.decompressed_budget(os.fstat(self._file.fileno()).st_size)
+            if compression
+            else None
+        )
+        self._produced = 0
         self._pending = b""
         self.damage: str | None = None
 
@@ -135,13 +209,18 @@ class InputStream(io.RawIOBase):
         if self.damage is not None:
             return b""
         try:
-            return next(self._chunks, b"")
+            chunk = next(self._chunks, b"")
         except DamagedStream as exc:
             self.damage = str(exc)
             return b""
         except OSError as exc:
             self.damage = f"read error: {exc.strerror or exc}"
             return b""
+        self._produced += len(chunk)
+        if self._budget is not None and self._produced > self._budget:
+            self.damage = self.limits.expansion_damage(self._budget)
+            return b""
+        return chunk
 
     def close(self) -> None:
         """Close the underlying file."""

@@ -9,13 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from distillscan.ingest import IngestReport
 from distillscan.textsafe import inert
 from distillscan.verify import VerifyResult
+
+
+def plain_console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
+    """The only kind of console the command line prints through.
+
+    Markup, emoji codes (``:warning:``) and highlighting are off, so a string that reaches it
+    from a log or a file name prints as the characters it holds; control characters are
+    neutralised before that by :func:`~distillscan.textsafe.inert`.
+    """
+    return Console(stderr=stderr, soft_wrap=soft_wrap, markup=False, emoji=False, highlight=False)
+
+
+def message(prefix: str, text: str, limit: int = 2000) -> Text:
+    """One line of the command line's own speech (``error:``, ``hint:``) around log text."""
+    return Text(f"{prefix}{inert(text, limit)}")
 
 
 def _line(text: str, limit: int = 1000) -> Text:

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from distillscan.case import Case
+from distillscan.case import RESULTS_JOURNAL, Case
 from distillscan.errors import CaseError
 from distillscan.investigate import Investigation
 
@@ -45,6 +45,12 @@ def reading(case_dir: Path) -> Iterator[None]:
             except OSError as exc:
                 if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
                     raise CaseError(f"{case_dir}: cannot lock the case ({exc.strerror})") from None
+        if (case_dir / RESULTS_JOURNAL).exists():
+            raise CaseError(
+                f"{case_dir}: an investigation stopped while replacing its results",
+                hint=f"run `distillscan investigate --case {case_dir}`: it finishes the "
+                "replacement, or runs the investigation again",
+            )
         yield
 
 

@@ -21,7 +21,7 @@ from distillscan.errors import InputError
 from distillscan.ingest import readers
 from distillscan.ingest.discover import discover
 from distillscan.ingest.readers import Batch, Reject, read_csv, read_json, read_jsonl
-from distillscan.ingest.streams import InputStream
+from distillscan.ingest.streams import InputStream, ReadLimits
 
 
 def frame(path: Path, reader: str = "jsonl") -> tuple[list[tuple[int, str]], list[Reject]]:
@@ -302,3 +302,32 @@ def test_a_missing_path_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "link.jsonl").symlink_to(tmp_path / "absent.jsonl")
     with pytest.raises(InputError, match="broken symbolic link"):
         discover([tmp_path / "link.jsonl"])
+
+
+def test_a_line_past_the_record_limit_is_quarantined_and_skipped(tmp_path: Path) -> None:
+    """The long line is rejected by its first bytes; the lines after it still load."""
+    path = tmp_path / "long.jsonl"
+    long_record = canonical_record(2, prompt="x" * 300_000)
+    path.write_bytes(jsonl_bytes([canonical_record(1), long_record, canonical_record(3)]))
+    with InputStream(path, ReadLimits(max_record_bytes=100_000)) as stream:
+        batches = list(read_jsonl(stream))
+    lines = [line for b in batches for line in b.lines.to_pylist()]
+    rejects = [r for b in batches for r in b.rejects]
+    assert lines == [1, 3]
+    assert [(r.line, r.reason.split(" (")[0]) for r in rejects] == [
+        (2, "a line longer than 100,000 bytes")
+    ]
+    assert rejects[0].raw.startswith('{"event_id"')
+
+
+def test_cloudwatch_export_lines_lose_their_time_stamp(tmp_path: Path) -> None:
+    """CloudWatch Logs' export to S3: ``TIMESTAMP {json}`` per line, in an extension-less .gz."""
+    records = [canonical_record(i) for i in range(3)]
+    text = "".join(f"2026-01-12T00:00:0{i}.000Z {json.dumps(r)}\n" for i, r in enumerate(records))
+    path = tmp_path / "000000.gz"
+    path.write_bytes(gzip_bytes(text.encode("utf-8")))
+    assert readers.container_of(path) == "jsonl"
+    assert readers.container_of(tmp_path / "backup.tar.gz") is None
+    framed, rejects = frame(path)
+    assert not rejects
+    assert [json.loads(record) for _, record in framed] == records

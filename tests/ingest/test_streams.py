@@ -71,3 +71,39 @@ def test_bytes_after_the_zero_padding_are_damage(tmp_path: Path) -> None:
     data, damage = _read(path)
     assert data == REPETITIVE
     assert damage == "gzip data is corrupt (bytes after the zero padding)"
+
+
+def test_a_stream_stops_at_its_expansion_budget(tmp_path: Path) -> None:
+    """A decompression bomb is read only up to its budget, then reported as damage."""
+    path = tmp_path / "bomb.jsonl.gz"
+    path.write_bytes(gzip_bytes(bytes(8 * 1024 * 1024)))
+    limits = streams.ReadLimits(max_expansion=2.0)  # 2 MiB: the floor is 1 MiB
+    with InputStream(path, limits) as stream:
+        produced = 0
+        while chunk := stream.read_chunk():
+            produced += len(chunk)
+    assert produced <= 2 * 1024 * 1024
+    assert stream.damage is not None and "decompression bomb" in stream.damage
+
+
+def test_a_plain_file_has_no_expansion_budget(tmp_path: Path) -> None:
+    path = tmp_path / "zeros.jsonl"
+    path.write_bytes(bytes(3 * 1024 * 1024))
+    with InputStream(path, streams.ReadLimits(max_expansion=1.0)) as stream:
+        produced = 0
+        while chunk := stream.read_chunk():
+            produced += len(chunk)
+    assert produced == 3 * 1024 * 1024 and stream.damage is None
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("64MiB", 64 * 2**20), ("512KB", 512_000), ("1048576", 2**20), ("1.5kib", 1536)],
+)
+def test_sizes_are_read_in_both_units(text: str, size: int) -> None:
+    assert streams.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "ten", "5 parsecs", "-1MB"])
+def test_what_is_not_a_size_is_none(text: str) -> None:
+    assert streams.parse_size(text) is None
