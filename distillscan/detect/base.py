@@ -230,6 +230,31 @@ def partners_sql(shared: str, minimum: str) -> str:
 )"""
 
 
+def overlap_pairs_sql(users: str, set_sizes: str, key: str, shared: str, minimum: str) -> str:
+    """A query for the pairs that share at least ``$minimum`` keys, with how much of their two
+    sets they share: ``account_a``, ``account_b``, ``shared`` (named by ``shared``) and
+    ``jaccard``, sorted.
+
+    ``users`` is a query with one row per account and key (``account_id`` and ``key``, the
+    column named by ``key``): the counted keys, which pair accounts. ``set_sizes`` is a query
+    with ``account_no`` and ``n_keys``: every key the account uses, counted or not (a key of
+    its own is part of its set too). Candidate pairs come from :func:`neighbour_pairs_sql`.
+    """
+    return f"""
+WITH users AS ({users}),
+set_sizes AS ({set_sizes}),
+{neighbour_pairs_sql("users", key)},
+{partners_sql(shared, minimum)}
+SELECT a.account_id AS account_a, b.account_id AS account_b, p.{shared},
+    p.{shared} / (sa.n_keys + sb.n_keys - p.{shared}) AS jaccard
+FROM partners AS p
+JOIN account_org AS a ON a.account_no = p.account_a
+JOIN account_org AS b ON b.account_no = p.account_b
+JOIN set_sizes AS sa ON sa.account_no = p.account_a
+JOIN set_sizes AS sb ON sb.account_no = p.account_b
+ORDER BY account_a, account_b"""
+
+
 def network_sql(ip: str, ipv4_octets: int, ipv6_groups: int) -> str:
     """SQL: the network of address ``ip``: its first ``ipv4_octets`` octets (``/8`` each) or
     first ``ipv6_groups`` groups (``/16`` each), written ``a.b.c.0/24`` or ``a:b:c:d::/64``.

@@ -56,7 +56,7 @@ STRUCTURAL_CAPABILITIES = ("tool_use", "vision")
 ALL_CAPABILITIES = (*CAPABILITIES.names, *STRUCTURAL_CAPABILITIES)
 
 
-def _mask_sql(patterns: PatternSet, text: str) -> str:
+def mask_sql(patterns: PatternSet, text: str) -> str:
     terms = [
         f"(CASE WHEN regexp_matches({text}, {sql_string(p)}) THEN {1 << i} ELSE 0 END)"
         for i, p in enumerate(patterns.patterns)
@@ -64,7 +64,7 @@ def _mask_sql(patterns: PatternSet, text: str) -> str:
     return " + ".join(terms) if terms else "0"
 
 
-def _skeleton(text: str) -> str:
+def skeleton_sql(text: str) -> str:
     """SQL: ``text`` case folded, digit runs masked, whitespace collapsed."""
     # The whitespace pattern matches only what changes (RE2's \s is [\t\n\f\r ]): a
     # single space, the usual case, is left alone, which makes the replacement 3x cheaper.
@@ -76,7 +76,7 @@ def _skeleton(text: str) -> str:
 
 def head_skeleton_sql(prompt: str) -> str:
     """SQL: the skeleton of the start of ``prompt`` (its head template key, before hashing)."""
-    return f"left({_skeleton(f'left({prompt}, {SKELETON_WINDOW})')}, {KEY_CHARS})"
+    return f"left({skeleton_sql(f'left({prompt}, {SKELETON_WINDOW})')}, {KEY_CHARS})"
 
 
 def skeletons_sql(prompts: str) -> str:
@@ -86,14 +86,14 @@ def skeletons_sql(prompts: str) -> str:
     Most prompts fit in one skeleton window; those are normalised once, both ends read from the
     same text (a third of the text pass's time at 16M events).
     """
-    tail_window = _skeleton(f"right(prompt, {SKELETON_WINDOW})")
+    tail_window = skeleton_sql(f"right(prompt, {SKELETON_WINDOW})")
     return f"""
     SELECT prompt, left(head_window, {KEY_CHARS}) AS head,
         CASE WHEN length(prompt) > {KEY_CHARS} THEN right(
             CASE WHEN length(prompt) <= {SKELETON_WINDOW} THEN head_window ELSE {tail_window} END,
             {KEY_CHARS}) END AS tail
     FROM (
-        SELECT prompt, {_skeleton(f"left(prompt, {SKELETON_WINDOW})")} AS head_window
+        SELECT prompt, {skeleton_sql(f"left(prompt, {SKELETON_WINDOW})")} AS head_window
         FROM {prompts}
     )"""
 
@@ -129,15 +129,15 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE system_features AS
         SELECT system_prompt,
-               {_mask_sql(COT, system_text)} AS system_cot_mask
+               {mask_sql(COT, system_text)} AS system_cot_mask
         FROM (SELECT DISTINCT system_prompt FROM events WHERE system_prompt IS NOT NULL)"""
     )
     distinct_prompts = "(SELECT DISTINCT prompt FROM events WHERE prompt IS NOT NULL)"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE prompt_features AS
         SELECT prompt,
-            {_mask_sql(CAPABILITIES, prompt_text)} AS prompt_capability_mask,
-            {_mask_sql(COT, prompt_text)} AS prompt_cot_mask,
+            {mask_sql(CAPABILITIES, prompt_text)} AS prompt_capability_mask,
+            {mask_sql(COT, prompt_text)} AS prompt_cot_mask,
             hash('h', head) AS head_key,
             CASE WHEN tail IS NOT NULL THEN hash('t', tail) END AS tail_key
         FROM ({skeletons_sql(distinct_prompts)})"""

@@ -52,6 +52,7 @@ from distillscan.detect.base import (
     Pooled,
     Signal,
     neighbour_pairs_sql,
+    overlap_pairs_sql,
     partners_sql,
     percent,
     ramp,
@@ -100,31 +101,16 @@ JOIN account_org AS b ON b.account_no = p.account_b
     partners=partners_sql("shared_keys", "min_shared_keys"),
 )
 
-HARNESS_SQL = """
-WITH users AS (
-    SELECT DISTINCT account_id, key FROM template_uses WHERE kind = 'system'
-),
-set_sizes AS (
-    -- Every system prompt the account uses, counted or not: a prompt of its own is part of
-    -- its set too.
-    SELECT o.account_no, count(DISTINCT e.system_key) AS n_prompts
-    FROM event_features AS e JOIN account_org AS o USING (account_id)
-    WHERE e.system_key IS NOT NULL
-    GROUP BY o.account_no
-),
-{neighbours},
-{partners}
-SELECT a.account_id AS account_a, b.account_id AS account_b, p.shared_prompts,
-    p.shared_prompts / (sa.n_prompts + sb.n_prompts - p.shared_prompts) AS jaccard
-FROM partners AS p
-JOIN account_org AS a ON a.account_no = p.account_a
-JOIN account_org AS b ON b.account_no = p.account_b
-JOIN set_sizes AS sa ON sa.account_no = p.account_a
-JOIN set_sizes AS sb ON sb.account_no = p.account_b
-ORDER BY account_a, account_b
-""".format(
-    neighbours=neighbour_pairs_sql("users", "key"),
-    partners=partners_sql("shared_prompts", "min_shared_system_prompts"),
+HARNESS_SQL = overlap_pairs_sql(
+    users="SELECT DISTINCT account_id, key FROM template_uses WHERE kind = 'system'",
+    set_sizes="""
+        SELECT o.account_no, count(DISTINCT e.system_key) AS n_keys
+        FROM event_features AS e JOIN account_org AS o USING (account_id)
+        WHERE e.system_key IS NOT NULL
+        GROUP BY o.account_no""",
+    key="key",
+    shared="shared_prompts",
+    minimum="min_shared_system_prompts",
 )
 
 ACCOUNT_SQL = """
