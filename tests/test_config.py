@@ -80,6 +80,12 @@ def test_an_override_changes_what_it_names_and_nothing_else(tmp_path: Path) -> N
         ("[linking]\nmin_campaign_score = 'high'\n", "linking.min_campaign_score must be float"),
         ("linking = 3\n", "linking must be a table"),
         ("[linking\n", "invalid TOML"),
+        ("[linking]\nmin_campaign_score = nan\n", "must be a finite number"),
+        ("[linking]\nmin_campaign_score = inf\n", "must be a finite number"),
+        ("[linking]\nmin_campaign_score = -0.5\n", "must not be negative"),
+        ("[passes.mixed_accounts]\nproduct_agent_share = [0.3, nan]\n", "finite number"),
+        ("[scoring.severity]\nhigh = 0.1\n", "bounds must rise from low to critical"),
+        ("[scoring.severity]\ncritical = 1.5\n", "within [0, 1]"),
     ],
 )
 def test_a_bad_override_names_the_key(tmp_path: Path, text: str, message: str) -> None:

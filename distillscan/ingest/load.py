@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from distillscan.db import sql_string
@@ -37,6 +38,7 @@ from distillscan.ingest.readers import (
 from distillscan.ingest.streams import InputStream, ReadLimits
 from distillscan.ingest.validate import validation_sql
 from distillscan.schema import QUARANTINE_ARROW_SCHEMA, QUARANTINE_RAW_LIMIT, TABLES, TableSpec
+from distillscan.textsafe import inert
 
 #: Records parsed in Python to recognise a file's format.
 SNIFF_RECORDS = 50
@@ -154,6 +156,7 @@ def load_file(
         if bulk.eligible(source, fmt, spec):
             _close(batches, stream)
             if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome, limits):
+                _refuse_unattributed(source, outcome, part_paths["quarantine"])
                 return outcome
             batches, stream = _batches(source, limits)  # the careful path reads the file afresh
             head = []
@@ -168,7 +171,39 @@ def load_file(
             stream.close()
     if stream is not None and stream.damage:
         outcome.warnings.append(stream.damage)
+    _refuse_unattributed(source, outcome, part_paths["quarantine"])
     return outcome
+
+
+#: What the validator says of a record without an account, or without a time.
+_UNATTRIBUTED = {"account_id: missing": "account", "ts: missing": "time"}
+
+
+def _refuse_unattributed(source: InputFile, outcome: FileOutcome, quarantine: Path) -> None:
+    """Refuse a log file none of whose rows says which account sent it, or when.
+
+    Such a file was read with the wrong format or comes from an export that keeps the account
+    somewhere no format knows (a batch file, a gateway's own field): loading it as a file of
+    quarantined rows would let an investigation run without it and say nothing. The file
+    fails instead, with the first row's reason and the ``--mapping`` that would fix it.
+
+    Raises:
+        InputError: every row of an event file lacks its account (or every row its time).
+    """
+    if outcome.target != "events" or outcome.rows_loaded or not quarantine.is_file():
+        return
+    reasons = pq.read_table(quarantine, columns=["reason"]).column("reason")
+    for needle, what in _UNATTRIBUTED.items():
+        if pc.all(pc.match_substring(reasons, needle)).as_py():
+            first = outcome.examples[0] if outcome.examples else needle
+            raise InputError(
+                f"{source.display}: no row says which {what} it belongs to "
+                f"({outcome.rows_read} row(s) read as {outcome.format}; first: {first}); "
+                "nothing of it was loaded",
+                hint="--mapping FILE says where this export keeps the account and the time (a "
+                'file of one account can name it: account_id = {value = "..."}); '
+                "see docs/formats.md",
+            )
 
 
 def _close(batches: Iterator[Batch], stream: InputStream | None) -> None:
@@ -432,17 +467,25 @@ def _invalid_json(con: duckdb.DuckDBPyConnection) -> list[Reject]:
     """Records that are not JSON objects, each with the parser's own account of the problem."""
     rows = con.execute(
         """SELECT source_line, rtrim(raw, chr(13) || chr(10)),
-            CASE WHEN json_valid(raw) THEN json_type(raw) END
+            CASE WHEN json_valid(raw) THEN json_type(raw) END,
+            CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT'
+                 THEN ds_duplicate_keys(raw) END
         FROM parsed_all WHERE d IS NULL"""
     ).fetchall()
     return [  # broken records only
-        Reject(
-            line,
-            _json_problem(raw) if kind is None or kind == "OBJECT" else _not_an_object(kind),
-            raw,
-        )
-        for line, raw, kind in rows
+        Reject(line, _problem_of(raw, kind, duplicates), raw)
+        for line, raw, kind, duplicates in rows
     ]
+
+
+def _problem_of(raw: str, kind: str | None, duplicates: list[str] | None) -> str:
+    """Why a record that did not parse into a usable object cannot be loaded."""
+    if duplicates:
+        names = ", ".join(inert(key, 60) for key in duplicates[:5])
+        return f"a key given twice ({names}): which of its values counts is ambiguous"
+    if kind is None or kind == "OBJECT":
+        return _json_problem(raw)
+    return _not_an_object(kind)
 
 
 def _not_an_object(kind: str) -> str:
@@ -484,10 +527,13 @@ def _parse(con: duckdb.DuckDBPyConnection, fmt: LogFormat) -> None:
     an object from the other JSON values. ``parsed`` is the view of the usable records.
     """
     spec = sql_string(fmt.transform_spec())
+    # A record with a key twice is refused: which of its values counts is ambiguous (parsers
+    # differ), and an attacker can show one account to one tool and another to the next.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE parsed_all AS
         SELECT source_line, raw,
             CASE WHEN starts_with(ltrim(left(raw, 256), ' \t\r\n'), '{{')
+                      AND NOT coalesce(try(ds_duplicate_keys(raw) <> []), false)
                  THEN try(json_transform(raw, {spec})) END AS d
         FROM batch"""
     )

@@ -14,10 +14,19 @@ CREATE OR REPLACE TEMP MACRO ds_type(j) AS
 -- A text that is empty or nothing but blanks, tabs and line breaks. The first character settles
 -- almost every text without trimming a copy of it. (CASE, not AND/OR: in a projection DuckDB
 -- evaluates every operand of AND and OR on every row.)
+-- Text that is only invisible (no-break and other Unicode spaces, zero-width and other format
+-- characters such as U+200B or a byte-order mark) is blank too: an id made of it names nobody.
 CREATE OR REPLACE TEMP MACRO ds_blank(s) AS
     CASE WHEN s = '' THEN true
          WHEN ascii(s) IN (9, 10, 13, 32) THEN trim(s, chr(32) || chr(9) || chr(10) || chr(13)) = ''
+              OR regexp_full_match(s, '[\s\p{Z}\p{Cf}]*')
+         WHEN ascii(s) > 127 THEN regexp_full_match(s, '[\s\p{Z}\p{Cf}]*')
          ELSE false END;
+
+-- The keys a JSON object's text gives more than once (top level), sorted.
+CREATE OR REPLACE TEMP MACRO ds_duplicate_keys(raw) AS
+    list_sort(list_distinct(list_filter(json_keys(raw),
+        lambda k, i: list_position(json_keys(raw), k) <> i)));
 
 -- A value that may hold JSON inside a string (CSV cells, double-encoded exports). The first
 -- test settles the common case, a plain string or no string at all, without a parse: only a
@@ -134,8 +143,20 @@ CREATE OR REPLACE TEMP MACRO ds_epoch_ts(x) AS
     END;
 
 -- A timestamp string in any common shape, as UTC. Strings without an offset are taken as UTC.
+-- A UTC offset at the end of a time that no clock uses (beyond +/-14 hours, or 60 minutes or
+-- more): the time is refused, not shifted by days.
+CREATE OR REPLACE TEMP MACRO ds_impossible_offset(s) AS
+    CASE WHEN substr(s, -6, 1) IN ('+', '-') AND substr(s, -3, 1) = ':'
+              THEN coalesce(try_cast(substr(s, -5, 2) AS INTEGER) > 14
+                            OR try_cast(substr(s, -2, 2) AS INTEGER) > 59, false)
+         WHEN substr(s, -5, 1) IN ('+', '-') AND regexp_full_match(substr(s, -4), '[0-9]{4}')
+              AND regexp_matches(s, '[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?[+-][0-9]{4}$')
+              THEN try_cast(substr(s, -4, 2) AS INTEGER) > 14
+                   OR try_cast(substr(s, -2, 2) AS INTEGER) > 59
+         ELSE false END;
+
 CREATE OR REPLACE TEMP MACRO ds_text_ts(s) AS
-    coalesce(
+    CASE WHEN ds_impossible_offset(s) THEN NULL ELSE coalesce(
         try_cast(s AS TIMESTAMPTZ)::TIMESTAMP,
         try(ds_epoch_ts(try_cast(s AS DOUBLE))),
         try_strptime(s, '%a, %d %b %Y %H:%M:%S %z')::TIMESTAMP,      -- RFC 2822
@@ -144,7 +165,7 @@ CREATE OR REPLACE TEMP MACRO ds_text_ts(s) AS
         try_strptime(s, '%d/%b/%Y:%H:%M:%S %z')::TIMESTAMP,          -- web server logs
         try_strptime(s, '%Y/%m/%d %H:%M:%S')::TIMESTAMP,
         try_strptime(s, '%m/%d/%Y %H:%M:%S')::TIMESTAMP
-    );
+    ) END;
 
 CREATE OR REPLACE TEMP MACRO ds_parse_ts(j) AS
     CASE ds_type(j)

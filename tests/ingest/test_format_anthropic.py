@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from ingest_support import Events, expected_row, load_fixture
 
-from distillscan.ingest import formats
+from distillscan.case import Case
+from distillscan.ingest import formats, ingest
 from distillscan.ingest.formats import anthropic, openai
 
 DATA = Path(__file__).parent.parent / "data" / "ingest" / "anthropic"
@@ -232,20 +233,14 @@ def test_gzip_copy_loads_the_same(
     assert reasons == plain_reasons
 
 
-def test_bare_batch_lines_are_quarantined_for_want_of_an_account(tmp_path: Path) -> None:
+def test_bare_batch_files_fail_for_want_of_an_account(tmp_path: Path) -> None:
+    """Message batch requests and results name no account: each file fails with the reason."""
     for name, n in (("batch_requests.jsonl", 2), ("batch_results.jsonl", 3)):
-        entry, events, reasons = _load(tmp_path, name)
-        assert (entry["format"], entry["rows_read"], entry["rows_quarantined"], events) == (
-            "anthropic",
-            n,
-            n,
-            {},
-        )
-        assert reasons[1] == (
-            "Anthropic batch line rubric-0001 carries no account or request time of its own: "
-            "batch files must be exported with account_id and created_at added to each line "
-            "(see docs/formats.md); ts: missing; account_id: missing"
-        )
+        report = ingest([DATA / name], tmp_path / name.replace(".", "_"))
+        (error,) = report.errors
+        assert f"no row says which account it belongs to ({n} row(s) read as anthropic" in error
+        assert "Anthropic batch line rubric-0001 carries no account or request time" in error
+        assert report.loaded == []
 
 
 def test_exported_batch_lines(tmp_path: Path) -> None:
@@ -325,7 +320,11 @@ FIXTURES = sorted(p.name for p in DATA.iterdir() if not p.name.endswith(".gz"))
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_each_fixture_is_detected_as_anthropic(tmp_path: Path, name: str) -> None:
-    entry, _, _ = _load(tmp_path, name)
+    report = ingest([DATA / name], tmp_path / "case")
+    if report.errors:  # a bare batch file: detected, then refused for want of an account
+        assert "read as anthropic;" in report.errors[0], report.errors
+        return
+    (entry,) = Case(tmp_path / "case").load_manifest()["inputs"]
     assert entry["format"] == "anthropic"
 
 

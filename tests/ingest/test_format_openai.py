@@ -330,33 +330,24 @@ def test_langsmith_runs(tmp_path: Path) -> None:
     )
 
 
-def test_bare_batch_files_are_quarantined_for_want_of_an_account(tmp_path: Path) -> None:
+def test_bare_batch_files_fail_for_want_of_an_account(tmp_path: Path) -> None:
+    """A batch file names no account: it fails as a file, with its first row's reason and the
+    mapping that would load it, and nothing of it is committed."""
     tail = (
         " of its own: batch files must be exported with account_id and created_at added to "
         "each line (see docs/formats.md)"
     )
-    entry, events, reasons = _load(tmp_path, "batch_input.jsonl")
-    assert (entry["format"], entry["rows_read"], entry["rows_quarantined"], events) == (
-        "openai",
-        3,
-        3,
-        {},
-    )
-    assert reasons[1] == (
-        f"OpenAI batch line q-00017 carries no account or request time{tail}; "
-        "ts: missing; account_id: missing"
-    )
-    entry, events, reasons = _load(tmp_path, "batch_output.jsonl")
-    assert (entry["format"], entry["rows_read"], entry["rows_quarantined"], events) == (
-        "openai",
-        3,
-        3,
-        {},
-    )
-    # An output line has the completion's time; still no account.
-    assert reasons[2] == f"OpenAI batch line q-00018 carries no account{tail}; account_id: missing"
-    # A failed line (no response, only an error) has neither.
-    assert reasons[3].startswith("OpenAI batch line q-00019 carries no account or request time")
+    for name, what, reason in (
+        ("batch_input.jsonl", "account", "carries no account or request time"),
+        ("batch_output.jsonl", "account", "carries no account" + tail),
+    ):
+        report = ingest([DATA / name], tmp_path / name.replace(".", "_"))
+        (error,) = report.errors
+        assert f"{name}: no row says which {what} it belongs to (3 row(s) read as openai" in error
+        assert reason in error and "nothing of it was loaded" in error
+        assert report.loaded == [] and report.failed[0]["path"] == name
+        manifest = Case(tmp_path / name.replace(".", "_")).load_manifest()
+        assert manifest["inputs"] == []
 
 
 def test_exported_batch_lines(tmp_path: Path) -> None:
@@ -464,7 +455,11 @@ FIXTURES = sorted(
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_each_fixture_is_detected_as_openai(tmp_path: Path, name: str) -> None:
-    entry, _, _ = _load(tmp_path, name)
+    report = ingest([DATA / name], tmp_path / "case")
+    if report.errors:  # a bare batch file: detected, then refused for want of an account
+        assert "read as openai;" in report.errors[0], report.errors
+        return
+    (entry,) = Case(tmp_path / "case").load_manifest()["inputs"]
     assert entry["format"] == "openai"
 
 

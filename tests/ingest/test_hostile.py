@@ -734,3 +734,37 @@ def test_a_copy_of_a_file_that_could_not_be_loaded_is_not_called_already_loaded(
     assert report.already == []
     assert [f["path"] for f in report.failed] == ["logs/a.jsonl", "logs/b.jsonl"]
     assert "same content as logs/a.jsonl" in report.failed[1]["reason"]
+
+
+def test_invisible_ids_duplicate_keys_and_impossible_offsets_are_quarantined(
+    tmp_path: Path,
+) -> None:
+    """Values an attacker picks to confuse attribution are refused with a reason, never loaded
+    as they are: an id of only zero-width or no-break characters, a key given twice (parsers
+    disagree on which value counts), a UTC offset no clock uses (+99:00 would move the event
+    by four days)."""
+    lines = [
+        '{"account_id": "\\u200b", "timestamp": "2026-02-03T14:00:01Z", "prompt": "a"}',
+        '{"account_id": "\\u00a0\\ufeff", "timestamp": "2026-02-03T14:00:02Z", "prompt": "b"}',
+        '{"account_id": "a1", "account_id": "a2", "timestamp": "2026-02-03T14:00:03Z"}',
+        '{"account_id": "a3", "timestamp": "2026-02-03T14:00:04+99:00", "prompt": "c"}',
+        '{"account_id": "a3", "timestamp": "2026-02-03T14:00:05+05:75", "prompt": "d"}',
+        '{"account_id": "a3", "timestamp": "2026-02-03T14:00:06+14:00", "prompt": "e"}',
+        '{"account_id": "a3", "timestamp": "2026-02-03T14:00:07-1100", "prompt": "f"}',
+        '{"account_id": "\\u4e2d\\u6587", "timestamp": "2026-02-03T14:00:08Z", "prompt": "g"}',
+    ]
+    path = tmp_path / "tricks.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest([path], tmp_path / "case")
+    loaded = read_case(tmp_path / "case", "events", "source_line, account_id, ts")
+    assert [(line, account) for line, account, _ in loaded] == [
+        (6, "a3"),
+        (7, "a3"),
+        (8, "\u4e2d\u6587"),
+    ]
+    assert loaded[0][2] == dt.datetime(2026, 2, 3, 0, 0, 6)  # +14:00 is a real offset
+    reasons = dict(read_case(tmp_path / "case", "quarantine", "source_line, reason"))
+    assert reasons[1] == reasons[2] == "account_id: missing"
+    assert reasons[3] == "a key given twice (account_id): which of its values counts is ambiguous"
+    assert reasons[4].startswith("ts: expected a timestamp") and "+99:00" in reasons[4]
+    assert reasons[5].startswith("ts: expected a timestamp") and "+05:75" in reasons[5]
