@@ -52,6 +52,8 @@ INVESTIGATION_FILE = "investigation.json"
 #: Written when an investigation's new outputs are all in place beside the old: its commit point.
 RESULTS_JOURNAL = "results.journal"
 NEW_SUFFIX = ".new"
+#: What ``investigate`` writes, all replaced as one (:meth:`Case.publish_results`).
+RESULT_FILES = ("accounts.parquet", "campaigns.parquet", "evidence.parquet", INVESTIGATION_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,24 +214,32 @@ class Case:
             handle.flush()
             os.fsync(handle.fileno())
         names = [*sorted(files), INVESTIGATION_FILE]
+        if not set(names) <= set(RESULT_FILES):  # pragma: no cover - a programming mistake
+            raise ValueError(f"not a result file: {sorted(set(names) - set(RESULT_FILES))}")
         write_atomic(self.root / RESULTS_JOURNAL, json.dumps(names) + "\n")
         self.finish_publishing()
 
     def finish_publishing(self) -> None:
         """Complete an interrupted publish of results (see :meth:`publish_results`), or drop
-        the staged files of one that never reached its commit point."""
+        the staged files of one that never reached its commit point.
+
+        Only the result files' own ``.new`` names are touched, whatever the journal says: it
+        marks the commit point, and its text is never trusted as a list of paths.
+        """
         journal = self.root / RESULTS_JOURNAL
-        if journal.is_file():
-            for name in json.loads(journal.read_text("utf-8")):
-                staged = self.root / (str(name) + NEW_SUFFIX)
-                if "/" not in str(name) and staged.is_file():
-                    staged.replace(self.root / str(name))
+        committed = journal.is_file()
+        for name in RESULT_FILES:
+            staged = self.root / (name + NEW_SUFFIX)
+            if not staged.is_file() or staged.is_symlink():
+                continue
+            if committed:
+                staged.replace(self.root / name)
+            else:
+                staged.unlink()
+        if committed:
             fsync_dir(self.root)
             journal.unlink()
             fsync_dir(self.root)
-        for leftover in self.root.glob("*" + NEW_SUFFIX):
-            if leftover.is_file() and not leftover.is_symlink():
-                leftover.unlink()
 
     @contextlib.contextmanager
     def lock(self, shared: bool = False) -> Iterator[None]:

@@ -18,12 +18,9 @@ from typing import Any
 
 import polars as pl
 
-from distillscan.case import RESULTS_JOURNAL, Case
+from distillscan.case import RESULT_FILES, RESULTS_JOURNAL, Case
 from distillscan.errors import CaseError
 from distillscan.investigate import Investigation
-
-#: Files ``investigate`` writes into the case folder; all must be present to report.
-RESULT_FILES = ("investigation.json", "accounts.parquet", "campaigns.parquet", "evidence.parquet")
 
 
 @contextlib.contextmanager
