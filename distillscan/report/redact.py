@@ -18,17 +18,32 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import ipaddress
 import re
 from collections.abc import Iterable
 
 from distillscan.report.model import Report
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+#: An e-mail address, internationalised ones included (``josé@exämple.com``, ``ω@пример.рф``).
+_EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\d.])")
-_IPV6 = re.compile(
-    r"(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{1,4})*"
-    r"(?:/\d{1,3})?(?![0-9A-Za-z:])"
+#: Anything shaped like an IPv6 address (compressed ``::1``, a zone ``%eth0``, an embedded IPv4
+#: tail, a prefix length); :func:`_is_ipv6` then keeps the real ones, so a time such as
+#: ``12:30:45`` is left alone.
+_IPV6_SHAPE = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})"
+    r"(?:%[\w.\-]+)?(?:/\d{1,3})?(?![\w:])"
 )
+
+
+def _is_ipv6(candidate: str) -> bool:
+    """Whether ``candidate`` (possibly with a zone and a prefix length) is an IPv6 address."""
+    address = candidate.split("/", 1)[0].split("%", 1)[0]
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return False
+    return True
 
 
 #: Pseudonym prefixes of the sign-up details a report can show (infrastructure entity kinds).
@@ -90,8 +105,10 @@ class Redactor:
         if self._ids is not None:
             text = self._ids.sub(lambda m: self.names[m.group()], text)
         text = _EMAIL.sub(lambda m: self.pseudonym("email", m.group().lower()), text)
-        text = _IPV4.sub(lambda m: self.address(m.group()), text)
-        return _IPV6.sub(lambda m: self.address(m.group()), text)
+        text = _IPV6_SHAPE.sub(
+            lambda m: self.address(m.group()) if _is_ipv6(m.group()) else m.group(), text
+        )
+        return _IPV4.sub(lambda m: self.address(m.group()), text)
 
 
 def salt_of(report: Report) -> str:

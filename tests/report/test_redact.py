@@ -85,3 +85,23 @@ def test_pseudonyms_are_stable_and_salted() -> None:
     assert one.account("acct-12") in scrubbed
     for raw in ("acct-1", "10.1.2.3", "2001:db8::1", "ops@corp.example"):
         assert raw not in scrubbed
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "josé@exämple.com",
+        "ω@пример.рф",
+        "user@例え.jp",
+        "::1",
+        "fe80::1%eth0",
+        "::ffff:10.0.0.1",
+        "2001:0db8:0000:0000:0000:ff00:0042:8329",
+        "2001:db8::/32",
+    ],
+)
+def test_internationalised_mail_and_every_ipv6_form_are_scrubbed(raw: str) -> None:
+    scrubbed = Redactor("salt", [], []).scrub(f"seen ({raw}) at 12:30:45")
+    assert scrubbed is not None
+    assert raw not in scrubbed and raw.split("%")[0] not in scrubbed
+    assert scrubbed.endswith(") at 12:30:45")  # a time is not an address
