@@ -132,6 +132,24 @@ class Case:
             leftover.unlink(missing_ok=True)
         shutil.rmtree(self.root / STAGING_DIR, ignore_errors=True)
 
+    def check_path(self) -> None:
+        """Refuse a case folder whose path DuckDB would read as a pattern or options.
+
+        DuckDB treats ``* ? [ ] { }`` in a file path as a glob and ``?`` in a database path as
+        the start of options, so the case's parts and ``case.duckdb`` could not be named
+        reliably.
+
+        Raises:
+            CaseError: naming the characters.
+        """
+        special = sorted(set(str(self.root.absolute())) & set("*?[]{}"))
+        if special:
+            raise CaseError(
+                f"{self.root}: a case folder's path may not hold {' '.join(special)} "
+                "(DuckDB reads them as patterns)",
+                hint="choose another --case folder",
+            )
+
     def check_entries(self) -> None:
         """Refuse a case whose own entries are links or special files.
 
@@ -249,6 +267,7 @@ class Case:
             CaseError: another distillscan command holds it in a conflicting mode, or the
                 case holds a link or special file where its own files belong.
         """
+        self.check_path()
         self.root.mkdir(parents=True, exist_ok=True)
         self.check_entries()
         # O_NOFOLLOW and O_NONBLOCK: a link or a FIFO put in place of the lock file since the

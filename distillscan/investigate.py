@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,9 +67,13 @@ class Investigation:
 
 def default_case_dir(paths: list[Path]) -> Path:
     """A case folder under the working directory, named after the inputs (stable per input set)."""
-    digest = hashlib.sha256("\n".join(sorted(str(p.resolve()) for p in paths)).encode()).hexdigest()
-    stem = paths[0].resolve().name or "logs"
-    return Path("distillscan-cases") / f"{stem}-{digest[:8]}"
+    digest = hashlib.sha256(
+        "\n".join(sorted(str(p.resolve()) for p in paths)).encode("utf-8", "surrogateescape")
+    ).hexdigest()
+    # The input's name, reduced to characters that are safe in a folder name, a terminal and a
+    # DuckDB path (no escape bytes, glob characters or query marks from a hostile file name).
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", paths[0].resolve().name).strip("._") or "logs"
+    return Path("distillscan-cases") / f"{stem[:60]}-{digest[:8]}"
 
 
 def investigate(

@@ -138,6 +138,7 @@ def ingest(
     files, skipped = discover(paths)
     account_files, account_skipped = discover(accounts or [])
     case = Case(case_dir)
+    case.check_path()
     try:
         case_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

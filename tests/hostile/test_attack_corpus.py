@@ -80,10 +80,12 @@ class Attack:
     verifies: bool = True
 
 
-def cli(*args: str | Path, timeout: int = TIMEOUT) -> Run:
-    """Run ``python -m distillscan ARGS`` as its own process (killed after ``timeout``)."""
+def cli(*args: str | Path, timeout: int = TIMEOUT, cwd: Path | None = None) -> Run:
+    """Run ``python -m distillscan ARGS`` as its own process (killed after ``timeout``), in
+    ``cwd`` (where a default case folder is made)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "distillscan", *map(str, args)],
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"},
@@ -229,6 +231,18 @@ def tampered_results(root: Path) -> None:
     (root / "case" / "evidence.parquet").write_bytes(
         (root / "case" / "campaigns.parquet").read_bytes()
     )
+
+
+def escape_named_input(root: Path) -> None:
+    """An input whose name holds an escape sequence and glob characters, investigated without
+    --case: the default case folder is named from it."""
+    write_jsonl(root / "inputs" / "x\x1b[31m[1]?.jsonl", [record(i) for i in range(40)])
+
+
+def default_case_is_plain(root: Path, run: Run) -> None:
+    (case,) = (root / "distillscan-cases").iterdir()
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", case.name), case.name
+    shutil.move(case, root / "case")  # for the runner's verify
 
 
 def killed_while_publishing(root: Path) -> None:
@@ -380,6 +394,23 @@ CORPUS = [
         verifies=False,
     ),
     Attack(
+        "a case path with glob characters",
+        long_line,
+        lambda r: ["investigate", r / "inputs", "--case", r / "case[1]?"],
+        2,
+        r"a case folder's path may not hold \? \[ \]",
+        lambda r, run: None if not (r / "case[1]?").exists() else pytest.fail("folder made"),
+        verifies=False,
+    ),
+    Attack(
+        "an escape sequence in an input's name",
+        escape_named_input,
+        lambda r: ["investigate", next((r / "inputs").iterdir()), "-q", "--brief"],
+        0,
+        "",
+        default_case_is_plain,
+    ),
+    Attack(
         "killed between renaming its outputs",
         killed_while_publishing,
         lambda r: ["report", r / "case", "--brief"],
@@ -421,7 +452,7 @@ def test_attack(attack: Attack, tmp_path: Path) -> None:
     argv = attack.argv(tmp_path)
     if argv[0] in ("ingest", "investigate"):
         argv += ["--memory-limit", "512MB"]
-    run = cli(*argv)
+    run = cli(*argv, cwd=tmp_path)
 
     assert run.code == attack.code, (run.stdout[-2000:], run.stderr[-2000:])
     assert re.search(attack.message, run.stdout + run.stderr), run.stderr[-2000:]
