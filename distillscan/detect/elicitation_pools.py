@@ -42,9 +42,9 @@ in its reasoning instructions (tutoring apps from one template vendor); teams re
 same instruction dataset. The link joins only accounts whose own content looks like harvesting
 and groups whose members run like a campaign (see :mod:`distillscan.linking`).
 
-Cost: two regular expressions over the distinct prompts that ask for reasoning, an aggregation
-of their events by (account, wrapper), and blocked pairs; linear in events. Logs without
-prompt text skip the pass.
+Cost: two regular expressions over the distinct prompts that ask for reasoning, one scan of
+the events aggregating them by (account, prompt, wrapper), and blocked pairs; linear in
+events. Logs without prompt text skip the pass.
 """
 
 from __future__ import annotations
@@ -87,12 +87,18 @@ WHERE length(sentence) BETWEEN $min_chars AND $max_chars
     AND ({mask_sql(COT, "lower(sentence)")}) > 0
 """
 
+#: The one scan of the events: how often each account sent each prompt that carries a wrapper.
+EVENTS_SQL = """
+CREATE OR REPLACE TEMP TABLE phrasing_events AS
+SELECT e.account_id, w.prompt, w.phrasing, count(*) AS n_events
+FROM events AS e JOIN phrasing_prompts AS w USING (prompt)
+GROUP BY ALL
+"""
+
 USES_SQL = """
 CREATE OR REPLACE TEMP TABLE phrasing_uses AS
 WITH per_account AS (
-    SELECT e.account_id, w.phrasing, count(*) AS n
-    FROM events AS e JOIN phrasing_prompts AS w USING (prompt)
-    GROUP BY ALL
+    SELECT account_id, phrasing, sum(n_events) AS n FROM phrasing_events GROUP BY ALL
 ),
 spread AS (
     SELECT phrasing, count(*) AS n_accounts_using FROM per_account GROUP BY phrasing
@@ -107,14 +113,14 @@ WHERE s.n_accounts_using >= 2
 """
 
 ACCOUNT_SQL = """
-WITH wrapped_prompts AS (
-    SELECT DISTINCT prompt FROM phrasing_prompts
-    WHERE phrasing IN (SELECT phrasing FROM phrasing_uses)
-),
-wrapped AS (
-    SELECT e.account_id, count(*) AS n_wrapped
-    FROM events AS e JOIN wrapped_prompts USING (prompt)
-    GROUP BY e.account_id
+WITH wrapped AS (
+    -- Requests whose prompt carries any counted wrapper (a prompt counts once, however many).
+    SELECT account_id, sum(n_events) AS n_wrapped
+    FROM (
+        SELECT DISTINCT account_id, prompt, n_events FROM phrasing_events
+        WHERE phrasing IN (SELECT phrasing FROM phrasing_uses)
+    )
+    GROUP BY account_id
 )
 SELECT f.account_id,
     coalesce(any_value(w.n_wrapped), 0) / greatest(count(*) FILTER (WHERE f.has_text), 1)
@@ -127,9 +133,7 @@ PAIRS_SQL = overlap_pairs_sql(
     users="SELECT DISTINCT account_id, phrasing FROM phrasing_uses",
     set_sizes="""
         SELECT o.account_no, count(DISTINCT w.phrasing) AS n_keys
-        FROM events AS e
-        JOIN phrasing_prompts AS w USING (prompt)
-        JOIN account_org AS o USING (account_id)
+        FROM phrasing_events AS w JOIN account_org AS o USING (account_id)
         GROUP BY o.account_no""",
     key="phrasing",
     shared="shared_phrasings",
@@ -158,6 +162,7 @@ def run(ctx: Context) -> PassOutput:
     """Find the wrappers, count the shared ones, and link accounts that share a pool."""
     p = ctx.params
     ctx.execute(WRAPPERS_SQL, min_chars=p["min_chars"], max_chars=p["max_chars"])
+    ctx.execute(EVENTS_SQL)
     ctx.execute(
         USES_SQL,
         min_common_accounts=p["min_common_accounts"],
@@ -216,7 +221,7 @@ def run(ctx: Context) -> PassOutput:
     ctx.con.register("phrasing_linked", partners.select("account_id").to_arrow())
     evidence = ctx.frame(EVIDENCE_SQL, per_account=p["evidence_per_account"])
     ctx.con.unregister("phrasing_linked")
-    ctx.drop("phrasing_uses", "phrasing_prompts")
+    ctx.drop("phrasing_uses", "phrasing_events", "phrasing_prompts")
     return PassOutput(signals=signals, edges=edges, evidence=evidence)
 
 
