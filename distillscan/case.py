@@ -52,8 +52,16 @@ INVESTIGATION_FILE = "investigation.json"
 #: Written when an investigation's new outputs are all in place beside the old: its commit point.
 RESULTS_JOURNAL = "results.journal"
 NEW_SUFFIX = ".new"
+#: Every run's campaigns, one row per campaign per run (:mod:`distillscan.tracking`).
+HISTORY_FILE = "history.parquet"
 #: What ``investigate`` writes, all replaced as one (:meth:`Case.publish_results`).
-RESULT_FILES = ("accounts.parquet", "campaigns.parquet", "evidence.parquet", INVESTIGATION_FILE)
+RESULT_FILES = (
+    "accounts.parquet",
+    "campaigns.parquet",
+    "evidence.parquet",
+    HISTORY_FILE,
+    INVESTIGATION_FILE,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ traceback. Reports go to stdout; progress to stderr. A reader that closes the pi
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
@@ -21,7 +22,7 @@ import duckdb
 import typer
 from rich.text import Text
 
-from distillscan import __version__
+from distillscan import __version__, triage
 from distillscan.case import Case, Resources, write_atomic
 from distillscan.errors import DistillscanError, InputError
 from distillscan.ingest import ingest
@@ -31,7 +32,7 @@ from distillscan.ingest.streams import (
     ReadLimits,
     parse_size,
 )
-from distillscan.investigate import Investigation, default_case_dir, investigate
+from distillscan.investigate import default_case_dir, investigate
 from distillscan.query import run as run_query
 from distillscan.render import console, drilldown, json_report, tabular
 from distillscan.render import terminal as terminal_report
@@ -39,9 +40,9 @@ from distillscan.render.formats import RENDERERS, choices_help
 from distillscan.render.progress import StatusLine
 from distillscan.report import drilldown as report_drilldown
 from distillscan.report.loader import load_investigation, reading
-from distillscan.report.model import Report, build_report
+from distillscan.report.model import Report, build_report, failing_campaigns
 from distillscan.report.redact import redact
-from distillscan.severity import Severity, at_least
+from distillscan.severity import Severity
 from distillscan.textsafe import inert
 from distillscan.verify import verify
 
@@ -52,6 +53,26 @@ EXIT_INTERNAL = 3
 FAIL_ON_HELP = (
     "Exit 1 when a campaign at or above this severity (low, medium, high, critical) is found."
 )
+
+FailOn = Annotated[
+    Severity | None,
+    typer.Option(
+        "--fail-on",
+        metavar="SEVERITY",
+        help=FAIL_ON_HELP,
+        case_sensitive=False,  # reports print CRITICAL; either spelling is accepted
+    ),
+]
+FailOnNew = Annotated[
+    Severity | None,
+    typer.Option(
+        "--fail-on-new",
+        metavar="SEVERITY",
+        help="Exit 1 only when a campaign at or above this severity is new in this run, or its "
+        "severity rose since the previous run (a daily job's check).",
+        case_sensitive=False,
+    ),
+]
 
 app = typer.Typer(
     help="Find model-distillation campaigns in exported LLM API logs, offline.",
@@ -276,15 +297,8 @@ def investigate_command(
         Path | None,
         typer.Option("--config", metavar="FILE", help="TOML file overriding detection settings."),
     ] = None,
-    fail_on: Annotated[
-        Severity | None,
-        typer.Option(
-            "--fail-on",
-            metavar="SEVERITY",
-            help=FAIL_ON_HELP,
-            case_sensitive=False,  # reports print CRITICAL; either spelling is accepted
-        ),
-    ] = None,
+    fail_on: FailOn = None,
+    fail_on_new: FailOnNew = None,
     brief: Annotated[
         bool,
         typer.Option(
@@ -299,6 +313,15 @@ def investigate_command(
             "instead of exiting 2.",
         ),
     ] = False,
+    allowlist: Annotated[
+        Path | None,
+        typer.Option(
+            "--allowlist",
+            metavar="FILE",
+            help="TOML file of known customers (accounts, orgs, networks, each with a reason): "
+            "marked benign in every report, never failing --fail-on.",
+        ),
+    ] = None,
     memory_limit: MemoryLimit = None,
     temp_dir: TempDir = None,
     max_record_size: MaxRecordSize = DEFAULT_MAX_RECORD,
@@ -310,9 +333,9 @@ def investigate_command(
     The report goes to stdout, progress to stderr (only on a terminal, never with --quiet).
     Other formats of the same findings: distillscan report CASE --format markdown|json|html.
 
-    Exit codes: 0 done (with --fail-on, no campaign at or above it); 1 a campaign at or above
-    --fail-on was found; 2 usage or input error (a file that could not be loaded included,
-    unless --skip-unrecognised); 3 internal error.
+    Exit codes: 0 done (no campaign met --fail-on or --fail-on-new); 1 a campaign at or above
+    --fail-on, or a new or escalated one at or above --fail-on-new; 2 usage or input error (a
+    file that could not be loaded included, unless --skip-unrecognised); 3 internal error.
     """
     paths = paths or []
     if not paths and case is None:
@@ -332,6 +355,7 @@ def investigate_command(
                 progress=status,
                 resources=Resources(memory_limit, temp_dir),
                 skip_unloadable=skip_unrecognised,
+                allowlist=allowlist,
                 limits=_read_limits(max_record_size, max_expansion),
             )
             status("preparing the report")
@@ -349,12 +373,19 @@ def investigate_command(
             "time: use another --case to keep both",
         )
     print_terminal(report, case=str(case_dir), brief=brief)
-    if fail_on is not None and _has_campaign_at(result, fail_on.value):
+    _exit_on_findings(report, fail_on, fail_on_new)
+
+
+def _exit_on_findings(
+    report: Report, fail_on: Severity | None, fail_on_new: Severity | None
+) -> None:
+    """Exit 1 when a campaign meets ``--fail-on`` or ``--fail-on-new``."""
+    if failing_campaigns(
+        report,
+        fail_on.value if fail_on is not None else None,
+        fail_on_new.value if fail_on_new is not None else None,
+    ):
         raise typer.Exit(EXIT_FINDINGS)
-
-
-def _has_campaign_at(result: Investigation, severity: str) -> bool:
-    return any(at_least(s, severity) for s in result.campaigns["severity"].to_list())
 
 
 @app.command("simulate")
@@ -452,6 +483,73 @@ class ShowFormat(StrEnum):
     json = "json"
 
 
+class TriageStatus(StrEnum):
+    """An investigator's decision (``distillscan triage --status``)."""
+
+    confirmed = "confirmed"
+    benign = "benign"
+    suppressed = "suppressed"
+
+
+@app.command("triage")
+def triage_command(
+    case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="CAMPAIGN_OR_ACCOUNT",
+            help="Campaign or account id (or a unique start of it); omit to list decisions.",
+        ),
+    ] = None,
+    status: Annotated[
+        TriageStatus | None,
+        typer.Option("--status", help="confirmed, benign or suppressed.", case_sensitive=False),
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", metavar="TEXT", help="Why (kept with the decision).")
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", metavar="NAME", help="Who decided (default: the login name)."),
+    ] = None,
+) -> None:
+    """Record an investigator's decision about a campaign or an account, or list them.
+
+    Decisions are kept in the case (triage.json, with who and when), shown in every report, and
+    follow a campaign to later runs by its id. A campaign marked benign or suppressed, or whose
+    accounts all are, no longer fails --fail-on or --fail-on-new; it is still reported.
+
+    Exit codes: 0 done; 2 usage or input error (not a case, unknown or ambiguous id).
+    """
+    out = console.plain_console()
+    try:
+        if target is None:
+            with reading(case):
+                current = triage.latest(triage.decisions(case))
+            for decision in current.values():
+                out.print(console.triage_line(decision))
+            if not current:
+                out.print("no triage decision in this case")
+            return
+        if status is None or not note:
+            raise InputError(
+                "give --status (confirmed, benign or suppressed) and --note with the reason"
+            )
+        who = by or _login_name()
+        decision = triage.decide(case, target, status.value, note, who, datetime.now(UTC))
+    except DistillscanError as exc:
+        fail(exc)
+    out.print(console.triage_line(decision))
+
+
+def _login_name() -> str:
+    """Who runs the command, for a decision's record (``unknown`` when the system cannot say)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
 class ShowKind(StrEnum):
     """What ``distillscan show`` drills into."""
 
@@ -522,22 +620,16 @@ def report_command(
             help="Pseudonymise account ids, end users, IPs and emails; fingerprint prompts.",
         ),
     ] = False,
-    fail_on: Annotated[
-        Severity | None,
-        typer.Option(
-            "--fail-on",
-            metavar="SEVERITY",
-            help=FAIL_ON_HELP,
-            case_sensitive=False,  # reports print CRITICAL; either spelling is accepted
-        ),
-    ] = None,
+    fail_on: FailOn = None,
+    fail_on_new: FailOnNew = None,
 ) -> None:
     """Render a finished investigation: terminal, Markdown writeup, JSON or self-contained HTML.
 
     The same case and options give byte-identical Markdown and JSON (no clock, no paths).
 
-    Exit codes: 0 done (with --fail-on, no campaign at or above it); 1 a campaign at or above
-    --fail-on was found; 2 usage or input error (not a case, not investigated, cannot write).
+    Exit codes: 0 done (no campaign met --fail-on or --fail-on-new); 1 a campaign at or above
+    --fail-on, or a new or escalated one at or above --fail-on-new; 2 usage or input error (not
+    a case, not investigated, cannot write).
     """
     renderer = RENDERERS.get(output_format.lower())
     if renderer is None:
@@ -558,10 +650,7 @@ def report_command(
         print_terminal(report, case=str(case), brief=brief)  # colour, width from the terminal
     else:
         write_output(renderer.render(report, str(case)), output, case)
-    if fail_on is not None and any(
-        at_least(c["severity"], fail_on.value) for c in report["campaigns"]
-    ):
-        raise typer.Exit(EXIT_FINDINGS)
+    _exit_on_findings(report, fail_on, fail_on_new)
 
 
 class SqlFormat(StrEnum):

@@ -18,7 +18,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 
 from distillscan import __version__
-from distillscan.case import SPILL_DIR, Case, Resources, connect
+from distillscan.case import HISTORY_FILE, INVESTIGATION_FILE, SPILL_DIR, Case, Resources, connect
 from distillscan.config import Config
 from distillscan.config import load as load_config
 from distillscan.db import has_view, in_window_sql, sql_string
@@ -40,6 +40,18 @@ from distillscan.linking import link
 from distillscan.naming import describe_campaigns
 from distillscan.scoring import merge_signals, score_accounts, text_measured
 from distillscan.severity import FLAGGED
+from distillscan.tracking import (
+    HISTORY_SCHEMA,
+    LINEAGE_COLUMNS,
+    empty_history,
+    history_rows,
+    match,
+    previous_campaigns,
+    run_key,
+    this_run,
+    with_history,
+)
+from distillscan.triage import Allowlist, allowlisted, load_allowlist
 
 Progress = Callable[[str], None]
 
@@ -60,6 +72,10 @@ class Investigation:
     campaigns: pl.DataFrame
     evidence: pl.DataFrame
     window: tuple[datetime | None, datetime | None]
+    #: Every run's campaigns (``history.parquet``: one row per campaign per run).
+    history: pl.DataFrame = field(default_factory=empty_history)
+    #: The case's runs, oldest first, this one last (``run``, ``data_through``, ``key``).
+    runs: list[dict[str, Any]] = field(default_factory=list)
     #: The window (``from``, ``to``, ISO text or None) of the stored investigation this one
     #: replaced, when it was another window: a case keeps one investigation at a time.
     replaced_window: dict[str, str | None] | None = None
@@ -90,6 +106,7 @@ def investigate(
     resources: Resources | None = None,
     skip_unloadable: bool = False,
     limits: ReadLimits | None = None,
+    allowlist: Path | None = None,
 ) -> Investigation:
     """Run a whole investigation and write its outputs into ``case_dir``.
 
@@ -111,9 +128,12 @@ def investigate(
         resources: DuckDB memory limit and spill directory.
         skip_unloadable: Investigate without the files that could not be loaded.
         limits: Longest record and largest decompression ratio read from one file.
+        allowlist: A TOML file of known customers (:mod:`distillscan.triage`): the accounts it
+            covers are marked benign in ``accounts.parquet`` (column ``allowlisted``).
     """
     say = progress or (lambda _message: None)
     config = load_config(config_path)
+    known = load_allowlist(allowlist) if allowlist is not None else None
     report = None
     created = not case_dir.exists()
     if paths or accounts:
@@ -160,22 +180,70 @@ def investigate(
         case.finish_publishing()
         manifest = case.load_manifest()
         previous = _stored_window(case_dir)
-        linked, campaigns, evidence, passes = _analyse(
-            case, config, time_from, time_to, say, resources
-        )
-        _write_outputs(case, linked, campaigns, evidence, passes, config, (time_from, time_to))
-    window = _window_record((time_from, time_to))
+        window = _window_record((time_from, time_to))
+        past = _past(case, run_key(manifest["inputs"], window, config))
+        results = _analyse(case, config, time_from, time_to, say, resources, past, known)
+        _write_outputs(case, results, config, (time_from, time_to), known)
     return Investigation(
         case_dir,
         manifest,
         report,
-        passes,
-        linked,
-        campaigns,
-        evidence,
+        results.passes,
+        results.accounts,
+        results.campaigns,
+        results.evidence,
         (time_from, time_to),
+        history=results.history,
+        runs=results.runs,
         replaced_window=previous if previous is not None and previous != window else None,
     )
+
+
+@dataclass(frozen=True)
+class _Past:
+    """What the case remembers of earlier runs: their list, their history, this run's key."""
+
+    runs: list[dict[str, Any]]
+    history: pl.DataFrame
+    key: str
+
+
+@dataclass(frozen=True)
+class _Results:
+    """One run's outputs, before they are written."""
+
+    accounts: pl.DataFrame
+    campaigns: pl.DataFrame
+    evidence: pl.DataFrame
+    passes: list[dict[str, Any]]
+    history: pl.DataFrame
+    runs: list[dict[str, Any]]
+
+
+def _past(case: Case, key: str) -> _Past:
+    """Earlier runs from ``investigation.json`` and ``history.parquet`` (none in a new case, or
+    one investigated by a distillscan that kept no history)."""
+    try:
+        record = json.loads((case.root / INVESTIGATION_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return _Past([], empty_history(), key)
+    except (OSError, ValueError) as exc:
+        raise CaseError(
+            f"{case.root}: cannot read the previous investigation record ({exc})",
+            hint=f"run `distillscan verify {case.root}`",
+        ) from None
+    runs = record.get("runs") if isinstance(record, dict) else None
+    history_path = case.root / HISTORY_FILE
+    if not isinstance(runs, list) or not runs or not history_path.is_file():
+        return _Past([], empty_history(), key)
+    try:
+        history = pl.read_parquet(history_path).cast(HISTORY_SCHEMA)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise CaseError(
+            f"{history_path}: cannot read the campaign history ({exc})",
+            hint=f"run `distillscan verify {case.root}`",
+        ) from None
+    return _Past([r for r in runs if isinstance(r, dict) and "run" in r], history, key)
 
 
 def _window_record(window: tuple[datetime | None, datetime | None]) -> dict[str, str | None]:
@@ -200,8 +268,10 @@ def _analyse(
     time_to: datetime | None,
     say: Progress,
     resources: Resources | None,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[dict[str, Any]]]:
-    """Run the passes, score, link and describe: everything but writing."""
+    past: _Past,
+    known: Allowlist | None,
+) -> _Results:
+    """Run the passes, score, link, name across runs and describe: everything but writing."""
     con = _analysis_connection(case, time_from, time_to, resources)
     say("running passes")
     runs = run_passes(con, config, say)
@@ -216,9 +286,29 @@ def _analyse(
         how="vertical_relaxed",
     )
     linked, groups = link(scored, edges, config)
+    through = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
+    run, earlier = this_run(past.runs, past.key, through)
+    previous_run = int(earlier[-1]["run"]) if earlier else None
+    previous = previous_campaigns(past.history, previous_run)
+    identities = match(groups, previous)
+    renamed = identities.filter(pl.col("provisional_id").is_not_null()).select(
+        "provisional_id", "campaign_id"
+    )
+    groups = _renamed(groups, renamed)
+    linked = _renamed(linked, renamed)
     campaigns = describe_campaigns(con, groups, linked)
+    rows = history_rows(
+        campaigns, identities, previous, run, _through(earlier[-1]) if earlier else None
+    )
+    campaigns = campaigns.join(
+        rows.select("campaign_id", *LINEAGE_COLUMNS), on="campaign_id", how="left"
+    )
     evidence = _evidence(con, runs, linked, edges)
     linked = _with_metadata(con, linked)
+    if known is not None:
+        linked = linked.join(
+            allowlisted(con, known).rename({"reason": "allowlisted"}), on="account_id", how="left"
+        )
     con.close()
     passes = [
         {
@@ -230,7 +320,33 @@ def _analyse(
         }
         for r in runs
     ]
-    return linked, campaigns, evidence, passes
+    return _Results(
+        linked,
+        campaigns,
+        evidence,
+        passes,
+        with_history(past.history, rows, earlier),
+        [*earlier, run.record()],
+    )
+
+
+def _renamed(frame: pl.DataFrame, renamed: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each provisional campaign id replaced by the id tracking gave it."""
+    return (
+        frame.join(
+            renamed.rename({"campaign_id": "tracked_id"}),
+            left_on="campaign_id",
+            right_on="provisional_id",
+            how="left",
+        )
+        .with_columns(pl.coalesce("tracked_id", "campaign_id").alias("campaign_id"))
+        .drop("tracked_id")
+    )
+
+
+def _through(run: dict[str, Any]) -> datetime | None:
+    value = run.get("data_through")
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _analysis_connection(
@@ -343,16 +459,15 @@ def _with_metadata(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame) -> pl
 
 def _write_outputs(
     case: Case,
-    accounts: pl.DataFrame,
-    campaigns: pl.DataFrame,
-    evidence: pl.DataFrame,
-    passes: list[dict[str, Any]],
+    results: _Results,
     config: Config,
     window: tuple[datetime | None, datetime | None],
+    known: Allowlist | None,
 ) -> None:
     """Replace the outputs as one step (:meth:`Case.publish_results`), sorted for byte-stable
     results; ``investigation.json`` records each output's SHA-256 for ``verify``."""
     first = ["account_id", "score", "severity", "campaign_id"]
+    accounts = results.accounts
     ordered = accounts.select(first + [c for c in accounts.columns if c not in first])
 
     def writer(frame: pl.DataFrame) -> Callable[[Path], None]:
@@ -362,14 +477,17 @@ def _write_outputs(
         "tool": "distillscan",
         "version": __version__,
         "window": _window_record(window),
-        "passes": passes,
+        "passes": results.passes,
         "config": config,
+        "runs": results.runs,
+        "allowlist": known.as_record() if known is not None else None,
     }
     case.publish_results(
         {
             "accounts.parquet": writer(ordered.sort("account_id")),
-            "campaigns.parquet": writer(campaigns),
-            "evidence.parquet": writer(evidence),
+            "campaigns.parquet": writer(results.campaigns),
+            "evidence.parquet": writer(results.evidence),
+            HISTORY_FILE: writer(results.history),
         },
         record,
     )

@@ -4,7 +4,8 @@ The query runs in an in-memory DuckDB whose views read this case folder's own fi
 the folder now is (a copied or moved case reads its own Parquet parts, never the original's):
 
 * ``events``, ``quarantine``, ``account_inputs``, ``cloudtrail`` (what ingest loaded);
-* ``accounts``, ``campaigns``, ``evidence`` (what the last investigation found), when present.
+* ``accounts``, ``campaigns``, ``evidence`` (what the last investigation found) and ``history``
+  (every run's campaigns), when present.
 
 Nothing is written to the case, and the case's shared lock is held while the query runs, so an
 ``ingest`` or ``investigate`` in progress is never read half-way.
@@ -22,7 +23,7 @@ from distillscan.db import sql_string
 from distillscan.errors import CaseError, InputError
 
 #: Investigation results exposed as views (``accounts`` comes from the case's own views).
-RESULT_VIEWS = ("campaigns", "evidence")
+RESULT_VIEWS = ("campaigns", "evidence", "history")
 
 
 def views(case_dir: Path) -> duckdb.DuckDBPyConnection:
@@ -64,7 +65,7 @@ def run(case_dir: Path, sql: str, limit: int | None = None) -> pl.DataFrame:
         raise InputError(
             f"query failed: {str(exc).splitlines()[0]}",
             hint="views: events, quarantine, account_inputs, cloudtrail, accounts, campaigns, "
-            "evidence (see docs/case-folder.md)",
+            "evidence, history (see docs/case-folder.md)",
         ) from None
     finally:
         con.close()

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from distillscan.ingest import IngestReport
 from distillscan.textsafe import inert
+from distillscan.triage import Decision
 from distillscan.verify import VerifyResult
 
 
@@ -168,3 +169,14 @@ def evaluation(result: dict[str, Any]) -> list[RenderableType]:
             )
         )
     return parts
+
+
+def triage_line(decision: Decision) -> Text:
+    """One triage decision: what it is about, the status, who and when, and the note (the
+    target and the note printed literally: they may come from logs and from people)."""
+    line = Text(f"{decision.kind} ")
+    line.append(inert(decision.target, 300))
+    line.append(f": {decision.status}", style="bold")
+    line.append(f" ({inert(decision.by, 100)}, {decision.at}): ")
+    line.append(inert(decision.note, 1000))
+    return line

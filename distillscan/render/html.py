@@ -17,10 +17,15 @@ from distillscan.render.escape import html_text as h
 from distillscan.render.markdown import ENTITY_WORDS, daily, when
 from distillscan.report.model import (
     Campaign,
+    Changes,
     Evidence,
     Report,
+    change_sentence,
+    changes_headline,
     flagged_outside_campaigns,
     ingest_summary,
+    tracking_sentence,
+    triage_sentence,
     unmeasured_sentence,
 )
 
@@ -56,6 +61,7 @@ def render(report: Report, *, case: str = "CASE") -> str:
     body = [
         _title(report),
         _contents(report),
+        _changes(report["changes"]),
         _summary(report),
         _scope(report),
     ]
@@ -81,6 +87,8 @@ def render(report: Report, *, case: str = "CASE") -> str:
 def _contents(report: Report) -> str:
     """Links to every section: the campaigns by name, then the rest."""
     entries = [("summary", "Summary"), ("scope", "Scope")]
+    if report["changes"] is not None:
+        entries.insert(0, ("changes", "Since the previous run"))
     entries += [
         (c["campaign_id"], f"{i + 1}. {c['severity'].upper()} {c['name']}")
         for i, c in enumerate(report["campaigns"])
@@ -171,6 +179,40 @@ def _title(report: Report) -> str:
             "fingerprint.</p>"
         )
     return "\n".join(parts)
+
+
+def _changes(changes: Changes | None) -> str:
+    """What changed since the previous run (nothing for results that kept no runs)."""
+    if changes is None:
+        return ""
+    out = [
+        '<h2 id="changes">Since the previous run</h2>',
+        f"<p>{h(changes_headline(changes))}.</p>",
+    ]
+    if changes["previous_run"] is not None and changes["campaigns"]:
+        out.append(
+            _table(
+                ["Severity", "Campaign", "Change", "New members"],
+                [
+                    [
+                        _sev(c["severity"]),
+                        f"{h(c['name'], 200)}<br>{_code(c['campaign_id'])}",
+                        h(change_sentence(c)),
+                        ", ".join(_code(a) for a in c["added_members"][:MEMBERS_SHOWN])
+                        + (
+                            f" and {len(c['added_members']) - MEMBERS_SHOWN:,} more"
+                            if len(c["added_members"]) > MEMBERS_SHOWN
+                            else ""
+                        )
+                        if c["status"] != "new" and c["added_members"]
+                        else "-",
+                    ]
+                    for c in changes["campaigns"]
+                ],
+                set(),
+            )
+        )
+    return "\n".join(out)
 
 
 def _summary(report: Report) -> str:
@@ -283,6 +325,10 @@ def _campaign(index: int, c: Campaign, report: Report, case: str) -> str:
             f"({when(pivot['released_at'])} UTC); all traffic in that window: "
             f"{(pivot['population_share'] or 0.0):.0%}."
         )
+    if c["tracking"] is not None:
+        facts.append(f"History: {h(tracking_sentence(c['tracking']))}.")
+    if c["triage"] is not None:
+        facts.append(f"Triage: {h(triage_sentence(c['triage']), 1000)}")
     out.append("<ul>" + "".join(f"<li>{f}</li>" for f in facts) + "</ul>")
     out.append("<h3>Why it was named</h3>")
     out.append(

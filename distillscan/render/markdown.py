@@ -18,9 +18,14 @@ from distillscan.render.escape import md_block, md_code
 from distillscan.report.model import (
     Bucket,
     Campaign,
+    Changes,
     Report,
+    change_sentence,
+    changes_headline,
     flagged_outside_campaigns,
     ingest_summary,
+    tracking_sentence,
+    triage_sentence,
     unmeasured_sentence,
 )
 
@@ -75,6 +80,7 @@ def render(report: Report, *, case: str = "CASE") -> str:
     """
     parts = [
         _title(report),
+        _changes(report["changes"]),
         _summary(report),
         _scope(report),
     ]
@@ -165,6 +171,28 @@ def _summary(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _changes(changes: Changes | None) -> str:
+    """What changed since the previous run (nothing for results that kept no runs)."""
+    if changes is None:
+        return ""
+    lines = ["## Since the previous run", "", changes_headline(changes) + "."]
+    if changes["previous_run"] is not None and changes["campaigns"]:
+        rows = [
+            [
+                f"**{c['severity']}**",
+                f"{c['name']}<br>{md_code(c['campaign_id'])}",
+                change_sentence(c),
+                _ids(c["added_members"], in_table=True) if c["status"] != "new" else "-",
+            ]
+            for c in changes["campaigns"]
+        ]
+        lines += [
+            "",
+            _table(["Severity", "Campaign", "Change", "New members"], ["l"] * 4, rows),
+        ]
+    return "\n".join(lines)
+
+
 def _pivot(campaign: Campaign) -> str:
     pivot = campaign["release_pivot"]
     if pivot is None:
@@ -243,6 +271,10 @@ def _campaign(index: int, c: Campaign, report: Report, case: str) -> str:
             f"{(pivot['population_share'] or 0.0):.0%}."
         )
     out.append(f"- Linked by: {', '.join(c['link_kinds']) or 'no'} links.")
+    if c["tracking"] is not None:
+        out.append(f"- History: {tracking_sentence(c['tracking'])}.")
+    if c["triage"] is not None:
+        out.append(f"- Triage: {md_code(triage_sentence(c['triage']), 1000, in_table=False)}")
     out.append("")
     out.append("#### Why it was named")
     out.append("")
@@ -457,7 +489,7 @@ def _members_table(c: Campaign, limit: int | None) -> str:
         [
             [
                 md_code(m["account_id"], 80),
-                m["severity"],
+                m["severity"] + (f" ({m['triage']})" if m["triage"] else ""),
                 f"{m['score']:.2f}",
                 _n(m["n_events"]),
                 when(m["first_seen"]),

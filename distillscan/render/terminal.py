@@ -20,14 +20,19 @@ from rich.text import Text
 from distillscan.report.model import (
     Bucket,
     Campaign,
+    Changes,
     Entity,
     MixedAccount,
     Report,
     SignalRow,
     Template,
     Timeline,
+    change_sentence,
+    changes_headline,
     flagged_outside_campaigns,
     ingest_summary,
+    tracking_sentence,
+    triage_sentence,
     unmeasured_sentence,
 )
 from distillscan.textsafe import inert
@@ -101,6 +106,8 @@ def render(
         brief: Only the overview, no campaign panels.
     """
     yield header(report)
+    if report["changes"] is not None:
+        yield from changes_view(report["changes"])
     campaigns = report["campaigns"]
     if not campaigns:
         caveat = unmeasured_sentence(report["summary"])
@@ -230,6 +237,30 @@ def header(report: Report) -> Panel:
     return Panel(grid, title=Text(title, style="bold"), title_align="left")
 
 
+def changes_view(changes: Changes, shown: int = MEMBERS_SHOWN) -> Iterator[RenderableType]:
+    """What changed since the previous run: a headline, then one row per campaign that changed
+    (a first run has nothing to compare with: the campaigns table follows)."""
+    yield Text(changes_headline(changes), style="bold")
+    if changes["previous_run"] is None or not changes["campaigns"]:
+        return
+    table = Table(show_header=True, box=None, padding=(0, 1))
+    table.add_column("severity", no_wrap=True)
+    table.add_column("campaign", no_wrap=True)
+    table.add_column("change", ratio=1)
+    for change in changes["campaigns"]:
+        what = Text(change_sentence(change))
+        added = change["added_members"]
+        if added and change["status"] != "new":
+            what.append("\nnew members: ", style="dim")
+            for i, account_id in enumerate(added[:shown]):
+                what.append(", " if i else "")
+                what.append(untrusted(account_id))
+            if len(added) > shown:
+                what.append(f" ... and {len(added) - shown} more", style="dim")
+        table.add_row(severity_text(change["severity"]), change["campaign_id"], what)
+    yield table
+
+
 def campaigns_table(campaigns: Sequence[Campaign]) -> Table:
     """One row per campaign, most severe first: what it is, how big, its pivot and signals."""
     table = Table(title="Suspected campaigns", title_justify="left", show_lines=True)
@@ -243,6 +274,9 @@ def campaigns_table(campaigns: Sequence[Campaign]) -> Table:
         name = Text(c["name"], style="bold", overflow="fold")
         name.append("\n")
         name.append(untrusted(c["campaign_id"], style="dim"))
+        if c["triage"] is not None:
+            name.append("\ntriage: ", style="bold")
+            name.append(untrusted(triage_sentence(c["triage"]), 300))
         table.add_row(
             severity_text(c["severity"], c["score"]),
             name,
@@ -273,6 +307,12 @@ def campaign_panel(
     )
     facts.append("targets: ", style="bold")
     facts.append(", ".join(x.replace("_", " ") for x in campaign["capabilities"]) or "-")
+    if campaign["tracking"] is not None:
+        facts.append("\nhistory: ", style="bold")
+        facts.append(tracking_sentence(campaign["tracking"]))
+    if campaign["triage"] is not None:
+        facts.append("\ntriage: ", style="bold")
+        facts.append(untrusted(triage_sentence(campaign["triage"]), 1000))
     parts.append(facts)
 
     parts.append(
@@ -420,9 +460,12 @@ def members_table(campaign: Campaign, shown: int = MEMBERS_SHOWN) -> Table:
         table.add_column(column, justify="right" if column == "events" else "left")
     members = campaign["members"]
     for m in members[:shown]:
+        severity = severity_text(m["severity"], m["score"])
+        if m["triage"] is not None:
+            severity.append(f" ({m['triage']})", style="dim")
         table.add_row(
             untrusted(m["account_id"]),
-            severity_text(m["severity"], m["score"]),
+            severity,
             f"{m['n_events']:,}",
             f"{when(m['first_seen'])[:10]} → {when(m['last_seen'])[:10]}",
             ", ".join(m["strongest_signals"]) or "-",

@@ -1,7 +1,8 @@
 """Rebuild an :class:`~distillscan.investigate.Investigation` from a finished case folder.
 
 ``distillscan report`` and ``distillscan show`` read what ``investigate`` wrote
-(``accounts.parquet``, ``campaigns.parquet``, ``evidence.parquet``, ``investigation.json``) rather
+(``accounts.parquet``, ``campaigns.parquet``, ``evidence.parquet``, ``history.parquet``,
+``investigation.json``) rather
 than re-running the passes: a report must describe the investigation that was done, and reading
 Parquet takes milliseconds where the passes take minutes on a large export.
 """
@@ -18,9 +19,10 @@ from typing import Any
 
 import polars as pl
 
-from distillscan.case import RESULT_FILES, RESULTS_JOURNAL, Case
+from distillscan.case import HISTORY_FILE, RESULT_FILES, RESULTS_JOURNAL, Case
 from distillscan.errors import CaseError
 from distillscan.investigate import Investigation
+from distillscan.tracking import HISTORY_SCHEMA
 
 
 @contextlib.contextmanager
@@ -94,6 +96,7 @@ def load_investigation(case_dir: Path) -> Investigation:
         accounts = pl.read_parquet(case_dir / "accounts.parquet")
         campaigns = pl.read_parquet(case_dir / "campaigns.parquet")
         evidence = pl.read_parquet(case_dir / "evidence.parquet")
+        history = pl.read_parquet(case_dir / HISTORY_FILE).cast(HISTORY_SCHEMA)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise CaseError(f"{case_dir}: cannot read the investigation results ({exc})") from None
     if "partner_id" not in evidence.columns:
@@ -108,6 +111,7 @@ def load_investigation(case_dir: Path) -> Investigation:
             hint=f"run: distillscan investigate --case {case_dir}",
         )
     window = record.get("window") or {}
+    runs = record.get("runs")
     return Investigation(
         case=case_dir,
         manifest=manifest,
@@ -117,6 +121,8 @@ def load_investigation(case_dir: Path) -> Investigation:
         campaigns=campaigns,
         evidence=evidence,
         window=(_instant(window.get("from")), _instant(window.get("to"))),
+        history=history,
+        runs=[r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else [],
     )
 
 

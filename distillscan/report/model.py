@@ -33,8 +33,10 @@ from distillscan.report import facts
 from distillscan.report.loader import load_record
 from distillscan.severity import FLAGGED, SEVERITIES, at_least
 from distillscan.severity import rank as severity_rank
+from distillscan.tracking import STATUSES
+from distillscan.triage import DISMISSED, decisions, latest
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 DECIMALS = 4
 #: Severities that make an account "flagged" on its own.
 #: How many templates and infrastructure entities each campaign lists.
@@ -119,6 +121,8 @@ class Member(TypedDict):
     first_seen: str | None
     last_seen: str | None
     strongest_signals: list[str]
+    #: Its triage status (``confirmed``, ``benign``, ``suppressed``), or None.
+    triage: str | None
 
 
 class Evidence(TypedDict):
@@ -157,12 +161,39 @@ class ReleasePivot(TypedDict):
     population_share: float | None
 
 
+class TriageEntry(TypedDict):
+    """An investigator's decision about a campaign or an account (see
+    :mod:`distillscan.triage`), or an allowlist entry that covers an account."""
+
+    kind: str
+    target: str
+    status: str
+    note: str
+    by: str
+    at: str | None
+    source: str
+
+
+class Tracking(TypedDict):
+    """A campaign across the case's runs (see :mod:`distillscan.tracking`)."""
+
+    status: str
+    escalated: bool
+    previous_severity: str | None
+    first_named_run: int
+    first_named_through: str | None
+    merged_from: list[str]
+    split_from: str | None
+
+
 class Campaign(TypedDict):
     """A suspected campaign with everything shown about it."""
 
     campaign_id: str
     name: str
     severity: str
+    tracking: Tracking | None
+    triage: TriageEntry | None
     score: float
     content: float
     operations: float
@@ -184,6 +215,35 @@ class Campaign(TypedDict):
     links: list[Link]
     mixed_accounts: list[str]
     evidence: list[Evidence]
+
+
+class Change(TypedDict):
+    """What changed about one campaign since the previous run."""
+
+    campaign_id: str
+    name: str
+    status: str
+    escalated: bool
+    severity: str
+    previous_severity: str | None
+    n_accounts: int
+    previous_n_accounts: int | None
+    added_members: list[str]
+    removed_members: list[str]
+    merged_from: list[str]
+    merged_into: str | None
+    split_from: str | None
+
+
+class Changes(TypedDict):
+    """The case's runs: this one, the one before, and what changed in between."""
+
+    run: int
+    previous_run: int | None
+    data_through: str | None
+    previous_data_through: str | None
+    counts: dict[str, int]
+    campaigns: list[Change]
 
 
 class MixedAccount(TypedDict):
@@ -307,6 +367,8 @@ class Report(TypedDict):
     scope: Coverage
     passes: list[PassInfo]
     summary: Summary
+    changes: Changes | None
+    triage: list[TriageEntry]
     campaigns: list[Campaign]
     mixed_accounts: list[MixedAccount]
     accounts: list[Account]
@@ -400,6 +462,19 @@ def _build(
     )
     first, last, n_events = facts.event_span(con)
     campaigns = _campaigns(con, investigation, campaigns_frame, config, limits)
+    triage = triage_entries(investigation)
+    account_status = {t["target"]: t["status"] for t in triage if t["kind"] == "account"}
+    for campaign in campaigns:
+        for member in campaign["members"]:
+            member["triage"] = account_status.get(member["account_id"])
+        campaign["triage"] = next(
+            (
+                t
+                for t in triage
+                if t["kind"] == "campaign" and t["target"] == campaign["campaign_id"]
+            ),
+            None,
+        )
     mixed = _mixed(con, accounts, campaigns)
     for campaign in campaigns:
         campaign["mixed_accounts"] = sorted(
@@ -450,6 +525,8 @@ def _build(
             "mixed_accounts": len(mixed),
             "unmeasured_content": unmeasured,
         },
+        "changes": changes_since_previous(investigation),
+        "triage": triage,
         "campaigns": campaigns,
         "mixed_accounts": mixed,
         "accounts": _accounts(accounts),
@@ -781,6 +858,8 @@ def _campaigns(
                 "campaign_id": cid,
                 "name": row["name"],
                 "severity": row["severity"],
+                "tracking": _tracking(row),
+                "triage": None,
                 "score": rounded(row["score"]),
                 "content": rounded(row["content"]),
                 "operations": rounded(row["operations"]),
@@ -810,6 +889,236 @@ def _campaigns(
             }
         )
     return result
+
+
+def _tracking(row: dict[str, Any]) -> Tracking | None:
+    """A campaign row's place in the case's history (None for results that kept none)."""
+    if row.get("status") is None:
+        return None
+    return {
+        "status": str(row["status"]),
+        "escalated": bool(row["escalated"]),
+        "previous_severity": row["previous_severity"],
+        "first_named_run": int(row["first_run"]),
+        "first_named_through": instant(row["first_named_through"]),
+        "merged_from": list(row["merged_from"] or []),
+        "split_from": row["split_from"],
+    }
+
+
+def changes_since_previous(investigation: Investigation) -> Changes | None:
+    """What this run changed against the one before it (None when the case keeps no runs).
+
+    Campaigns listed: every one not ``steady``, and steady ones whose severity rose; the most
+    severe first. A first run lists every campaign as new.
+    """
+    if not investigation.runs:
+        return None
+    current = investigation.runs[-1]
+    before = investigation.runs[-2] if len(investigation.runs) > 1 else None
+    rows = investigation.history.filter(pl.col("run") == int(current["run"]))
+    listed = rows.filter((pl.col("status") != "steady") | pl.col("escalated"))
+    changes: list[Change] = [
+        {
+            "campaign_id": r["campaign_id"],
+            "name": r["name"],
+            "status": r["status"],
+            "escalated": bool(r["escalated"]),
+            "severity": r["severity"],
+            "previous_severity": r["previous_severity"] if r["status"] != "new" else None,
+            "n_accounts": int(r["n_accounts"]),
+            "previous_n_accounts": r["previous_n_accounts"],
+            "added_members": list(r["added_members"] or []),
+            "removed_members": list(r["removed_members"] or []),
+            "merged_from": list(r["merged_from"] or []),
+            "merged_into": r["merged_into"],
+            "split_from": r["split_from"],
+        }
+        for r in listed.iter_rows(named=True)
+    ]
+    changes.sort(
+        key=lambda c: (
+            c["status"] == "ended",
+            -severity_rank(c["severity"]),
+            STATUSES.index(c["status"]),
+            c["campaign_id"],
+        )
+    )
+    statuses = rows["status"].to_list()
+    counts = {status: statuses.count(status) for status in STATUSES}
+    counts["escalated"] = int(rows["escalated"].sum())
+    return {
+        "run": int(current["run"]),
+        "previous_run": int(before["run"]) if before else None,
+        "data_through": _iso(current.get("data_through")),
+        "previous_data_through": _iso(before.get("data_through")) if before else None,
+        "counts": counts,
+        "campaigns": changes,
+    }
+
+
+def change_sentence(change: Change) -> str:
+    """What changed about a campaign, in words (campaign ids only: they are distillscan's own;
+    member ids come from the logs and each format lists them with its own escaping)."""
+    parts: list[str] = []
+    status = change["status"]
+    if status == "new":
+        parts.append(
+            "new" + (f", split from {change['split_from']}" if change["split_from"] else "")
+        )
+    elif status == "growing":
+        parts.append(
+            f"grew from {change['previous_n_accounts']} to {change['n_accounts']} accounts"
+        )
+    elif status == "quiet":
+        parts.append("quiet: no traffic since the previous run")
+    elif status == "ended":
+        into = change["merged_into"]
+        parts.append(f"merged into {into}" if into else "ended: no longer found")
+    if change["merged_from"]:
+        parts.append("took in " + ", ".join(change["merged_from"]))
+    if change["escalated"]:
+        parts.append(f"severity {change['previous_severity']} to {change['severity']}")
+    if change["removed_members"] and status != "ended":
+        n = len(change["removed_members"])
+        parts.append(f"{n} account{'' if n == 1 else 's'} no longer in it")
+    return "; ".join(parts) or "steady"
+
+
+def tracking_sentence(tracking: Tracking) -> str:
+    """When the case first named a campaign, and where it stands in this run."""
+    text = (
+        f"first named in run {tracking['first_named_run']} (data through "
+        f"{_readable(tracking['first_named_through'])}); this run: {tracking['status']}"
+    )
+    if tracking["escalated"]:
+        text += f", severity up from {tracking['previous_severity']}"
+    if tracking["split_from"]:
+        text += f", split from {tracking['split_from']}"
+    if tracking["merged_from"]:
+        text += ", took in " + ", ".join(tracking["merged_from"])
+    return text
+
+
+def changes_headline(changes: Changes) -> str:
+    """One line: which run this is and what changed since the one before."""
+    counts = changes["counts"]
+    if changes["previous_run"] is None:
+        n = counts["new"]
+        return (
+            f"run {changes['run']} of this case: {n} campaign{'' if n == 1 else 's'} named, "
+            "nothing earlier to compare with"
+        )
+    words = [
+        f"{counts[key]} {label}"
+        for key, label in (
+            ("new", "new"),
+            ("escalated", "escalated"),
+            ("growing", "grew"),
+            ("quiet", "quiet"),
+            ("ended", "ended"),
+        )
+        if counts[key]
+    ]
+    return (
+        f"run {changes['run']} of this case, since run {changes['previous_run']} (data through "
+        f"{_readable(changes['previous_data_through'])}): "
+        + (", ".join(words) if words else "no change")
+    )
+
+
+def _readable(moment: str | None) -> str:
+    """A report instant for a sentence: ``2026-02-16 00:11 UTC``."""
+    return f"{moment[:10]} {moment[11:16]} UTC" if moment else "an unknown time"
+
+
+def triage_entries(investigation: Investigation) -> list[TriageEntry]:
+    """The decisions that apply to this investigation's campaigns and accounts: the latest
+    ``distillscan triage`` decision for each, else the allowlist entry covering an account."""
+    campaign_ids = set(investigation.campaigns["campaign_id"].to_list())
+    account_ids = set(investigation.accounts["account_id"].to_list())
+    present = {"campaign": campaign_ids, "account": account_ids}
+    decided: dict[tuple[str, str], TriageEntry] = {
+        key: {
+            "kind": d.kind,
+            "target": d.target,
+            "status": d.status,
+            "note": d.note,
+            "by": d.by,
+            "at": d.at,
+            "source": d.source,
+        }
+        for key, d in latest(decisions(investigation.case)).items()
+        if d.target in present.get(d.kind, set())
+    }
+    if "allowlisted" in investigation.accounts.columns:
+        covered = investigation.accounts.filter(pl.col("allowlisted").is_not_null())
+        for account_id, reason in covered.select("account_id", "allowlisted").iter_rows():
+            decided.setdefault(
+                ("account", account_id),
+                {
+                    "kind": "account",
+                    "target": account_id,
+                    "status": "benign",
+                    "note": reason,
+                    "by": "allowlist",
+                    "at": None,
+                    "source": "allowlist",
+                },
+            )
+    return [decided[key] for key in sorted(decided)]
+
+
+def is_dismissed(campaign: Campaign, triage: list[TriageEntry]) -> bool:
+    """Whether triage took a campaign off the list of what fails a run: it, or every one of
+    its members, is marked benign or suppressed."""
+    if campaign["triage"] is not None and campaign["triage"]["status"] in DISMISSED:
+        return True
+    dismissed = {t["target"] for t in triage if t["kind"] == "account" and t["status"] in DISMISSED}
+    return bool(campaign["accounts"]) and set(campaign["accounts"]) <= dismissed
+
+
+def triage_sentence(entry: TriageEntry) -> str:
+    """A decision in words (the note and the name come from people: each format escapes the
+    sentence as it escapes log text)."""
+    who = (
+        "allowlist"
+        if entry["source"] == "allowlist"
+        else f"{entry['by']}, {_readable(entry['at'])}"
+    )
+    return f"{entry['status']} ({who}): {entry['note']}"
+
+
+def failing_campaigns(
+    report: Report, fail_on: str | None = None, fail_on_new: str | None = None
+) -> list[str]:
+    """The campaigns that fail a CI run, most severe first.
+
+    Args:
+        report: The report.
+        fail_on: Every campaign at or above this severity fails the run.
+        fail_on_new: A campaign at or above this severity fails the run when this run named it
+            for the first time or raised its severity (results that kept no history count every
+            campaign as new).
+
+    A campaign triage dismissed (:func:`is_dismissed`) fails neither.
+    """
+    failing = []
+    for c in report["campaigns"]:
+        if is_dismissed(c, report["triage"]):
+            continue
+        tracking = c["tracking"]
+        is_news = tracking is None or tracking["status"] == "new" or tracking["escalated"]
+        if (fail_on is not None and at_least(c["severity"], fail_on)) or (
+            fail_on_new is not None and is_news and at_least(c["severity"], fail_on_new)
+        ):
+            failing.append(c["campaign_id"])
+    return failing
+
+
+def _iso(value: Any) -> str | None:
+    """A run's ``data_through`` as the report writes instants."""
+    return instant(datetime.fromisoformat(value)) if isinstance(value, str) else None
 
 
 def common_accounts(config: dict[str, Any], n_accounts: int) -> int:
@@ -874,6 +1183,7 @@ def _members(members: pl.DataFrame) -> list[Member]:
                 "first_seen": instant(row.get("first_seen")),
                 "last_seen": instant(row.get("last_seen")),
                 "strongest_signals": top,
+                "triage": None,
             }
         )
     return result

@@ -172,6 +172,20 @@ def redact(report: Report) -> Report:
             ev["prompt"] = r.prompt(ev["prompt"], ev["prompt_chars"])
             ev["source_file"] = scrub(ev["source_file"])
             ev["event_id"] = scrub(ev["event_id"])
+    for decision in out["triage"]:
+        if decision["kind"] == "account":
+            decision["target"] = acct(decision["target"])
+        decision["note"] = scrub(decision["note"]) or ""
+        decision["by"] = scrub(decision["by"]) or ""
+    out["triage"].sort(key=lambda t: (t["kind"], t["target"]))
+    for c in out["campaigns"]:
+        if c["triage"] is not None:
+            c["triage"]["note"] = scrub(c["triage"]["note"]) or ""
+            c["triage"]["by"] = scrub(c["triage"]["by"]) or ""
+    if out["changes"] is not None:
+        for change in out["changes"]["campaigns"]:
+            change["added_members"] = sorted(acct(a) for a in change["added_members"])
+            change["removed_members"] = sorted(acct(a) for a in change["removed_members"])
     for mixed in out["mixed_accounts"]:
         mixed["account_id"] = acct(mixed["account_id"])
         mixed["implicated_end_users"] = sorted(r.end_user(u) for u in mixed["implicated_end_users"])
