@@ -10,10 +10,12 @@ traceback. Reports go to stdout; progress to stderr. A reader that closes the pi
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import re
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
@@ -126,6 +128,19 @@ MappingFile = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 stderr = console.plain_console(stderr=True, soft_wrap=True)
+
+
+def _duration(text: str) -> timedelta:
+    """A ``--window`` such as ``14d``, ``36h`` or ``2w`` (a usage error otherwise)."""
+    found = re.fullmatch(r"\s*(\d{1,5})\s*([hdw])\s*", text.lower())
+    if found is None or int(found.group(1)) == 0:
+        fail(
+            DistillscanError(
+                f"--window {text!r} is not a duration",
+                hint="give hours, days or weeks: 36h, 14d, 2w",
+            )
+        )
+    return timedelta(hours=int(found.group(1)) * {"h": 1, "d": 24, "w": 168}[found.group(2)])
 
 
 def _read_limits(max_record_size: str, max_expansion: float) -> ReadLimits:
@@ -293,6 +308,15 @@ def investigate_command(
             help="Only events before this UTC time (2026-01-19 or 2026-01-19T08:00).",
         ),
     ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window",
+            metavar="DURATION",
+            help="Analyse only the last DURATION of the case's data (14d, 36h, 2w), counted back "
+            "from its last event; default: the whole case.",
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", metavar="FILE", help="TOML file overriding detection settings."),
@@ -356,6 +380,7 @@ def investigate_command(
                 resources=Resources(memory_limit, temp_dir),
                 skip_unloadable=skip_unrecognised,
                 allowlist=allowlist,
+                window=_duration(window) if window is not None else None,
                 limits=_read_limits(max_record_size, max_expansion),
             )
             status("preparing the report")
@@ -746,19 +771,48 @@ def eval_command(
         Path, typer.Option("--truth", metavar="DIR", help="The simulator's truth/ folder.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Stable JSON on stdout.")] = False,
+    by_day: Annotated[
+        bool,
+        typer.Option(
+            "--by-day",
+            help="Replay the case one day at a time, as a daily job would have run, and report "
+            "how soon each planted campaign was named (time to detect) and each day's false "
+            "alarms.",
+        ),
+    ] = False,
+    memory_limit: MemoryLimit = None,
+    temp_dir: TempDir = None,
+    quiet: Quiet = False,
 ) -> None:
     """Score an investigation against ground truth: accounts, campaigns, mixed accounts.
 
     Exit codes: 0 scored; 2 usage or input error (not a case, not a truth folder, a truth that
     shares no account with the case); 3 internal error.
     """
-    from distillscan.evaluate import evaluate, load_findings, load_truth
+    from distillscan.evaluate import evaluate, load_findings, load_truth, time_to_detect
+    from distillscan.replay import first_events, replay_by_day
 
     try:
         accounts, _campaigns = load_findings(case)
-        result = evaluate(accounts, load_truth(truth))
+        known = load_truth(truth)
+        result = evaluate(accounts, known)
+        if by_day:
+            with StatusLine(stderr, quiet=quiet) as status:
+                days = [
+                    day.findings()
+                    for day in replay_by_day(
+                        case, resources=Resources(memory_limit, temp_dir), progress=status
+                    )
+                ]
+            timing = time_to_detect(days, known, first_events(case))
     except DistillscanError as exc:
         fail(exc)
+    if by_day:
+        if as_json:
+            sys.stdout.write(json.dumps(timing, indent=2, sort_keys=True) + "\n")
+        else:
+            console.plain_console().print(*console.time_to_detect(timing), sep="\n")
+        return
     if as_json:
         sys.stdout.write(result.to_json())
         return

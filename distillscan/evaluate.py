@@ -17,7 +17,10 @@ Measured:
   belong to the planted one);
 * reported campaigns made only of benign accounts;
 * mixed accounts: whether each was reported as mixed, the error of the contamination estimate,
-  and precision/recall of the implicated end users.
+  and precision/recall of the implicated end users;
+* with ``--by-day`` (:func:`time_to_detect`, over :mod:`distillscan.replay`): for each planted
+  campaign its first request, the first daily run that named it and the delay, and the ids it
+  was named under; and each day's false alarms.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import csv
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -377,3 +381,106 @@ def _mixed_metrics(accounts: pl.DataFrame, truth: Truth) -> dict[str, Any]:
         "end_user_f1": _f1(precision, recall),
         "details": details,
     }
+
+
+# --- time to detect ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DayFindings:
+    """What a run at the end of one day reported (for :func:`time_to_detect`)."""
+
+    day: str
+    data_through: datetime | None
+    accounts: pl.DataFrame
+    campaigns: pl.DataFrame
+
+
+def time_to_detect(
+    days: list[DayFindings], truth: Truth, first_events: pl.DataFrame
+) -> dict[str, Any]:
+    """How soon each planted campaign was named, and the false alarms of each day.
+
+    A planted campaign is *named* by a day's run when a reported campaign holds at least two of
+    its accounts and they are at least half of that campaign (a campaign living inside mixed
+    accounts, when one of them is reported as mixed). Its delay runs from its first request to
+    the last event that run had seen. Its ids are those of the reported campaigns that named it
+    from then on (the one holding most of its accounts each day): one id means the daily runs
+    kept its identity.
+
+    Args:
+        days: Each day's findings, oldest first.
+        truth: The ground truth.
+        first_events: ``account_id`` and ``first_event`` (the first request of each account).
+    """
+    benign = set(truth.accounts.filter(pl.col("label") == "benign")["account_id"].to_list())
+    mixed_accounts = set(truth.accounts.filter(pl.col("label") == "mixed")["account_id"].to_list())
+    starts = dict(first_events.select("account_id", "first_event").iter_rows())
+    campaigns = []
+    for planted in sorted(truth.campaigns, key=lambda c: str(c["id"])):
+        members = set(planted["members"])
+        began = min((starts[m] for m in members if m in starts), default=None)
+        named_on: DayFindings | None = None
+        ids: list[str] = []
+        for found in days:
+            holder = _naming_campaign(found, members, members <= mixed_accounts)
+            if holder is None:
+                continue
+            named_on = named_on or found
+            if not ids or ids[-1] != holder:
+                ids.append(holder)
+        delay = (
+            (named_on.data_through - began).total_seconds() / 3600
+            if named_on is not None and named_on.data_through is not None and began is not None
+            else None
+        )
+        campaigns.append(
+            {
+                "id": planted["id"],
+                "name": planted.get("name", planted["id"]),
+                "members": len(members),
+                "first_event": began.isoformat() if began is not None else None,
+                "named_on": named_on.day if named_on is not None else None,
+                "delay_hours": delay,
+                "campaign_ids": ids,
+            }
+        )
+    per_day = []
+    planted_accounts = set().union(*(set(c["members"]) for c in truth.campaigns))
+    for found in days:
+        marks = flagged(found.accounts)
+        false_campaigns = [
+            cid
+            for cid, members in found.campaigns.select("campaign_id", "members").iter_rows()
+            if not planted_accounts & set(members)
+        ]
+        per_day.append(
+            {
+                "day": found.day,
+                "data_through": found.data_through.isoformat() if found.data_through else None,
+                "campaigns": found.campaigns.height,
+                "false_campaigns": len(false_campaigns),
+                "benign_flagged": marks.filter(
+                    pl.col("flagged") & pl.col("account_id").is_in(sorted(benign))
+                ).height,
+            }
+        )
+    result: dict[str, Any] = _rounded({"campaigns": campaigns, "days": per_day})
+    return result
+
+
+def _naming_campaign(found: DayFindings, members: set[str], lives_in_mixed: bool) -> str | None:
+    """The reported campaign that names a planted one on this day (or a mixed account's id)."""
+    if lives_in_mixed:
+        if "is_mixed" not in found.accounts.columns:
+            return None
+        reported = found.accounts.filter(
+            pl.col("is_mixed").fill_null(False) & pl.col("account_id").is_in(sorted(members))
+        )
+        return str(reported["account_id"].sort()[0]) if reported.height else None
+    holders = [
+        (-shared, cid)
+        for cid, accounts in found.campaigns.select("campaign_id", "members").iter_rows()
+        if (shared := len(members & set(accounts))) >= 2 and shared * 2 >= len(accounts)
+    ]
+    return min(holders)[1] if holders else None

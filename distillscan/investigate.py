@@ -19,7 +19,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,7 @@ def investigate(
     skip_unloadable: bool = False,
     limits: ReadLimits | None = None,
     allowlist: Path | None = None,
+    window: timedelta | None = None,
 ) -> Investigation:
     """Run a whole investigation and write its outputs into ``case_dir``.
 
@@ -128,6 +129,8 @@ def investigate(
         resources: DuckDB memory limit and spill directory.
         skip_unloadable: Investigate without the files that could not be loaded.
         limits: Longest record and largest decompression ratio read from one file.
+        window: Analyse only this much of the case's data, back from its last event (a rolling
+            window for a daily job; not with ``time_from``).
         allowlist: A TOML file of known customers (:mod:`distillscan.triage`): the accounts it
             covers are marked benign in ``accounts.parquet`` (column ``allowlisted``).
     """
@@ -136,6 +139,8 @@ def investigate(
     known = load_allowlist(allowlist) if allowlist is not None else None
     report = None
     created = not case_dir.exists()
+    if window is not None and time_from is not None:
+        raise InputError("--window and --from both say where the analysis starts: give one")
     if paths or accounts:
         report = ingest(
             paths,
@@ -180,9 +185,11 @@ def investigate(
         case.finish_publishing()
         manifest = case.load_manifest()
         previous = _stored_window(case_dir)
-        window = _window_record((time_from, time_to))
-        past = _past(case, run_key(manifest["inputs"], window, config))
-        results = _analyse(case, config, time_from, time_to, say, resources, past, known)
+        if window is not None:
+            time_from = _window_start(case, window)
+        record = window_record((time_from, time_to))
+        past = past_runs(case, run_key(manifest["inputs"], record, config))
+        results = analyse(case, config, time_from, time_to, say, resources, past, known)
         _write_outputs(case, results, config, (time_from, time_to), known)
     return Investigation(
         case_dir,
@@ -195,13 +202,16 @@ def investigate(
         (time_from, time_to),
         history=results.history,
         runs=results.runs,
-        replaced_window=previous if previous is not None and previous != window else None,
+        # A rolling --window moves every day by design: only a chosen window that differs is news.
+        replaced_window=(
+            previous if previous is not None and previous != record and window is None else None
+        ),
     )
 
 
 @dataclass(frozen=True)
-class _Past:
-    """What the case remembers of earlier runs: their list, their history, this run's key."""
+class Past:
+    """What the case remembers of earlier runs (their list and history) and this run's key."""
 
     runs: list[dict[str, Any]]
     history: pl.DataFrame
@@ -209,7 +219,7 @@ class _Past:
 
 
 @dataclass(frozen=True)
-class _Results:
+class Results:
     """One run's outputs, before they are written."""
 
     accounts: pl.DataFrame
@@ -220,13 +230,13 @@ class _Results:
     runs: list[dict[str, Any]]
 
 
-def _past(case: Case, key: str) -> _Past:
+def past_runs(case: Case, key: str) -> Past:
     """Earlier runs from ``investigation.json`` and ``history.parquet`` (none in a new case, or
     one investigated by a distillscan that kept no history)."""
     try:
         record = json.loads((case.root / INVESTIGATION_FILE).read_text("utf-8"))
     except FileNotFoundError:
-        return _Past([], empty_history(), key)
+        return Past([], empty_history(), key)
     except (OSError, ValueError) as exc:
         raise CaseError(
             f"{case.root}: cannot read the previous investigation record ({exc})",
@@ -235,7 +245,7 @@ def _past(case: Case, key: str) -> _Past:
     runs = record.get("runs") if isinstance(record, dict) else None
     history_path = case.root / HISTORY_FILE
     if not isinstance(runs, list) or not runs or not history_path.is_file():
-        return _Past([], empty_history(), key)
+        return Past([], empty_history(), key)
     try:
         history = pl.read_parquet(history_path).cast(HISTORY_SCHEMA)
     except (OSError, pl.exceptions.PolarsError) as exc:
@@ -243,10 +253,17 @@ def _past(case: Case, key: str) -> _Past:
             f"{history_path}: cannot read the campaign history ({exc})",
             hint=f"run `distillscan verify {case.root}`",
         ) from None
-    return _Past([r for r in runs if isinstance(r, dict) and "run" in r], history, key)
+    return Past([r for r in runs if isinstance(r, dict) and "run" in r], history, key)
 
 
-def _window_record(window: tuple[datetime | None, datetime | None]) -> dict[str, str | None]:
+def _window_start(case: Case, window: timedelta) -> datetime | None:
+    """Where a rolling window of ``window`` starts: that long before the case's last event."""
+    with case.connect() as con:
+        last = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
+    return last - window if isinstance(last, datetime) else None
+
+
+def window_record(window: tuple[datetime | None, datetime | None]) -> dict[str, str | None]:
     """The window as ``investigation.json`` stores it."""
     return {k: (v.isoformat() if v else None) for k, v in zip(("from", "to"), window, strict=True)}
 
@@ -261,16 +278,16 @@ def _stored_window(case_dir: Path) -> dict[str, str | None] | None:
         return None
 
 
-def _analyse(
+def analyse(
     case: Case,
     config: Config,
     time_from: datetime | None,
     time_to: datetime | None,
     say: Progress,
     resources: Resources | None,
-    past: _Past,
+    past: Past,
     known: Allowlist | None,
-) -> _Results:
+) -> Results:
     """Run the passes, score, link, name across runs and describe: everything but writing."""
     con = _analysis_connection(case, time_from, time_to, resources)
     say("running passes")
@@ -320,7 +337,7 @@ def _analyse(
         }
         for r in runs
     ]
-    return _Results(
+    return Results(
         linked,
         campaigns,
         evidence,
@@ -459,7 +476,7 @@ def _with_metadata(con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame) -> pl
 
 def _write_outputs(
     case: Case,
-    results: _Results,
+    results: Results,
     config: Config,
     window: tuple[datetime | None, datetime | None],
     known: Allowlist | None,
@@ -476,7 +493,7 @@ def _write_outputs(
     record = {
         "tool": "distillscan",
         "version": __version__,
-        "window": _window_record(window),
+        "window": window_record(window),
         "passes": results.passes,
         "config": config,
         "runs": results.runs,

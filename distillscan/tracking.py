@@ -8,8 +8,10 @@ each run's campaigns are matched to the previous run's by their members:
 * a new group and a previous campaign are candidates when they share at least half the members
   of the smaller of the two: a campaign that grows from 10 accounts to 300 still holds its 10,
   while two campaigns that merely share one attached account do not match;
-* candidates are taken greedily, most shared members first (ties: the campaign named first,
-  then the ids), each side at most once: the group takes the previous campaign's id;
+* candidates are taken greedily, each side at most once, the campaign named first first (then
+  most shared members, then the ids): the group takes the previous campaign's id. So when two
+  campaigns turn out to be one, the merged campaign keeps the id it was first known by, and when
+  one splits, its largest part keeps it;
 * a previous campaign left without a match but a candidate of a matched group was merged into
   it (``merged_from``/``merged_into``); a group left without a match but a candidate of a
   matched previous campaign split from it (``split_from``) and gets an id of its own;
@@ -172,12 +174,13 @@ def match(groups: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
         .join(sizes_new, on="provisional_id")
         .join(sizes_old, on="previous_id")
         .filter(pl.col("shared") * 2 >= pl.min_horizontal("n_new", "n_old"))
+        # The campaign named first keeps its id through a merge; its largest part through a split.
         .sort(
-            "shared",
             "first_run",
+            "shared",
             "previous_id",
             "provisional_id",
-            descending=[True, False, False, False],
+            descending=[False, True, False, False],
         )
     )
     # Greedy one-to-one over the candidate pairs (a few per campaign, never per event).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +13,14 @@ from typer.testing import CliRunner
 
 from distillscan.cli import app
 from distillscan.errors import CaseError, InputError
-from distillscan.evaluate import Truth, evaluate, load_findings, load_truth
+from distillscan.evaluate import (
+    DayFindings,
+    Truth,
+    evaluate,
+    load_findings,
+    load_truth,
+    time_to_detect,
+)
 
 TRUTH_ACCOUNTS = pl.DataFrame(
     {
@@ -206,3 +214,50 @@ def test_missing_inputs_are_errors(tmp_path: Path) -> None:
         load_findings(tmp_path)
     result = CliRunner().invoke(app, ["eval", str(tmp_path), "--truth", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def _day(name: str, through: datetime, accounts: pl.DataFrame) -> DayFindings:
+    campaigns = (
+        accounts.filter(pl.col("campaign_id").is_not_null())
+        .group_by("campaign_id")
+        .agg(pl.col("account_id").sort().alias("members"))
+        .sort("campaign_id")
+    )
+    return DayFindings(name, through, accounts, campaigns)
+
+
+def test_time_to_detect_names_each_campaign_on_its_first_day() -> None:
+    first = pl.DataFrame(
+        {
+            "account_id": ["a1", "a2", "a3", "b1", "b2", "h1", "h2", "u1"],
+            "first_event": [datetime(2026, 1, 1, 6)] * 3 + [datetime(2026, 1, 2, 12)] * 5,
+        }
+    )
+    quiet = findings().with_columns(
+        pl.lit(None, pl.String).alias("campaign_id"),
+        pl.lit("none").alias("severity"),
+        pl.lit(False).alias("is_mixed"),
+    )
+    days = [
+        _day("2026-01-01", datetime(2026, 1, 2), quiet),
+        _day("2026-01-02", datetime(2026, 1, 3), findings()),
+        _day("2026-01-03", datetime(2026, 1, 4), findings()),
+    ]
+    result = time_to_detect(days, TRUTH, first)
+    by_id = {c["id"]: c for c in result["campaigns"]}
+    assert by_id["A"]["named_on"] == "2026-01-02" and by_id["A"]["delay_hours"] == 42.0
+    assert by_id["A"]["campaign_ids"] == ["c1"]
+    # Only one of B's accounts is in a campaign (c2, beside a benign one): never named.
+    assert by_id["B"]["named_on"] is None and by_id["B"]["delay_hours"] is None
+    # D lives in mixed accounts: named when one of them is reported as mixed.
+    assert by_id["D"]["campaign_ids"] == ["h1"]
+    assert [d["benign_flagged"] for d in result["days"]] == [0, 1, 1]
+    assert [d["false_campaigns"] for d in result["days"]] == [0, 0, 0]
+
+
+def test_a_campaign_never_named_has_no_delay() -> None:
+    first = pl.DataFrame({"account_id": ["a1"], "first_event": [datetime(2026, 1, 1)]})
+    lone = findings().with_columns(pl.lit(None, pl.String).alias("campaign_id"))
+    result = time_to_detect([_day("2026-01-01", datetime(2026, 1, 2), lone)], TRUTH, first)
+    assert {c["id"]: c["named_on"] for c in result["campaigns"]}["A"] is None
+    assert {c["id"]: c["delay_hours"] for c in result["campaigns"]}["A"] is None

@@ -9,13 +9,17 @@ them with ``DISTILLSCAN_UPDATE_GOLDEN=1 pytest tests/test_sample_logs.py`` and r
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
+from distillscan.case import RESULT_FILES
+from distillscan.cli import app
 from distillscan.investigate import investigate
 from distillscan.render.formats import RENDERERS as FORMATS
 from distillscan.report.loader import load_investigation
@@ -110,3 +114,24 @@ def test_redaction_hides_the_sign_up_details_campaigns_share(sample_report: Repo
     for renderer in FORMATS.values():
         text = renderer.render(redacted, "CASE")
         assert not [value for value in shared if value in text], renderer.name
+
+
+def test_replayed_day_by_day_every_campaign_is_named_early_under_one_id(sample_case: Path) -> None:
+    """``eval --by-day``: the daily path names each planted campaign within three days of its
+    first request, keeps one id for it, raises no false campaign, and writes nothing."""
+    kept = [*RESULT_FILES, "manifest.json"]
+    before = {name: (sample_case / name).read_bytes() for name in kept}
+    result = CliRunner().invoke(
+        app,
+        ["eval", str(sample_case), "--truth", str(SAMPLE_LOGS / "truth"), "--by-day", "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    timing = json.loads(result.stdout)
+    assert len(timing["days"]) >= 14
+    assert all(day["false_campaigns"] == 0 for day in timing["days"])
+    for campaign in timing["campaigns"]:
+        assert campaign["named_on"] is not None, campaign["id"]
+        assert campaign["delay_hours"] <= 72, campaign
+        named_by = [i for i in campaign["campaign_ids"] if i.startswith("camp-")]
+        assert len(named_by) <= 1, campaign  # a tenant is named by its mixed accounts instead
+    assert {name: (sample_case / name).read_bytes() for name in kept} == before

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -102,6 +102,16 @@ def test_a_merge_keeps_the_larger_overlap_and_records_the_other() -> None:
     assert row["campaign_id"] == "camp-a" and row["merged_from"] == ["camp-b"]
     gone = identities.filter(pl.col("provisional_id").is_null()).row(0, named=True)
     assert gone["campaign_id"] == "camp-b" and gone["merged_into"] == "camp-a"
+
+
+def test_a_merge_keeps_the_id_first_named() -> None:
+    merged = ["a1", "a2", "b1", "b2", "b3", "b4"]
+    previous = _previous(**{"camp-early": ["a1", "a2"], "camp-later": ["b1", "b2", "b3", "b4"]})
+    previous = previous.with_columns(
+        pl.when(pl.col("campaign_id") == "camp-later").then(2).otherwise(1).alias("first_run")
+    )
+    identities = match(_groups(merged), previous)
+    assert _ids(identities) == {campaign_id(merged): "camp-early"}
 
 
 def test_a_split_gives_the_smaller_part_a_new_id() -> None:
@@ -264,3 +274,22 @@ def test_running_again_on_the_same_inputs_gives_the_same_bytes(daily_case: Path)
     assert _investigate(copy) == 0
     for name, data in before.items():
         assert (copy / name).read_bytes() == data, name
+
+
+def test_a_rolling_window_counts_back_from_the_last_event(daily_case: Path) -> None:
+    copy = daily_case.parent / "windowed"
+    shutil.copytree(daily_case, copy)
+    result = runner.invoke(app, ["investigate", "--case", str(copy), "--window", "3d", "--brief"])
+    assert result.exit_code == 0, result.stderr
+    assert "replaced the one the case held" not in result.stderr  # rolling by design
+    record = json.loads((copy / "investigation.json").read_text("utf-8"))
+    last = datetime.fromisoformat(record["runs"][-1]["data_through"])
+    assert datetime.fromisoformat(record["window"]["from"]) == last - timedelta(days=3)
+    assert record["runs"][-1]["run"] == 4  # another window is another run
+    for bad in (
+        ["--window", "3 days"],
+        ["--window", "0h"],
+        ["--window", "2d", "--from", "2026-02-10"],
+    ):
+        result = runner.invoke(app, ["investigate", "--case", str(copy), *bad])
+        assert result.exit_code == 2 and "--window" in result.stderr, bad

@@ -98,7 +98,8 @@ def _pct(value: object) -> str:
 def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
     grid = Table(title=title)
     for i, column in enumerate(columns):
-        grid.add_column(column, justify="left" if i == 0 else "right")
+        # Ids and names fold onto more lines rather than being cut.
+        grid.add_column(column, justify="left" if i == 0 else "right", overflow="fold")
     for row in rows:
         grid.add_row(*(_line(cell, 300) for cell in row))
     return grid
@@ -169,6 +170,44 @@ def evaluation(result: dict[str, Any]) -> list[RenderableType]:
             )
         )
     return parts
+
+
+def time_to_detect(result: dict[str, Any]) -> list[RenderableType]:
+    """Tables of ``eval --by-day`` (see :func:`distillscan.evaluate.time_to_detect`)."""
+
+    def delay(hours: float | None) -> str:
+        return "not named" if hours is None else f"{hours:,.1f} h"
+
+    return [
+        _table(
+            "Time to detect (a daily run at the end of each day)",
+            ("campaign", "members", "first request", "named on", "delay", "ids"),
+            [
+                (
+                    f"{r['id']}: {r['name']}",
+                    f"{r['members']:,}",
+                    (r["first_event"] or "-")[:16].replace("T", " "),
+                    r["named_on"] or "-",
+                    delay(r["delay_hours"]),
+                    ", ".join(r["campaign_ids"]) or "-",
+                )
+                for r in result["campaigns"]
+            ],
+        ),
+        _table(
+            "Each day's run",
+            ("day", "campaigns", "holding no planted account", "benign accounts flagged"),
+            [
+                (
+                    d["day"],
+                    f"{d['campaigns']:,}",
+                    f"{d['false_campaigns']:,}",
+                    f"{d['benign_flagged']:,}",
+                )
+                for d in result["days"]
+            ],
+        ),
+    ]
 
 
 def triage_line(decision: Decision) -> Text:
