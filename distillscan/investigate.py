@@ -31,7 +31,7 @@ from distillscan.case import HISTORY_FILE, INVESTIGATION_FILE, SPILL_DIR, Case, 
 from distillscan.config import Config
 from distillscan.config import load as load_config
 from distillscan.db import has_view, in_window_sql, sql_string
-from distillscan.detect import PassRun, run_passes
+from distillscan.detect import PassRun, run_passes, text_cache
 from distillscan.detect.base import empty_edges
 from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
@@ -191,6 +191,7 @@ def investigate(
         past = past_runs(case, run_key(manifest["inputs"], record, config))
         results = analyse(case, config, time_from, time_to, say, resources, past, known)
         _write_outputs(case, results, config, (time_from, time_to), known)
+        text_cache.prune(case)
     return Investigation(
         case_dir,
         manifest,
@@ -287,9 +288,14 @@ def analyse(
     resources: Resources | None,
     past: Past,
     known: Allowlist | None,
+    *,
+    write_cache: bool = True,
 ) -> Results:
-    """Run the passes, score, link, name across runs and describe: everything but writing."""
+    """Run the passes, score, link, name across runs and describe: everything but writing
+    results (the text features of new events parts are kept in the case's cache when
+    ``write_cache``: the caller holds the write lock)."""
     con = _analysis_connection(case, time_from, time_to, resources)
+    text_cache.prepare(con, case, write=write_cache)
     say("running passes")
     runs = run_passes(con, config, say)
     say("scoring and linking")

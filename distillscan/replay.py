@@ -82,7 +82,9 @@ def replay_by_day(
         key = run_key(manifest["inputs"], window_record((None, end)), config)
         past = Past(past.runs, past.history, key)
         with reading(case_dir):
-            results = analyse(case, config, None, end, say, resources, past, None)
+            results = analyse(
+                case, config, None, end, say, resources, past, None, write_cache=False
+            )
         yield Day(day, results)
         past = Past(results.runs, results.history, key)
         day += timedelta(days=1)

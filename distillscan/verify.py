@@ -15,7 +15,8 @@ An investigator hands a case folder on, or comes back to it months later; before
 * every part still has the SHA-256 the manifest recorded when it was written, and the manifest
   its own seal (``manifest_sha256``): a value edited inside a part, or in the manifest, is named;
 * the investigation's outputs have the SHA-256 that ``investigation.json`` recorded (and that
-  record its own seal), and no run stopped halfway through replacing them.
+  record its own seal), and no run stopped halfway through replacing them;
+* the cached text features (``features.parquet/``) have the SHA-256 their index recorded.
 
 Cases written before parts were hashed have no recorded hashes; those checks are then skipped.
 
@@ -42,6 +43,7 @@ from distillscan.case import (
     json_digest,
     manifest_digest,
 )
+from distillscan.detect import text_cache
 from distillscan.errors import CaseError
 
 _COUNTS = ("rows_read", "rows_loaded", "rows_quarantined")
@@ -119,6 +121,8 @@ def verify(case_dir: Path, *, require_inputs: bool = False) -> VerifyResult:
             con.close()
         _check_accounts(case, manifest, result)
         _check_results(case, result)
+        for subject, problem in text_cache.check(case):
+            result.fail(subject, problem)
     return result
 
 

@@ -71,8 +71,10 @@ WITH eliciting AS (
     SELECT prompt, length(trim(prompt)) AS prompt_chars,
         trim(regexp_extract(prompt, '{HEAD_SENTENCE}', 1)) AS head,
         trim(regexp_extract(prompt, '{TAIL_SENTENCE}', 1)) AS tail
-    FROM prompt_features
-    WHERE prompt_cot_mask > 0
+    FROM (
+        SELECT DISTINCT e.prompt FROM events AS e JOIN event_text AS t USING (event_id)
+        WHERE t.prompt_cot_mask > 0
+    )
 ),
 ends AS (
     SELECT prompt, prompt_chars, head AS sentence FROM eliciting

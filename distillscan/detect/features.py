@@ -15,7 +15,7 @@ from importlib import resources
 
 import duckdb
 
-from distillscan.db import sql_string
+from distillscan.db import has_table, has_view, sql_string
 
 #: Characters of prompt and system prompt examined by the patterns (cues come early).
 TEXT_WINDOW = 1500
@@ -109,8 +109,48 @@ LOG_OWNER_SHARE = 0.2
 LOG_OWNER_MIN_ACCOUNTS = 20
 
 
+def text_features_sql(source: str, keep: str | None = None) -> str:
+    """SQL: the text features of each event of ``source`` (a relation with ``event_id``,
+    ``prompt`` and ``system_prompt``): ``event_id``, ``prompt_capability_mask``,
+    ``prompt_cot_mask``, ``head`` and ``tail`` (the skeleton keys, before hashing) and
+    ``system_cot_mask``; null where the event has no such text.
+
+    They depend on nothing but the event's own text and the phrase data, so they can be kept
+    per events part (:mod:`distillscan.detect.text_cache`). Prompts and system prompts repeat (a
+    generator's fixed prompts, a campaign's one system prompt): each distinct text is matched
+    and normalised once, and events join back on the text itself, not on its hash (DuckDB's
+    string hash is not collision-free). ``keep`` names one more column of ``source`` to carry
+    through (first).
+    """
+    kept = f"s.{keep}, " if keep else ""
+    prompt_text = f"lower(left(prompt, {TEXT_WINDOW}))"
+    system_text = f"lower(left(system_prompt, {TEXT_WINDOW}))"
+    distinct_prompts = "(SELECT DISTINCT prompt FROM text_source WHERE prompt IS NOT NULL)"
+    return f"""
+    WITH text_source AS (SELECT {keep + ", " if keep else ""}event_id, prompt, system_prompt
+        FROM {source}),
+    prompt_texts AS (
+        SELECT prompt, head, tail,
+            {mask_sql(CAPABILITIES, prompt_text)} AS prompt_capability_mask,
+            {mask_sql(COT, prompt_text)} AS prompt_cot_mask
+        FROM ({skeletons_sql(distinct_prompts)})
+    ),
+    system_texts AS (
+        SELECT system_prompt, {mask_sql(COT, system_text)} AS system_cot_mask
+        FROM (SELECT DISTINCT system_prompt FROM text_source WHERE system_prompt IS NOT NULL)
+    )
+    SELECT {kept}s.event_id, p.prompt_capability_mask, p.prompt_cot_mask, p.head, p.tail,
+        y.system_cot_mask
+    FROM text_source AS s
+    LEFT JOIN prompt_texts AS p ON p.prompt = s.prompt
+    LEFT JOIN system_texts AS y ON y.system_prompt = s.system_prompt"""
+
+
 def build(con: duckdb.DuckDBPyConnection) -> None:
     """Create the temp tables ``event_features`` and ``account_org`` from the ``events`` view.
+
+    The text features come from ``event_text`` when the caller prepared it (the case's
+    per-part cache, :mod:`distillscan.detect.text_cache`), else they are computed here.
 
     ``account_org``: account_id, org_id (its most frequent), account_no (its rank by id),
     shuffle (a hash of the id).
@@ -121,27 +161,9 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     """
     tool_bit = capability_bit("tool_use")
     vision_bit = capability_bit("vision")
-    prompt_text = f"lower(left(prompt, {TEXT_WINDOW}))"
-    system_text = f"lower(left(system_prompt, {TEXT_WINDOW}))"
-    # Prompts and system prompts repeat (a generator's fixed prompts, a campaign's one system
-    # prompt): match and fingerprint each distinct text once. The events join back on the text
-    # itself, not on its hash: DuckDB's string hash is not collision-free.
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE system_features AS
-        SELECT system_prompt,
-               {mask_sql(COT, system_text)} AS system_cot_mask
-        FROM (SELECT DISTINCT system_prompt FROM events WHERE system_prompt IS NOT NULL)"""
-    )
-    distinct_prompts = "(SELECT DISTINCT prompt FROM events WHERE prompt IS NOT NULL)"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE prompt_features AS
-        SELECT prompt,
-            {mask_sql(CAPABILITIES, prompt_text)} AS prompt_capability_mask,
-            {mask_sql(COT, prompt_text)} AS prompt_cot_mask,
-            hash('h', head) AS head_key,
-            CASE WHEN tail IS NOT NULL THEN hash('t', tail) END AS tail_key
-        FROM ({skeletons_sql(distinct_prompts)})"""
-    )
+    if not has_view(con, "event_text") and not has_table(con, "event_text"):
+        # No per-part cache prepared (see text_cache): compute the window's text here.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE event_text AS {text_features_sql('events')}")
     # The organisation each account belongs to (its most frequent org id): links between
     # accounts of one customer are that customer's business, not coordination. An org that
     # holds a large share of all accounts is not a customer but the owner of the logs (the one
@@ -173,19 +195,19 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
             e.source_file, e.source_line,
             e.prompt IS NOT NULL AS has_text,
             NOT coalesce(e.has_history, false) AS single_shot,
-            coalesce(p.prompt_capability_mask, 0)
+            coalesce(t.prompt_capability_mask, 0)
                 | (CASE WHEN e.n_tools > 0 THEN {tool_bit} ELSE 0 END)
                 | (CASE WHEN e.n_images > 0 THEN {vision_bit} ELSE 0 END) AS capability_mask,
-            coalesce(p.prompt_cot_mask, 0) AS prompt_cot_mask,
-            coalesce(s.system_cot_mask, 0) AS system_cot_mask,
+            coalesce(t.prompt_cot_mask, 0) AS prompt_cot_mask,
+            coalesce(t.system_cot_mask, 0) AS system_cot_mask,
             coalesce(e.n_choices, 1) > 1 AS asks_multiple,
             coalesce(e.logprobs, false) AS asks_logprobs,
             coalesce(e.reasoning_requested, false) AS asks_reasoning,
             coalesce(e.max_tokens, 0) AS max_tokens,
             hash(e.prompt) AS prompt_key,
-            p.head_key, p.tail_key,
+            CASE WHEN t.head IS NOT NULL THEN hash('h', t.head) END AS head_key,
+            CASE WHEN t.tail IS NOT NULL THEN hash('t', t.tail) END AS tail_key,
             CASE WHEN e.system_prompt IS NOT NULL THEN hash(e.system_prompt) END AS system_key
         FROM events AS e
-        LEFT JOIN prompt_features AS p ON p.prompt = e.prompt
-        LEFT JOIN system_features AS s ON s.system_prompt = e.system_prompt"""
+        LEFT JOIN event_text AS t USING (event_id)"""
     )

@@ -25,7 +25,8 @@ import polars as pl
 
 from distillscan.case import Case, Resources, connect
 from distillscan.db import has_view, in_window_sql
-from distillscan.detect.features import head_skeleton_sql, skeletons_sql
+from distillscan.detect import text_cache
+from distillscan.detect.features import head_skeleton_sql
 from distillscan.detect.infrastructure import traffic_entities_sql
 from distillscan.errors import CaseError
 
@@ -71,7 +72,9 @@ def open_events(
     window: tuple[datetime | None, datetime | None],
     memory_limit: str | None = FACTS_MEMORY_LIMIT,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection whose ``scoped_events`` view is the investigation's events.
+    """An in-memory connection whose ``scoped_events`` view is the investigation's events, and
+    ``event_text`` their text features (as the analysis kept them; see
+    :mod:`distillscan.detect.text_cache`).
 
     The case's views are recreated in memory (over the committed Parquet parts), so reporting
     never writes to the case folder: a case on read-only evidence storage can be reported on.
@@ -81,11 +84,13 @@ def open_events(
         resources=Resources(memory_limit=memory_limit),
         spill_dir=Path(tempfile.gettempdir()) / "distillscan-report",
     )
-    Case(case_dir).refresh_views(con)
+    case = Case(case_dir)
+    case.refresh_views(con)
     if not has_view(con, "events"):
         con.close()
         raise CaseError(f"{case_dir}: the case holds no events", hint="ingest logs into it first")
     con.execute(f"CREATE TEMP VIEW scoped_events AS {in_window_sql('events', window)}")
+    text_cache.prepare(con, case, write=False)
     return con
 
 
@@ -199,15 +204,14 @@ def timelines(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, list[di
 
 
 TEMPLATES_SQL = f"""
-WITH skeletons AS MATERIALIZED (
-    -- Prompts repeat: each distinct text is normalised once.
-    {skeletons_sql("(SELECT DISTINCT prompt FROM scoped_events WHERE prompt IS NOT NULL)")}
-),
+WITH
+-- Each event's skeletons come from the text features the analysis kept (``event_text``).
 -- Counting needs only accounts and skeletons; events and prompt texts are fetched later, for
 -- the few templates shown.
 keyed AS (
     SELECT e.account_id, k.head, k.tail
-    FROM scoped_events e JOIN skeletons k ON k.prompt = e.prompt
+    FROM scoped_events e JOIN event_text k USING (event_id)
+    WHERE k.head IS NOT NULL
 ),
 uses AS (
     SELECT account_id, 'starts' AS side, head AS skeleton FROM keyed
@@ -241,7 +245,8 @@ member_events AS (
         e.prompt, k.head, k.tail
     FROM scoped_events e
     JOIN scope_members m USING (account_id)
-    JOIN skeletons k ON k.prompt = e.prompt
+    JOIN event_text k USING (event_id)
+    WHERE k.head IS NOT NULL
 ),
 shown_events AS (
     SELECT t.label, t.side, t.skeleton, x.account_id, x.event_id, x.ts, x.model,

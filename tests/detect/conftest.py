@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from distillscan.detect.base import Context
 from distillscan.schema import EVENTS_ARROW_SCHEMA
 
 START = datetime(2026, 2, 2)
+_EVENT_NUMBERS = itertools.count()
 EventsFactory = Callable[[Iterable[Mapping[str, Any]]], duckdb.DuckDBPyConnection]
 
 
@@ -25,7 +27,8 @@ def event(
 ) -> dict[str, Any]:
     """One canonical event ``minutes`` after the test epoch, with sensible defaults."""
     row: dict[str, Any] = {
-        "event_id": f"{account}-{minutes}",
+        # Unique, as in a case (ingest keeps one row per event id).
+        "event_id": f"{account}-{minutes}-{next(_EVENT_NUMBERS)}",
         "ts": START + timedelta(minutes=minutes),
         "account_id": account,
         "model": "frontier-1",
