@@ -403,27 +403,41 @@ def time_to_detect(
 
     A planted campaign is *named* by a day's run when a reported campaign holds at least two of
     its accounts and they are at least half of that campaign (a campaign living inside mixed
-    accounts, when one of them is reported as mixed). Its delay runs from its first request to
-    the last event that run had seen. Its ids are those of the reported campaigns that named it
+    accounts, when one of them is reported as mixed). Its delay runs from its first request
+    (a tenant's: its own end users' first request, not the reseller's) to the last event that
+    run had seen. Its ids are those of the reported campaigns that named it
     from then on (the one holding most of its accounts each day): one id means the daily runs
     kept its identity.
 
     Args:
         days: Each day's findings, oldest first.
         truth: The ground truth.
-        first_events: ``account_id`` and ``first_event`` (the first request of each account).
+        first_events: ``account_id``, ``end_user_id`` (may be null) and ``first_event``: the
+            first request of each account and end user.
     """
     benign = set(truth.accounts.filter(pl.col("label") == "benign")["account_id"].to_list())
     mixed_accounts = set(truth.accounts.filter(pl.col("label") == "mixed")["account_id"].to_list())
-    starts = dict(first_events.select("account_id", "first_event").iter_rows())
+    per_account = first_events.group_by("account_id").agg(pl.col("first_event").min())
+    starts = dict(per_account.iter_rows())
+    tenants = first_events.join(
+        truth.end_users.filter(pl.col("is_campaign")).select("account_id", "end_user_id"),
+        on=["account_id", "end_user_id"],
+    )
     campaigns = []
     for planted in sorted(truth.campaigns, key=lambda c: str(c["id"])):
         members = set(planted["members"])
-        began = min((starts[m] for m in members if m in starts), default=None)
+        lives_in_mixed = members <= mixed_accounts
+        tenant: list[datetime] = tenants.filter(pl.col("account_id").is_in(sorted(members)))[
+            "first_event"
+        ].to_list()
+        began = min(
+            tenant if lives_in_mixed and tenant else [starts[m] for m in members if m in starts],
+            default=None,
+        )
         named_on: DayFindings | None = None
         ids: list[str] = []
         for found in days:
-            holder = _naming_campaign(found, members, members <= mixed_accounts)
+            holder = _naming_campaign(found, members, lives_in_mixed)
             if holder is None:
                 continue
             named_on = named_on or found

@@ -47,11 +47,12 @@ class Day:
 
 
 def first_events(case_dir: Path) -> pl.DataFrame:
-    """Each account's first request in the case (``account_id``, ``first_event``)."""
+    """The first request in the case of each account and end user (``account_id``,
+    ``end_user_id``, null for traffic without one, ``first_event``)."""
     with Case(case_dir).connect(read_only=True) as con:
         frame: pl.DataFrame = con.sql(
-            "SELECT account_id, min(ts) AS first_event FROM events "
-            "GROUP BY account_id ORDER BY account_id"
+            "SELECT account_id, end_user_id, min(ts) AS first_event FROM events "
+            "GROUP BY ALL ORDER BY ALL"
         ).pl()
     return frame
 

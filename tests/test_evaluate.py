@@ -229,8 +229,12 @@ def _day(name: str, through: datetime, accounts: pl.DataFrame) -> DayFindings:
 def test_time_to_detect_names_each_campaign_on_its_first_day() -> None:
     first = pl.DataFrame(
         {
-            "account_id": ["a1", "a2", "a3", "b1", "b2", "h1", "h2", "u1"],
-            "first_event": [datetime(2026, 1, 1, 6)] * 3 + [datetime(2026, 1, 2, 12)] * 5,
+            "account_id": ["a1", "a2", "a3", "b1", "b2", "h1", "h1", "h2", "u1"],
+            "end_user_id": [None] * 5 + ["t1-5", "t9-1", "t9-1", None],
+            "first_event": [datetime(2026, 1, 1, 6)] * 3
+            + [datetime(2026, 1, 2, 12)] * 2
+            + [datetime(2026, 1, 1), datetime(2026, 1, 2, 20), datetime(2026, 1, 2, 21)]
+            + [datetime(2026, 1, 2, 12)],
         }
     )
     quiet = findings().with_columns(
@@ -249,14 +253,19 @@ def test_time_to_detect_names_each_campaign_on_its_first_day() -> None:
     assert by_id["A"]["campaign_ids"] == ["c1"]
     # Only one of B's accounts is in a campaign (c2, beside a benign one): never named.
     assert by_id["B"]["named_on"] is None and by_id["B"]["delay_hours"] is None
-    # D lives in mixed accounts: named when one of them is reported as mixed.
+    # D lives in mixed accounts: named when one of them is reported as mixed, its delay counted
+    # from its tenant's first request (20:00), not the reseller's (midnight).
     assert by_id["D"]["campaign_ids"] == ["h1"]
+    assert by_id["D"]["first_event"] == "2026-01-02T20:00:00" and by_id["D"]["delay_hours"] == 4.0
     assert [d["benign_flagged"] for d in result["days"]] == [0, 1, 1]
     assert [d["false_campaigns"] for d in result["days"]] == [0, 0, 0]
 
 
 def test_a_campaign_never_named_has_no_delay() -> None:
-    first = pl.DataFrame({"account_id": ["a1"], "first_event": [datetime(2026, 1, 1)]})
+    first = pl.DataFrame(
+        {"account_id": ["a1"], "end_user_id": [None], "first_event": [datetime(2026, 1, 1)]},
+        schema_overrides={"end_user_id": pl.String},
+    )
     lone = findings().with_columns(pl.lit(None, pl.String).alias("campaign_id"))
     result = time_to_detect([_day("2026-01-01", datetime(2026, 1, 2), lone)], TRUTH, first)
     assert {c["id"]: c["named_on"] for c in result["campaigns"]}["A"] is None
