@@ -276,6 +276,21 @@ def test_running_again_on_the_same_inputs_gives_the_same_bytes(daily_case: Path)
         assert (copy / name).read_bytes() == data, name
 
 
+def test_the_same_sequence_of_days_gives_the_same_history_and_reports(
+    daily_case: Path, tmp_path: Path
+) -> None:
+    twin = tmp_path / "twin"
+    days = sorted((SAMPLE / "logs").iterdir())
+    _investigate(twin, *days[:5], extra=("--accounts", str(SAMPLE / "accounts.csv")))
+    _investigate(twin, *days[5:9])
+    _investigate(twin, *days[9:])
+    for name in ("history.parquet", "campaigns.parquet", "accounts.parquet"):
+        assert (twin / name).read_bytes() == (daily_case / name).read_bytes(), name
+    for fmt in ("json", "markdown"):
+        ours = runner.invoke(app, ["report", str(daily_case), "-f", fmt]).stdout
+        assert runner.invoke(app, ["report", str(twin), "-f", fmt]).stdout == ours, fmt
+
+
 def test_a_rolling_window_counts_back_from_the_last_event(daily_case: Path) -> None:
     copy = daily_case.parent / "windowed"
     shutil.copytree(daily_case, copy)

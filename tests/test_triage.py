@@ -82,6 +82,8 @@ def test_accounts_marked_benign_one_by_one_dismiss_their_campaign(case: Path) ->
     assert _run("report", str(case), "--fail-on", "low")[0] == 0
     _, out, _ = _run("report", str(case), "-f", "markdown")
     assert "(benign)" in out  # each member still listed, marked
+    code, out, _ = _run("show", str(case), "account", members[0])
+    assert code == 0 and "triage: benign" in out and "customer" in out
 
 
 def test_triage_needs_a_status_a_note_and_one_target(case: Path) -> None:

@@ -32,7 +32,7 @@ from distillscan.report.drilldown import (
     EndUser,
     EndUserDetail,
 )
-from distillscan.report.model import Evidence, Example
+from distillscan.report.model import Evidence, Example, triage_sentence
 
 
 def render_end_user(detail: EndUserDetail) -> Iterator[RenderableType]:
@@ -99,6 +99,9 @@ def render_account(detail: AccountDetail) -> Iterator[RenderableType]:
             f" ({campaign['name']}; {campaign['severity']} {campaign['score']:.2f}, "
             f"{count(campaign['n_accounts'], 'account')})"
         )
+    if detail["triage"] is not None:
+        head.append("\ntriage: ", style="bold")
+        head.append(untrusted(triage_sentence(detail["triage"]), 1000))
     if account["is_mixed"]:
         head.append("\nmixed account: ", style="bold")
         head.append(f"{(account['contamination_share'] or 0.0):.0%} of its traffic is harvest-like")

@@ -37,6 +37,7 @@ from distillscan.report.model import (
     SignalRow,
     Template,
     Timeline,
+    TriageEntry,
     account_of,
     baselines,
     build_report,
@@ -49,6 +50,7 @@ from distillscan.report.model import (
     signal_rows,
     template_of,
     timeline_of,
+    triage_entries,
 )
 
 #: Account figures shown in an account's drill-down (when the passes produced them): the
@@ -119,6 +121,7 @@ class AccountDetail(TypedDict):
 
     account: Account
     campaign: CampaignBrief | None
+    triage: TriageEntry | None
     signals: list[SignalRow]
     figures: dict[str, Any]
     metadata: dict[str, str | None]
@@ -264,6 +267,14 @@ def account_detail(investigation: Investigation, account_id: str) -> AccountDeta
     return {
         "account": account_of(row),
         "campaign": _brief(investigation.campaigns, row["campaign_id"]),
+        "triage": next(
+            (
+                t
+                for t in triage_entries(investigation)
+                if t["kind"] == "account" and t["target"] == account_id
+            ),
+            None,
+        ),
         "signals": signal_rows(own_row, base),
         "figures": {k: _plain(row[k]) for k in FIGURES if row.get(k) is not None},
         "metadata": {k: _text(row.get(k)) for k in METADATA if k in row},
