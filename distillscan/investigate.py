@@ -51,7 +51,7 @@ from distillscan.tracking import (
     this_run,
     with_history,
 )
-from distillscan.triage import Allowlist, allowlisted, load_allowlist
+from distillscan.triage import Allowlist, allowlisted, allowlisted_end_users, load_allowlist
 
 Progress = Callable[[str], None]
 
@@ -329,9 +329,7 @@ def analyse(
     evidence = _evidence(con, runs, linked, edges)
     linked = _with_metadata(con, linked)
     if known is not None:
-        linked = linked.join(
-            allowlisted(con, known).rename({"reason": "allowlisted"}), on="account_id", how="left"
-        )
+        linked = _with_allowlist(con, linked, known)
     con.close()
     passes = [
         {
@@ -350,6 +348,20 @@ def analyse(
         passes,
         with_history(past.history, rows, earlier),
         [*earlier, run.record()],
+    )
+
+
+def _with_allowlist(
+    con: duckdb.DuckDBPyConnection, accounts: pl.DataFrame, known: Allowlist
+) -> pl.DataFrame:
+    """``accounts`` with ``allowlisted`` (the reason an allowlist covers the account, or null)
+    and ``allowlisted_end_users`` (its implicated end users the allowlist names)."""
+    tenants = allowlisted_end_users(accounts, known)
+    return (
+        accounts.join(allowlisted(con, known), on="account_id", how="left")
+        .join(tenants.rename({"reason": "tenant_reason"}), on="account_id", how="left")
+        .with_columns(pl.coalesce("reason", "tenant_reason").alias("allowlisted"))
+        .drop("reason", "tenant_reason")
     )
 
 

@@ -21,9 +21,16 @@ names known customers up front, each with a reason::
     cidr = "198.51.100.0/24"
     reason = "our own evaluation cluster"
 
+    [[end_users]]
+    account = "acct_reseller"
+    id = "tenant-42"
+    reason = "the reseller's customer is a known evaluation lab"
+
 An account is allowlisted when it is listed, when every one of its requests carries a listed
 organisation, or when every one of them comes from a listed network. (Every request, not some:
 an organisation or network a harvester used once proves nothing about the rest of its traffic.)
+A reseller's end users are listed with the account whose ids they are: a mixed account shows
+which of its implicated end users are allowlisted, and is covered itself when all of them are.
 
 Nothing is deleted or hidden: a benign or suppressed account or campaign is still analysed,
 scored and listed in every report, marked with its decision. Decisions change only what fails a
@@ -39,7 +46,6 @@ import tomllib
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -52,7 +58,7 @@ TRIAGE_FILE = "triage.json"
 STATUSES = ("confirmed", "benign", "suppressed")
 DISMISSED = ("benign", "suppressed")
 #: The allowlist's tables and the key naming each entry.
-ALLOWLIST_TABLES = {"accounts": "id", "orgs": "id", "networks": "cidr"}
+ALLOWLIST_TABLES = {"accounts": "id", "orgs": "id", "networks": "cidr", "end_users": "id"}
 
 
 @dataclass(frozen=True)
@@ -157,18 +163,26 @@ def resolve(campaigns: pl.DataFrame, accounts: pl.DataFrame, wanted: str) -> tup
 
 @dataclass(frozen=True)
 class Allowlist:
-    """Known customers: account ids, organisations and networks, each with its reason."""
+    """Known customers: account ids, organisations, networks, and a reseller's end users
+    (``(account, end user)``), each with its reason."""
 
     accounts: dict[str, str]
     orgs: dict[str, str]
     networks: dict[str, str]
+    end_users: dict[tuple[str, str], str]
 
     def as_record(self) -> dict[str, list[dict[str, str]]]:
         """The allowlist as ``investigation.json`` keeps it."""
-        return {
+        record = {
             table: [{key: k, "reason": v} for k, v in sorted(getattr(self, table).items())]
             for table, key in ALLOWLIST_TABLES.items()
+            if table != "end_users"
         }
+        record["end_users"] = [
+            {"account": account, "id": end_user, "reason": reason}
+            for (account, end_user), reason in sorted(self.end_users.items())
+        ]
+        return record
 
 
 def load_allowlist(path: Path) -> Allowlist:
@@ -192,6 +206,7 @@ def load_allowlist(path: Path) -> Allowlist:
             "[[networks]] (cidr, reason)",
         )
     tables: dict[str, dict[str, str]] = {}
+    end_users: dict[tuple[str, str], str] = {}
     for table, key in ALLOWLIST_TABLES.items():
         entries = document.get(table, [])
         if not isinstance(entries, list):
@@ -204,6 +219,15 @@ def load_allowlist(path: Path) -> Allowlist:
                 raise ConfigError(
                     f"{path}: [[{table}]] entry {i + 1} needs {key} and reason (text)"
                 )
+            if table == "end_users":
+                account = entry.get("account")
+                if not isinstance(account, str) or not account.strip():
+                    raise ConfigError(
+                        f"{path}: [[end_users]] entry {i + 1} needs account (the reseller's "
+                        "account id: end-user ids are its own)"
+                    )
+                end_users[(account, value)] = reason
+                continue
             if table == "networks":
                 try:
                     value = str(ipaddress.ip_network(value.strip(), strict=False))
@@ -212,20 +236,7 @@ def load_allowlist(path: Path) -> Allowlist:
                         f"{path}: [[networks]] entry {i + 1}: {value!r} is not a network"
                     ) from None
             tables[table][value] = reason
-    return Allowlist(tables["accounts"], tables["orgs"], tables["networks"])
-
-
-def allowlist_from_record(record: dict[str, Any]) -> Allowlist | None:
-    """The allowlist an investigation used, from its ``investigation.json`` (None if none)."""
-    stored = record.get("allowlist")
-    if not isinstance(stored, dict):
-        return None
-    return Allowlist(
-        **{
-            table: {e[key]: e["reason"] for e in stored.get(table, [])}
-            for table, key in ALLOWLIST_TABLES.items()
-        }
-    )
+    return Allowlist(tables["accounts"], tables["orgs"], tables["networks"], end_users)
 
 
 def allowlisted(con: duckdb.DuckDBPyConnection, allowlist: Allowlist) -> pl.DataFrame:
@@ -282,6 +293,51 @@ def allowlisted(con: duckdb.DuckDBPyConnection, allowlist: Allowlist) -> pl.Data
         .unique("account_id", keep="first", maintain_order=True)
     )
     return covered
+
+
+def allowlisted_end_users(accounts: pl.DataFrame, allowlist: Allowlist) -> pl.DataFrame:
+    """For each account whose implicated end users (a harvesting tenant) include allowlisted
+    ones: ``account_id`` and ``allowlisted_end_users`` (sorted), and ``reason`` when all of
+    them are (then the tenant is a known customer: the account is covered too)."""
+    if "implicated_end_users" not in accounts.columns or not allowlist.end_users:
+        return pl.DataFrame(
+            schema={
+                "account_id": pl.String(),
+                "allowlisted_end_users": pl.List(pl.String()),
+                "reason": pl.String(),
+            }
+        )
+    listed = pl.DataFrame(
+        [(a, u, r) for (a, u), r in sorted(allowlist.end_users.items())],
+        schema={"account_id": pl.String, "end_user_id": pl.String, "reason": pl.String},
+        orient="row",
+    )
+    implicated = (
+        accounts.select("account_id", pl.col("implicated_end_users").alias("end_user_id"))
+        .explode("end_user_id")
+        .drop_nulls()
+    )
+    return (
+        implicated.join(listed, on=["account_id", "end_user_id"], how="left")
+        .group_by("account_id")
+        .agg(
+            pl.col("end_user_id")
+            .filter(pl.col("reason").is_not_null())
+            .sort()
+            .alias("allowlisted_end_users"),
+            pl.col("reason").null_count().alias("not_listed"),
+            pl.col("reason").drop_nulls().unique().sort().str.join("; ").alias("reasons"),
+        )
+        .filter(pl.col("allowlisted_end_users").list.len() > 0)
+        .select(
+            "account_id",
+            "allowlisted_end_users",
+            pl.when(pl.col("not_listed") == 0)
+            .then("all implicated end users allowlisted: " + pl.col("reasons"))
+            .alias("reason"),
+        )
+        .sort("account_id")
+    )
 
 
 def _network_reason(

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from distillscan.cli import app
 from distillscan.errors import ConfigError
-from distillscan.triage import allowlisted, decisions, load_allowlist
+from distillscan.triage import allowlisted, allowlisted_end_users, decisions, load_allowlist
 from tests.cases import Scenario
 
 runner = CliRunner()
@@ -197,3 +197,28 @@ def test_investigate_applies_an_allowlist(scenario: Scenario, tmp_path: Path) ->
     assert len(record["allowlist"]["accounts"]) == len(members)
     code, _, err = _run("investigate", "--case", str(case), "--allowlist", str(tmp_path / "no"))
     assert code == 2 and "cannot read the allowlist" in err
+
+
+def test_a_resellers_end_users_are_allowlisted_with_their_account(tmp_path: Path) -> None:
+    allowlist = load_allowlist(
+        _allowlist(
+            tmp_path,
+            '[[end_users]]\naccount = "r1"\nid = "t1"\nreason = "lab"\n'
+            '[[end_users]]\naccount = "r1"\nid = "t2"\nreason = "lab"\n'
+            '[[end_users]]\naccount = "r2"\nid = "t1"\nreason = "other"\n',
+        )
+    )
+    accounts = pl.DataFrame(
+        {
+            "account_id": ["r1", "r2", "r3"],
+            "implicated_end_users": [["t1", "t2"], ["t1", "t9"], ["t1"]],
+        }
+    )
+    rows = {r["account_id"]: r for r in allowlisted_end_users(accounts, allowlist).to_dicts()}
+    assert rows["r1"]["allowlisted_end_users"] == ["t1", "t2"]
+    assert rows["r1"]["reason"] == "all implicated end users allowlisted: lab"
+    # Only some of r2's tenant is known: shown, but the account is not covered.
+    assert rows["r2"]["allowlisted_end_users"] == ["t1"] and rows["r2"]["reason"] is None
+    assert "r3" not in rows  # end-user ids are the reseller's own: r1's t1 is not r3's
+    with pytest.raises(ConfigError, match="needs account"):
+        load_allowlist(_allowlist(tmp_path, '[[end_users]]\nid = "t1"\nreason = "x"\n'))

@@ -610,7 +610,14 @@ def _mixed(report: Report) -> str:
                     f"{m['n_events']:,}",
                     f"{m['n_end_users']:,}",
                     f"{m['contamination_share']:.0%}",
-                    ", ".join(_code(u, 60) for u in m["implicated_end_users"][:10]) or "-",
+                    (", ".join(_code(u, 60) for u in m["implicated_end_users"][:10]) or "-")
+                    + (
+                        " (allowlisted: "
+                        + ", ".join(_code(u, 60) for u in m["allowlisted_end_users"][:10])
+                        + ")"
+                        if m["allowlisted_end_users"]
+                        else ""
+                    ),
                     ", ".join(_code(x, 40) for x in m["campaigns"]) or "-",
                 ]
                 for m in mixed

@@ -530,7 +530,12 @@ def _mixed(report: Report) -> str:
                     _n(m["n_events"]),
                     _n(m["n_end_users"]),
                     f"{m['contamination_share']:.0%}",
-                    _ids(m["implicated_end_users"], in_table=True),
+                    _ids(m["implicated_end_users"], in_table=True)
+                    + (
+                        f" (allowlisted: {_ids(m['allowlisted_end_users'], in_table=True)})"
+                        if m["allowlisted_end_users"]
+                        else ""
+                    ),
                     _ids(m["campaigns"], in_table=True),
                 ]
                 for m in mixed

@@ -503,11 +503,15 @@ def mixed_table(mixed: Sequence[MixedAccount]) -> Table:
         shown = ", ".join(implicated[:5]) + (
             f" (+{len(implicated) - 5})" if len(implicated) > 5 else ""
         )
+        listed = untrusted(shown, 120)
+        if m["allowlisted_end_users"]:
+            listed.append("\nallowlisted: ", style="dim")
+            listed.append(untrusted(", ".join(m["allowlisted_end_users"][:5]), 120))
         table.add_row(
             untrusted(m["account_id"]),
             f"{m['n_end_users']:,}",
             f"{m['contamination_share']:.0%}",
-            untrusted(shown, 120),
+            listed,
             untrusted(", ".join(m["campaigns"]) or "-", 80),
         )
     return table

@@ -257,6 +257,8 @@ class MixedAccount(TypedDict):
     implicated_events: int
     contamination_share: float
     implicated_end_users: list[str]
+    #: Implicated end users an allowlist names (known customers of the reseller).
+    allowlisted_end_users: list[str]
     campaigns: list[str]
 
 
@@ -1264,6 +1266,7 @@ def _mixed(
             "implicated_events": int(row.get("implicated_events") or 0),
             "contamination_share": rounded(row.get("contamination_share")),
             "implicated_end_users": sorted(row.get("implicated_end_users") or []),
+            "allowlisted_end_users": sorted(row.get("allowlisted_end_users") or []),
             "campaigns": links.get(row["account_id"], []),
         }
         for row in mixed.iter_rows(named=True)

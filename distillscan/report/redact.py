@@ -189,6 +189,9 @@ def redact(report: Report) -> Report:
     for mixed in out["mixed_accounts"]:
         mixed["account_id"] = acct(mixed["account_id"])
         mixed["implicated_end_users"] = sorted(r.end_user(u) for u in mixed["implicated_end_users"])
+        mixed["allowlisted_end_users"] = sorted(
+            r.end_user(u) for u in mixed["allowlisted_end_users"]
+        )
     out["mixed_accounts"].sort(key=lambda m: m["account_id"])
     for a in out["accounts"]:
         a["account_id"] = acct(a["account_id"])
