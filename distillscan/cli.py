@@ -43,7 +43,12 @@ from distillscan.render.progress import StatusLine
 from distillscan.report import drilldown as report_drilldown
 from distillscan.report.loader import load_investigation, reading
 from distillscan.report.model import Report, build_report, failing_campaigns
-from distillscan.report.redact import redact
+from distillscan.report.redact import (
+    redact,
+    redact_account_detail,
+    redact_campaign_detail,
+    redact_end_user_detail,
+)
 from distillscan.severity import Severity
 from distillscan.textsafe import inert
 from distillscan.verify import verify
@@ -735,9 +740,19 @@ def show_command(
     output_format: Annotated[
         ShowFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ShowFormat.terminal,
+    redacted: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Pseudonymise account ids, end users, IPs, emails and sign-up details; "
+            "fingerprint prompts (the same pseudonyms as report --redact).",
+        ),
+    ] = False,
 ) -> None:
     """Drill into one campaign, account or end user: signals with their contributions, and
     every evidence row with its example event (source file:line).
+
+    The id is looked up as the logs hold it, also with --redact (which changes what is printed).
 
     Exit codes: 0 done; 2 usage or input error (not a case, unknown id).
     """
@@ -746,13 +761,22 @@ def show_command(
             investigation = load_investigation(case)
             document: Mapping[str, Any]
             if kind is ShowKind.campaign:
-                document = campaign = report_drilldown.campaign_detail(investigation, item_id)
+                campaign = report_drilldown.campaign_detail(investigation, item_id)
+                if redacted:
+                    campaign = redact_campaign_detail(campaign, investigation)
+                document = campaign
                 renderables = drilldown.render_campaign(campaign, str(case))
             elif kind is ShowKind.account:
-                document = account = report_drilldown.account_detail(investigation, item_id)
+                account = report_drilldown.account_detail(investigation, item_id)
+                if redacted:
+                    account = redact_account_detail(account, investigation)
+                document = account
                 renderables = drilldown.render_account(account)
             else:
-                document = end_user = report_drilldown.end_user_detail(investigation, item_id)
+                end_user = report_drilldown.end_user_detail(investigation, item_id)
+                if redacted:
+                    end_user = redact_end_user_detail(end_user, investigation)
+                document = end_user
                 renderables = drilldown.render_end_user(end_user)
     except DistillscanError as exc:
         fail(exc)

@@ -22,7 +22,18 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
-from distillscan.report.model import Report
+from distillscan.investigate import Investigation
+from distillscan.report.drilldown import AccountDetail, CampaignDetail, EndUserDetail
+from distillscan.report.model import (
+    Campaign,
+    Entity,
+    Evidence,
+    Example,
+    MixedAccount,
+    Report,
+    Template,
+    TriageEntry,
+)
 
 #: An e-mail address, internationalised ones included (``josé@exämple.com``, ``ω@пример.рф``).
 _EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+")
@@ -121,18 +132,13 @@ def redact(report: Report) -> Report:
     """A copy of ``report`` with ids, addresses, emails and prompt text replaced."""
     out = copy.deepcopy(report)
     end_users = {u for m in out["mixed_accounts"] for u in m["implicated_end_users"]}
-    sign_up = {
-        (e["kind"], e["value"])
-        for c in out["campaigns"]
-        for e in c["infrastructure"]
-        if e["kind"] in SIGN_UP_PREFIX and e["value"]
-    }
-    r = Redactor(salt_of(out), (a["account_id"] for a in out["accounts"]), end_users, sign_up)
+    r = Redactor(
+        salt_of(out),
+        (a["account_id"] for a in out["accounts"]),
+        end_users,
+        _campaign_sign_up(out["campaigns"]),
+    )
     scrub = r.scrub
-
-    def acct(value: str) -> str:
-        return r.account(value) or ""
-
     out["run"]["redacted"] = True
     for entry in out["manifest"]["inputs"]:
         entry["path"] = scrub(entry["path"]) or ""
@@ -144,56 +150,162 @@ def redact(report: Report) -> Report:
         p["notes"] = [scrub(n) or "" for n in p["notes"]]
         p["skipped_reason"] = scrub(p["skipped_reason"])
     for c in out["campaigns"]:
-        c["accounts"] = sorted(acct(a) for a in c["accounts"])
-        c["mixed_accounts"] = sorted(acct(a) for a in c["mixed_accounts"])
-        for m in c["members"]:
-            m["account_id"] = acct(m["account_id"])
-        for link in c["links"]:
-            link["account_a"], link["account_b"] = sorted(
-                (acct(link["account_a"]), acct(link["account_b"]))
-            )
-        c["links"].sort(key=lambda x: (x["account_a"], x["account_b"], x["kind"]))
-        for t in c["templates"]:
-            t["skeleton"] = r.prompt(t["skeleton"]) or ""
-            for x in t["examples"]:
-                x["account_id"] = acct(x["account_id"])
-                x["prompt"] = r.prompt(x["prompt"], x["prompt_chars"])
-                x["source_file"] = scrub(x["source_file"])
-                x["event_id"] = scrub(x["event_id"]) or ""
-        for e in c["infrastructure"]:
-            if e["kind"] in ("ip", "prefix"):
-                e["value"] = r.address(e["value"])
-            else:
-                e["value"] = scrub(e["value"]) or ""
-        for ev in c["evidence"]:
-            ev["account_id"] = acct(ev["account_id"])
-            ev["partner_id"] = r.account(ev["partner_id"])
-            ev["detail"] = scrub(ev["detail"])
-            ev["prompt"] = r.prompt(ev["prompt"], ev["prompt_chars"])
-            ev["source_file"] = scrub(ev["source_file"])
-            ev["event_id"] = scrub(ev["event_id"])
+        _campaign(c, r)
     for decision in out["triage"]:
-        if decision["kind"] == "account":
-            decision["target"] = acct(decision["target"])
-        decision["note"] = scrub(decision["note"]) or ""
-        decision["by"] = scrub(decision["by"]) or ""
+        _decision(decision, r)
     out["triage"].sort(key=lambda t: (t["kind"], t["target"]))
-    for c in out["campaigns"]:
-        if c["triage"] is not None:
-            c["triage"]["note"] = scrub(c["triage"]["note"]) or ""
-            c["triage"]["by"] = scrub(c["triage"]["by"]) or ""
     if out["changes"] is not None:
         for change in out["changes"]["campaigns"]:
-            change["added_members"] = sorted(acct(a) for a in change["added_members"])
-            change["removed_members"] = sorted(acct(a) for a in change["removed_members"])
+            change["added_members"] = sorted(_acct(r, a) for a in change["added_members"])
+            change["removed_members"] = sorted(_acct(r, a) for a in change["removed_members"])
     for mixed in out["mixed_accounts"]:
-        mixed["account_id"] = acct(mixed["account_id"])
-        mixed["implicated_end_users"] = sorted(r.end_user(u) for u in mixed["implicated_end_users"])
-        mixed["allowlisted_end_users"] = sorted(
-            r.end_user(u) for u in mixed["allowlisted_end_users"]
-        )
+        _mixed(mixed, r)
     out["mixed_accounts"].sort(key=lambda m: m["account_id"])
     for a in out["accounts"]:
-        a["account_id"] = acct(a["account_id"])
+        a["account_id"] = _acct(r, a["account_id"])
     out["accounts"].sort(key=lambda a: (-a["score"], a["account_id"]))
     return out
+
+
+def redact_campaign_detail(detail: CampaignDetail, investigation: Investigation) -> CampaignDetail:
+    """``show CASE campaign ID --redact``: the campaign under the report's pseudonyms."""
+    out = copy.deepcopy(detail)
+    r = detail_redactor(investigation, _campaign_sign_up([out["campaign"]]))
+    _campaign(out["campaign"], r)
+    for mixed in out["mixed_accounts"]:
+        _mixed(mixed, r)
+    return out
+
+
+def redact_account_detail(detail: AccountDetail, investigation: Investigation) -> AccountDetail:
+    """``show CASE account ID --redact``: the account under the report's pseudonyms; its sign-up
+    details (e-mail domain, payment fingerprint) become pseudonyms too."""
+    out = copy.deepcopy(detail)
+    own = {
+        (kind, str(out["metadata"].get(column)))
+        for kind, column in (("payment", "payment_fingerprint"), ("email_domain", "email_domain"))
+        if out["metadata"].get(column)
+    }
+    r = detail_redactor(investigation, own)
+    out["account"]["account_id"] = _acct(r, out["account"]["account_id"])
+    if out["triage"] is not None:
+        _decision(out["triage"], r)
+    out["figures"] = {k: r.scrub(v) if isinstance(v, str) else v for k, v in out["figures"].items()}
+    out["metadata"] = {
+        k: (r.names.get(v, v) if k in ("email_domain", "payment_fingerprint") else r.scrub(v))
+        if v is not None
+        else None
+        for k, v in out["metadata"].items()
+    }
+    for t in out["templates"]:
+        _template(t, r)
+    for e in out["infrastructure"]:
+        _entity(e, r)
+    for u in out["end_users"]:
+        u["end_user_id"] = r.end_user(u["end_user_id"])
+    out["end_users"].sort(key=lambda u: (-u["events"], u["end_user_id"]))
+    for x in out["first_events"]:
+        _example(x, r)
+    for ev in out["evidence"]:
+        _evidence(ev, r)
+    return out
+
+
+def redact_end_user_detail(detail: EndUserDetail, investigation: Investigation) -> EndUserDetail:
+    """``show CASE end-user ID --redact``: the end user and its accounts under pseudonyms."""
+    out = copy.deepcopy(detail)
+    r = detail_redactor(investigation, set())
+    out["end_user_id"] = r.end_user(out["end_user_id"])
+    for a in out["accounts"]:
+        a["account_id"] = _acct(r, a["account_id"])
+    for x in out["first_events"]:
+        _example(x, r)
+    return out
+
+
+def detail_redactor(investigation: Investigation, sign_up: set[tuple[str, str]]) -> Redactor:
+    """The report's redactor for a drill-down: the same salt (the case's inputs), so the same
+    pseudonyms as ``report --redact`` of the same case."""
+    hashes = sorted(str(e.get("sha256")) for e in investigation.manifest.get("inputs") or [])
+    salt = hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+    accounts = investigation.accounts
+    end_users: set[str] = set()
+    if "implicated_end_users" in accounts.columns:
+        end_users = set(accounts["implicated_end_users"].explode().drop_nulls().to_list())
+    return Redactor(salt, accounts["account_id"].to_list(), end_users, sign_up)
+
+
+def _campaign_sign_up(campaigns: list[Campaign]) -> set[tuple[str, str]]:
+    """The sign-up details campaigns share (payment fingerprints, e-mail domains)."""
+    return {
+        (e["kind"], e["value"])
+        for c in campaigns
+        for e in c["infrastructure"]
+        if e["kind"] in SIGN_UP_PREFIX and e["value"]
+    }
+
+
+def _acct(r: Redactor, value: str) -> str:
+    return r.account(value) or ""
+
+
+def _campaign(c: Campaign, r: Redactor) -> None:
+    """Redact one campaign in place."""
+    c["accounts"] = sorted(_acct(r, a) for a in c["accounts"])
+    c["mixed_accounts"] = sorted(_acct(r, a) for a in c["mixed_accounts"])
+    for m in c["members"]:
+        m["account_id"] = _acct(r, m["account_id"])
+    for link in c["links"]:
+        link["account_a"], link["account_b"] = sorted(
+            (_acct(r, link["account_a"]), _acct(r, link["account_b"]))
+        )
+    c["links"].sort(key=lambda x: (x["account_a"], x["account_b"], x["kind"]))
+    for t in c["templates"]:
+        _template(t, r)
+    for e in c["infrastructure"]:
+        _entity(e, r)
+    for ev in c["evidence"]:
+        _evidence(ev, r)
+    if c["triage"] is not None:
+        _decision(c["triage"], r)
+
+
+def _mixed(m: MixedAccount, r: Redactor) -> None:
+    m["account_id"] = _acct(r, m["account_id"])
+    m["implicated_end_users"] = sorted(r.end_user(u) for u in m["implicated_end_users"])
+    m["allowlisted_end_users"] = sorted(r.end_user(u) for u in m["allowlisted_end_users"])
+
+
+def _decision(decision: TriageEntry, r: Redactor) -> None:
+    if decision["kind"] == "account":
+        decision["target"] = _acct(r, decision["target"])
+    decision["note"] = r.scrub(decision["note"]) or ""
+    decision["by"] = r.scrub(decision["by"]) or ""
+
+
+def _template(t: Template, r: Redactor) -> None:
+    t["skeleton"] = r.prompt(t["skeleton"]) or ""
+    for x in t["examples"]:
+        _example(x, r)
+
+
+def _example(x: Example, r: Redactor) -> None:
+    x["account_id"] = _acct(r, x["account_id"])
+    x["prompt"] = r.prompt(x["prompt"], x["prompt_chars"])
+    x["source_file"] = r.scrub(x["source_file"])
+    x["event_id"] = r.scrub(x["event_id"]) or ""
+
+
+def _entity(e: Entity, r: Redactor) -> None:
+    e["value"] = (
+        r.address(e["value"]) if e["kind"] in ("ip", "prefix") else r.scrub(e["value"]) or ""
+    )
+
+
+def _evidence(ev: Evidence, r: Redactor) -> None:
+    ev["account_id"] = _acct(r, ev["account_id"])
+    ev["partner_id"] = r.account(ev["partner_id"])
+    ev["detail"] = r.scrub(ev["detail"])
+    ev["prompt"] = r.prompt(ev["prompt"], ev["prompt_chars"])
+    ev["source_file"] = r.scrub(ev["source_file"])
+    ev["event_id"] = r.scrub(ev["event_id"])

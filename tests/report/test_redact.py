@@ -6,7 +6,9 @@ import json
 import re
 
 import pytest
+from typer.testing import CliRunner
 
+from distillscan.cli import app
 from distillscan.render import html, json_report, markdown, terminal
 from distillscan.report.redact import Redactor, redact
 from tests.cases import Scenario
@@ -105,3 +107,54 @@ def test_internationalised_mail_and_every_ipv6_form_are_scrubbed(raw: str) -> No
     assert scrubbed is not None
     assert raw not in scrubbed and raw.split("%")[0] not in scrubbed
     assert scrubbed.endswith(") at 12:30:45")  # a time is not an address
+
+
+@pytest.mark.parametrize("which", ["scenario", "hostile"])
+def test_redacted_drill_downs_leak_nothing_and_use_the_reports_pseudonyms(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    scenario: Scenario = request.getfixturevalue(which)
+    runner = CliRunner()
+    values = _log_values(scenario)
+    report = json.loads(json_report.render(redact(scenario.report)))
+    campaign = scenario.report["campaigns"][0]
+    member = campaign["accounts"][0]
+    mixed = scenario.report["mixed_accounts"]
+    shown = [("campaign", campaign["campaign_id"]), ("account", member)]
+    if mixed and mixed[0]["implicated_end_users"]:
+        shown.append(("end-user", mixed[0]["implicated_end_users"][0]))
+    for kind, item in shown:
+        for fmt in ("json", "terminal"):
+            result = runner.invoke(
+                app,
+                ["show", str(scenario.case), kind, item, "--redact", "-f", fmt],
+                env={"COLUMNS": "200", "NO_COLOR": "1"},
+            )
+            assert result.exit_code == 0, result.stderr
+            text = result.stdout
+            for raw in values["ids"] | values["ips"] | values["emails"]:
+                assert raw not in text, (kind, fmt, raw)
+            for prompt in values["prompts"]:
+                assert len(prompt) < 24 or prompt[:60] not in text, (kind, fmt)
+    detail = json.loads(
+        runner.invoke(
+            app, ["show", str(scenario.case), "account", member, "--redact", "-f", "json"]
+        ).stdout
+    )
+    assert detail["account"]["account_id"] in {a["account_id"] for a in report["accounts"]}
+    detail = json.loads(
+        runner.invoke(
+            app,
+            [
+                "show",
+                str(scenario.case),
+                "campaign",
+                campaign["campaign_id"],
+                "--redact",
+                "-f",
+                "json",
+            ],
+        ).stdout
+    )
+    ours = next(c for c in report["campaigns"] if c["campaign_id"] == campaign["campaign_id"])
+    assert detail["campaign"]["accounts"] == ours["accounts"]
