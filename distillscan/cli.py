@@ -42,7 +42,7 @@ from distillscan.render.formats import RENDERERS, choices_help
 from distillscan.render.progress import StatusLine
 from distillscan.report import drilldown as report_drilldown
 from distillscan.report.loader import load_investigation, reading
-from distillscan.report.model import Report, build_report, failing_campaigns
+from distillscan.report.model import Report, build_report, failing_findings
 from distillscan.report.redact import (
     redact,
     redact_account_detail,
@@ -58,7 +58,8 @@ EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_INTERNAL = 3
 FAIL_ON_HELP = (
-    "Exit 1 when a campaign at or above this severity (low, medium, high, critical) is found."
+    "Exit 1 when a campaign, or a mixed account (a reseller hiding a harvesting tenant), at or "
+    "above this severity (low, medium, high, critical) is found."
 )
 
 FailOn = Annotated[
@@ -76,7 +77,8 @@ FailOnNew = Annotated[
         "--fail-on-new",
         metavar="SEVERITY",
         help="Exit 1 only when a campaign at or above this severity is new in this run, or its "
-        "severity rose since the previous run (a daily job's check).",
+        "severity rose since the previous run, or a mixed account at or above it is new (a "
+        "daily job's check).",
         case_sensitive=False,
     ),
 ]
@@ -362,9 +364,10 @@ def investigate_command(
     The report goes to stdout, progress to stderr (only on a terminal, never with --quiet).
     Other formats of the same findings: distillscan report CASE --format markdown|json|html.
 
-    Exit codes: 0 done (no campaign met --fail-on or --fail-on-new); 1 a campaign at or above
-    --fail-on, or a new or escalated one at or above --fail-on-new; 2 usage or input error (a
-    file that could not be loaded included, unless --skip-unrecognised); 3 internal error.
+    Exit codes: 0 done (nothing met --fail-on or --fail-on-new); 1 a campaign or mixed account at
+    or above --fail-on, or a new or escalated one at or above --fail-on-new; 2 usage or input
+    error (a file that could not be loaded included, unless --skip-unrecognised); 3 internal
+    error.
     """
     paths = paths or []
     if not paths and case is None:
@@ -410,7 +413,7 @@ def _exit_on_findings(
     report: Report, fail_on: Severity | None, fail_on_new: Severity | None
 ) -> None:
     """Exit 1 when a campaign meets ``--fail-on`` or ``--fail-on-new``."""
-    if failing_campaigns(
+    if failing_findings(
         report,
         fail_on.value if fail_on is not None else None,
         fail_on_new.value if fail_on_new is not None else None,
@@ -657,9 +660,9 @@ def report_command(
 
     The same case and options give byte-identical Markdown and JSON (no clock, no paths).
 
-    Exit codes: 0 done (no campaign met --fail-on or --fail-on-new); 1 a campaign at or above
-    --fail-on, or a new or escalated one at or above --fail-on-new; 2 usage or input error (not
-    a case, not investigated, cannot write).
+    Exit codes: 0 done (nothing met --fail-on or --fail-on-new); 1 a campaign or mixed account at
+    or above --fail-on, or a new or escalated one at or above --fail-on-new; 2 usage or input
+    error (not a case, not investigated, cannot write).
     """
     renderer = RENDERERS.get(output_format.lower())
     if renderer is None:

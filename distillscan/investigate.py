@@ -310,7 +310,12 @@ def analyse(
     )
     linked, groups = link(scored, edges, config)
     through = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
-    run, earlier = this_run(past.runs, past.key, through)
+    mixed = (
+        linked.filter(pl.col("is_mixed").fill_null(False))["account_id"].to_list()
+        if "is_mixed" in linked.columns
+        else []
+    )
+    run, earlier = this_run(past.runs, past.key, through, mixed)
     previous_run = int(earlier[-1]["run"]) if earlier else None
     previous = previous_campaigns(past.history, previous_run)
     identities = match(groups, previous)

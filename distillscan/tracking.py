@@ -94,11 +94,18 @@ class Run:
     number: int
     data_through: datetime | None
     key: str
+    #: The mixed accounts it reported (resellers hiding a harvesting tenant), sorted.
+    mixed_accounts: tuple[str, ...] = ()
 
     def record(self) -> dict[str, Any]:
         """The run as ``investigation.json`` lists it."""
         through = self.data_through.isoformat() if self.data_through else None
-        return {"run": self.number, "data_through": through, "key": self.key}
+        return {
+            "run": self.number,
+            "data_through": through,
+            "key": self.key,
+            "mixed_accounts": list(self.mixed_accounts),
+        }
 
 
 def run_key(inputs: list[dict[str, Any]], window: dict[str, str | None], config: Any) -> str:
@@ -111,7 +118,10 @@ def run_key(inputs: list[dict[str, Any]], window: dict[str, str | None], config:
 
 
 def this_run(
-    past_runs: list[dict[str, Any]], key: str, data_through: datetime | None
+    past_runs: list[dict[str, Any]],
+    key: str,
+    data_through: datetime | None,
+    mixed_accounts: list[str] | None = None,
 ) -> tuple[Run, list[dict[str, Any]]]:
     """The run about to be made, and the runs before it.
 
@@ -121,7 +131,7 @@ def this_run(
     if earlier and earlier[-1].get("key") == key:
         earlier.pop()
     number = int(earlier[-1]["run"]) + 1 if earlier else 1
-    return Run(number, data_through, key), earlier
+    return Run(number, data_through, key, tuple(sorted(mixed_accounts or []))), earlier
 
 
 def previous_campaigns(history: pl.DataFrame, previous_run: int | None) -> pl.DataFrame:

@@ -209,7 +209,8 @@ def daily_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert code == 1  # the first run names critical campaigns: all new
     shutil.copytree(case, case.parent / "after-run-1")
-    assert _investigate(case, *days[5:9], extra=("--fail-on-new", "high")) == 0
+    # Days 6-9 bring no new campaign, but two more resellers start hiding a harvest: news.
+    assert _investigate(case, *days[5:9], extra=("--fail-on-new", "high")) == 1
     shutil.copytree(case, case.parent / "after-run-2")
     assert _investigate(case, *days[9:], extra=("--fail-on-new", "high")) == 0
     return case
@@ -255,6 +256,20 @@ def test_reports_open_with_what_changed(daily_case: Path) -> None:
         app, ["report", str(daily_case)], env={"COLUMNS": "100", "NO_COLOR": "1"}
     ).stdout
     assert "run 3 of this case" in terminal and "grew from" in terminal
+
+
+def test_new_mixed_accounts_are_news_once(daily_case: Path) -> None:
+    second = daily_case.parent / "after-run-2"
+    changes = json.loads(runner.invoke(app, ["report", str(second), "-f", "json"]).stdout)[
+        "changes"
+    ]
+    assert len(changes["new_mixed_accounts"]) == 2
+    terminal = runner.invoke(app, ["report", str(second)], env={"COLUMNS": "200"}).stdout
+    assert "2 new mixed accounts" in terminal
+    last = json.loads(runner.invoke(app, ["report", str(daily_case), "-f", "json"]).stdout)
+    assert last["changes"]["new_mixed_accounts"] == [] and last["mixed_accounts"]
+    # Still findings for --fail-on, not news for --fail-on-new.
+    assert runner.invoke(app, ["report", str(daily_case), "--fail-on", "critical"]).exit_code == 1
 
 
 def test_fail_on_new_ignores_known_campaigns_that_fail_on_still_counts(daily_case: Path) -> None:

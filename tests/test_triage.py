@@ -56,11 +56,25 @@ def test_a_decision_is_kept_with_who_and_when_and_listed(case: Path) -> None:
     assert code == 0 and campaign in out and "T-1" in out
 
 
+def _resellers(case: Path) -> list[str]:
+    accounts = pl.read_parquet(case / "accounts.parquet")
+    return accounts.filter(pl.col("is_mixed").fill_null(False))["account_id"].to_list()
+
+
+def _dismiss_resellers(case: Path) -> None:
+    """Mark the scenario's reseller (a mixed account, a finding of its own) as handled."""
+    for reseller in _resellers(case):
+        _run("triage", str(case), reseller, "--status", "suppressed", "--note", "handled")
+
+
 def test_a_suppressed_campaign_is_still_reported_but_no_longer_fails(case: Path) -> None:
     campaign = _campaign_id(case)
     assert _run("report", str(case), "--fail-on", "low")[0] == 1
     assert _run("report", str(case), "--fail-on-new", "low")[0] == 1
     _run("triage", str(case), campaign, "--status", "suppressed", "--note", "red team", "--by", "x")
+    # The reseller hiding a harvesting tenant is a finding of its own: it still fails the run.
+    assert _run("report", str(case), "--fail-on", "low")[0] == 1
+    _dismiss_resellers(case)
     assert _run("report", str(case), "--fail-on", "low")[0] == 0
     assert _run("report", str(case), "--fail-on-new", "low")[0] == 0
     _, out, _ = _run("report", str(case), "-f", "json")
@@ -70,10 +84,11 @@ def test_a_suppressed_campaign_is_still_reported_but_no_longer_fails(case: Path)
     # The latest decision counts: confirming it again makes it fail again.
     _run("triage", str(case), campaign, "--status", "confirmed", "--note", "real", "--by", "x")
     assert _run("report", str(case), "--fail-on", "low")[0] == 1
-    assert len(decisions(case)) == 2
+    assert len(decisions(case)) == 2 + len(_resellers(case))
 
 
 def test_accounts_marked_benign_one_by_one_dismiss_their_campaign(case: Path) -> None:
+    _dismiss_resellers(case)
     members = pl.read_parquet(case / "campaigns.parquet")["members"][0].to_list()
     for account in members[:-1]:
         _run("triage", str(case), account, "--status", "benign", "--note", "customer", "--by", "x")
@@ -182,7 +197,8 @@ def test_investigate_applies_an_allowlist(scenario: Scenario, tmp_path: Path) ->
     case = tmp_path / "case"
     shutil.copytree(scenario.case, case)
     members = pl.read_parquet(case / "campaigns.parquet")["members"][0].to_list()
-    entries = "".join(f'[[accounts]]\nid = "{m}"\nreason = "known customer"\n' for m in members)
+    known = [*members, *_resellers(case)]
+    entries = "".join(f'[[accounts]]\nid = "{m}"\nreason = "known customer"\n' for m in known)
     allow = _allowlist(tmp_path, entries)
     code, _, _ = _run(
         "investigate", "--case", str(case), "-q", "--brief", "--allowlist", str(allow)
@@ -190,11 +206,11 @@ def test_investigate_applies_an_allowlist(scenario: Scenario, tmp_path: Path) ->
     assert code == 0
     accounts = pl.read_parquet(case / "accounts.parquet")
     assert accounts.filter(pl.col("allowlisted").is_not_null())["account_id"].sort().to_list() == (
-        sorted(members)
+        sorted(known)
     )
     assert _run("report", str(case), "--fail-on", "low")[0] == 0
     record = json.loads((case / "investigation.json").read_text("utf-8"))
-    assert len(record["allowlist"]["accounts"]) == len(members)
+    assert len(record["allowlist"]["accounts"]) == len(known)
     code, _, err = _run("investigate", "--case", str(case), "--allowlist", str(tmp_path / "no"))
     assert code == 2 and "cannot read the allowlist" in err
 

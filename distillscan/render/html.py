@@ -189,6 +189,12 @@ def _changes(changes: Changes | None) -> str:
         '<h2 id="changes">Since the previous run</h2>',
         f"<p>{h(changes_headline(changes))}.</p>",
     ]
+    if changes["previous_run"] is not None and changes["new_mixed_accounts"]:
+        out.append(
+            "<p>New mixed accounts (a reseller hiding a harvesting tenant): "
+            + ", ".join(_code(a) for a in changes["new_mixed_accounts"])
+            + ".</p>"
+        )
     if changes["previous_run"] is not None and changes["campaigns"]:
         out.append(
             _table(

@@ -176,6 +176,13 @@ def _changes(changes: Changes | None) -> str:
     if changes is None:
         return ""
     lines = ["## Since the previous run", "", changes_headline(changes) + "."]
+    if changes["previous_run"] is not None and changes["new_mixed_accounts"]:
+        lines += [
+            "",
+            "New mixed accounts (a reseller hiding a harvesting tenant): "
+            + _ids(changes["new_mixed_accounts"], in_table=False)
+            + ".",
+        ]
     if changes["previous_run"] is not None and changes["campaigns"]:
         rows = [
             [

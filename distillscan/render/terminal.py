@@ -241,7 +241,15 @@ def changes_view(changes: Changes, shown: int = MEMBERS_SHOWN) -> Iterator[Rende
     """What changed since the previous run: a headline, then one row per campaign that changed
     (a first run has nothing to compare with: the campaigns table follows)."""
     yield Text(changes_headline(changes), style="bold")
-    if changes["previous_run"] is None or not changes["campaigns"]:
+    if changes["previous_run"] is None:
+        return
+    if changes["new_mixed_accounts"]:
+        line = Text("new mixed accounts (a reseller hiding a harvesting tenant): ", style="dim")
+        for i, account_id in enumerate(changes["new_mixed_accounts"]):
+            line.append(", " if i else "")
+            line.append(untrusted(account_id))
+        yield line
+    if not changes["campaigns"]:
         return
     table = Table(show_header=True, box=None, padding=(0, 1))
     table.add_column("severity", no_wrap=True)

@@ -244,6 +244,8 @@ class Changes(TypedDict):
     previous_data_through: str | None
     counts: dict[str, int]
     campaigns: list[Change]
+    #: Mixed accounts (resellers hiding a harvesting tenant) the previous run did not report.
+    new_mixed_accounts: list[str]
 
 
 class MixedAccount(TypedDict):
@@ -956,6 +958,10 @@ def changes_since_previous(investigation: Investigation) -> Changes | None:
         "previous_data_through": _iso(before.get("data_through")) if before else None,
         "counts": counts,
         "campaigns": changes,
+        "new_mixed_accounts": sorted(
+            set(current.get("mixed_accounts") or [])
+            - set((before or {}).get("mixed_accounts") or [])
+        ),
     }
 
 
@@ -1022,6 +1028,9 @@ def changes_headline(changes: Changes) -> str:
         )
         if counts[key]
     ]
+    if changes["new_mixed_accounts"]:
+        n = len(changes["new_mixed_accounts"])
+        words.append(f"{n} new mixed account{'' if n == 1 else 's'}")
     return (
         f"run {changes['run']} of this case, since run {changes['previous_run']} (data through "
         f"{_readable(changes['previous_data_through'])}): "
@@ -1091,19 +1100,21 @@ def triage_sentence(entry: TriageEntry) -> str:
     return f"{entry['status']} ({who}): {entry['note']}"
 
 
-def failing_campaigns(
+def failing_findings(
     report: Report, fail_on: str | None = None, fail_on_new: str | None = None
 ) -> list[str]:
-    """The campaigns that fail a CI run, most severe first.
+    """The findings that fail a CI run: campaign ids, then mixed account ids.
 
     Args:
         report: The report.
-        fail_on: Every campaign at or above this severity fails the run.
+        fail_on: Every campaign and mixed account (a reseller hiding a harvesting tenant) at or
+            above this severity fails the run.
         fail_on_new: A campaign at or above this severity fails the run when this run named it
-            for the first time or raised its severity (results that kept no history count every
-            campaign as new).
+            for the first time or raised its severity, a mixed account when the previous run did
+            not report it (results that kept no history count everything as new).
 
-    A campaign triage dismissed (:func:`is_dismissed`) fails neither.
+    A campaign triage dismissed (:func:`is_dismissed`), or a mixed account marked benign or
+    suppressed, fails neither.
     """
     failing = []
     for c in report["campaigns"]:
@@ -1115,6 +1126,18 @@ def failing_campaigns(
             fail_on_new is not None and is_news and at_least(c["severity"], fail_on_new)
         ):
             failing.append(c["campaign_id"])
+    dismissed = {
+        t["target"] for t in report["triage"] if t["kind"] == "account" and t["status"] in DISMISSED
+    }
+    changes = report["changes"]
+    for m in report["mixed_accounts"]:
+        if m["account_id"] in dismissed:
+            continue
+        is_news = changes is None or m["account_id"] in changes["new_mixed_accounts"]
+        if (fail_on is not None and at_least(m["severity"], fail_on)) or (
+            fail_on_new is not None and is_news and at_least(m["severity"], fail_on_new)
+        ):
+            failing.append(m["account_id"])
     return failing
 
 

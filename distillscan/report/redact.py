@@ -158,6 +158,9 @@ def redact(report: Report) -> Report:
         for change in out["changes"]["campaigns"]:
             change["added_members"] = sorted(_acct(r, a) for a in change["added_members"])
             change["removed_members"] = sorted(_acct(r, a) for a in change["removed_members"])
+        out["changes"]["new_mixed_accounts"] = sorted(
+            _acct(r, a) for a in out["changes"]["new_mixed_accounts"]
+        )
     for mixed in out["mixed_accounts"]:
         _mixed(mixed, r)
     out["mixed_accounts"].sort(key=lambda m: m["account_id"])

@@ -114,11 +114,18 @@ def test_simulate_quiet_prints_nothing(tmp_path: Path) -> None:
     assert (out / "truth" / "accounts.csv").is_file()
 
 
-def test_fail_on_exits_0_without_campaigns(benign: Scenario) -> None:
+def test_fail_on_without_campaigns_still_counts_a_reseller_hiding_a_tenant(
+    benign: Scenario,
+) -> None:
     assert benign.report["campaigns"] == []
     code, out, _ = _run("report", str(benign.case), "-f", "json", "--fail-on", "low")
-    assert code == 0
-    assert json.loads(out)["summary"]["highest_severity"] is None
+    document = json.loads(out)
+    assert document["summary"]["highest_severity"] is None
+    (mixed,) = document["mixed_accounts"]
+    assert code == 1  # the reseller's harvesting tenant is a finding of its own
+    assert _run("report", str(benign.case), "--fail-on", "critical")[0] == (
+        1 if mixed["severity"] == "critical" else 0
+    )
 
 
 def test_usage_and_input_errors_exit_2(scenario: Scenario, tmp_path: Path) -> None:
