@@ -74,7 +74,8 @@ class Investigation:
     window: tuple[datetime | None, datetime | None]
     #: Every run's campaigns (``history.parquet``: one row per campaign per run).
     history: pl.DataFrame = field(default_factory=empty_history)
-    #: The case's runs, oldest first, this one last (``run``, ``data_through``, ``key``).
+    #: The case's runs, oldest first, this one last (``run``, ``data_through``, ``key``,
+    #: ``mixed_accounts``).
     runs: list[dict[str, Any]] = field(default_factory=list)
     #: The window (``from``, ``to``, ISO text or None) of the stored investigation this one
     #: replaced, when it was another window: a case keeps one investigation at a time.

@@ -74,11 +74,6 @@ def skeleton_sql(text: str) -> str:
     )
 
 
-def head_skeleton_sql(prompt: str) -> str:
-    """SQL: the skeleton of the start of ``prompt`` (its head template key, before hashing)."""
-    return f"left({skeleton_sql(f'left({prompt}, {SKELETON_WINDOW})')}, {KEY_CHARS})"
-
-
 def skeletons_sql(prompts: str) -> str:
     """SQL: ``prompt``, ``head`` and ``tail`` (template keys before hashing; no tail for a prompt
     of at most ``KEY_CHARS``) of each row of the relation ``prompts``.

@@ -26,7 +26,6 @@ import polars as pl
 from distillscan.case import Case, Resources, connect
 from distillscan.db import has_view, in_window_sql
 from distillscan.detect import text_cache
-from distillscan.detect.features import head_skeleton_sql
 from distillscan.detect.infrastructure import traffic_entities_sql
 from distillscan.errors import CaseError
 
@@ -471,23 +470,19 @@ def end_users(con: duckdb.DuckDBPyConnection, account_id: str, limit: int) -> li
 #: Distinct prompt skeletons a tenant must share with a campaign to be shown with it.
 TENANT_MIN_SHARED = 2
 
-TENANT_LINKS_SQL = f"""
-WITH tenant_events AS (
-    SELECT e.account_id, e.prompt FROM scoped_events e
+TENANT_LINKS_SQL = """
+WITH tenant_heads AS (
+    SELECT DISTINCT e.account_id, k.head AS skeleton
+    FROM scoped_events e
     JOIN tenants t ON t.account_id = e.account_id AND t.end_user_id = e.end_user_id
-    WHERE e.prompt IS NOT NULL
-),
-tenant_heads AS (
-    SELECT DISTINCT account_id, {head_skeleton_sql("prompt")} AS skeleton
-    FROM (SELECT DISTINCT account_id, prompt FROM tenant_events)
+    JOIN event_text k ON k.event_id = e.event_id
+    WHERE k.head IS NOT NULL
 ),
 member_heads AS (
-    SELECT DISTINCT label, {head_skeleton_sql("prompt")} AS skeleton
-    FROM (
-        SELECT DISTINCT m.label, e.prompt
-        FROM scoped_events e JOIN scope_members m USING (account_id)
-        WHERE e.prompt IS NOT NULL
-    )
+    SELECT DISTINCT m.label, k.head AS skeleton
+    FROM scoped_events e JOIN scope_members m USING (account_id)
+    JOIN event_text k ON k.event_id = e.event_id
+    WHERE k.head IS NOT NULL
 ),
 shared AS (
     SELECT h.account_id, m.label, count(*) AS shared_skeletons
