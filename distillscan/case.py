@@ -54,6 +54,10 @@ RESULTS_JOURNAL = "results.journal"
 NEW_SUFFIX = ".new"
 #: Every run's campaigns, one row per campaign per run (:mod:`distillscan.tracking`).
 HISTORY_FILE = "history.parquet"
+#: Investigators' decisions (:mod:`distillscan.triage`).
+TRIAGE_FILE = "triage.json"
+#: The text features kept per events part (:mod:`distillscan.detect.text_cache`).
+FEATURES_DIR = "features.parquet"
 #: What ``investigate`` writes, all replaced as one (:meth:`Case.publish_results`).
 RESULT_FILES = (
     "accounts.parquet",
@@ -179,9 +183,13 @@ class Case:
             ACCOUNTS_FILE,
             "campaigns.parquet",
             "evidence.parquet",
+            HISTORY_FILE,
+            TRIAGE_FILE,
+            FEATURES_DIR,
             *(path.name for path in self.part_dirs()),
         ]
-        for folder in [self.root, *(p for p in self.part_dirs() if p.is_dir())]:
+        folders = [*self.part_dirs(), self.root / FEATURES_DIR]
+        for folder in [self.root, *(p for p in folders if p.is_dir())]:
             entries = [folder / name for name in names] if folder == self.root else folder.iterdir()
             for path in sorted(entries):
                 if not path.is_symlink() and not path.exists():

@@ -50,10 +50,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from distillscan.case import Case, write_atomic
+from distillscan.case import TRIAGE_FILE, Case, write_atomic
 from distillscan.errors import CaseError, ConfigError
 
-TRIAGE_FILE = "triage.json"
 #: A decision's status, and those that keep a finding from failing a run.
 STATUSES = ("confirmed", "benign", "suppressed")
 DISMISSED = ("benign", "suppressed")

@@ -238,3 +238,15 @@ def test_a_resellers_end_users_are_allowlisted_with_their_account(tmp_path: Path
     assert "r3" not in rows  # end-user ids are the reseller's own: r1's t1 is not r3's
     with pytest.raises(ConfigError, match="needs account"):
         load_allowlist(_allowlist(tmp_path, '[[end_users]]\nid = "t1"\nreason = "x"\n'))
+
+
+def test_a_linked_triage_file_is_refused(case: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text('{"decisions": []}', "utf-8")
+    (case / "triage.json").symlink_to(elsewhere)
+    code, _, err = _run(
+        "triage", str(case), _campaign_id(case), "--status", "benign", "--note", "x"
+    )
+    assert code == 2 and "triage.json" in err and "link" in err
+    assert elsewhere.read_text("utf-8") == '{"decisions": []}'
+    assert _run("report", str(case))[0] == 2

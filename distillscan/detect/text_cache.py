@@ -22,11 +22,11 @@ from pathlib import Path
 
 import duckdb
 
-from distillscan.case import Case, file_sha256, fsync_file, write_atomic
+from distillscan.case import FEATURES_DIR, Case, file_sha256, fsync_file, write_atomic
 from distillscan.db import sql_list, sql_string
 from distillscan.detect.features import text_features_sql
 
-CACHE_DIR = "features.parquet"
+CACHE_DIR = FEATURES_DIR
 INDEX = "index.json"
 #: Changes whenever the phrase data or the SQL computing the features does.
 FINGERPRINT = hashlib.sha256(text_features_sql("events").encode("utf-8")).hexdigest()[:16]
