@@ -516,14 +516,6 @@ class ShowFormat(StrEnum):
     json = "json"
 
 
-class TriageStatus(StrEnum):
-    """An investigator's decision (``distillscan triage --status``)."""
-
-    confirmed = "confirmed"
-    benign = "benign"
-    suppressed = "suppressed"
-
-
 @app.command("triage")
 def triage_command(
     case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
@@ -535,7 +527,7 @@ def triage_command(
         ),
     ] = None,
     status: Annotated[
-        TriageStatus | None,
+        triage.Status | None,
         typer.Option("--status", help="confirmed, benign or suppressed.", case_sensitive=False),
     ] = None,
     note: Annotated[

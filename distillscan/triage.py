@@ -45,6 +45,7 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
@@ -53,9 +54,17 @@ import polars as pl
 from distillscan.case import TRIAGE_FILE, Case, write_atomic
 from distillscan.errors import CaseError, ConfigError
 
-#: A decision's status, and those that keep a finding from failing a run.
-STATUSES = ("confirmed", "benign", "suppressed")
-DISMISSED = ("benign", "suppressed")
+
+class Status(StrEnum):
+    """A decision's status (``distillscan triage --status``)."""
+
+    confirmed = "confirmed"
+    benign = "benign"
+    suppressed = "suppressed"
+
+
+#: The statuses that keep a finding from failing a run.
+DISMISSED: tuple[str, ...] = (Status.benign, Status.suppressed)
 #: The allowlist's tables and the key naming each entry.
 ALLOWLIST_TABLES = {"accounts": "id", "orgs": "id", "networks": "cidr", "end_users": "id"}
 

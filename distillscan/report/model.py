@@ -1085,8 +1085,12 @@ def is_dismissed(campaign: Campaign, triage: list[TriageEntry]) -> bool:
     its members, is marked benign or suppressed."""
     if campaign["triage"] is not None and campaign["triage"]["status"] in DISMISSED:
         return True
-    dismissed = {t["target"] for t in triage if t["kind"] == "account" and t["status"] in DISMISSED}
-    return bool(campaign["accounts"]) and set(campaign["accounts"]) <= dismissed
+    return bool(campaign["accounts"]) and set(campaign["accounts"]) <= dismissed_accounts(triage)
+
+
+def dismissed_accounts(triage: list[TriageEntry]) -> set[str]:
+    """The accounts marked benign or suppressed."""
+    return {t["target"] for t in triage if t["kind"] == "account" and t["status"] in DISMISSED}
 
 
 def triage_sentence(entry: TriageEntry) -> str:
@@ -1126,9 +1130,7 @@ def failing_findings(
             fail_on_new is not None and is_news and at_least(c["severity"], fail_on_new)
         ):
             failing.append(c["campaign_id"])
-    dismissed = {
-        t["target"] for t in report["triage"] if t["kind"] == "account" and t["status"] in DISMISSED
-    }
+    dismissed = dismissed_accounts(report["triage"])
     changes = report["changes"]
     for m in report["mixed_accounts"]:
         if m["account_id"] in dismissed:
