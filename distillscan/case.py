@@ -30,7 +30,7 @@ import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -218,8 +218,14 @@ class Case:
         manifest = self.load_manifest() if self.exists() else empty_manifest()
         for entry in manifest["inputs"]:
             location = (entry.get("run_metadata") or {}).get("absolute_path")
-            if location and Path(location).resolve() == target:
+            if not location:
+                continue
+            if Path(location).resolve() == target:
                 return f"is an input of the case ({entry['path']})"
+            for member in entry.get("members") or []:  # a bundle's files, in its folder
+                name = PurePosixPath(str(member.get("path"))).name
+                if (Path(location) / name).resolve() == target:
+                    return f"is an input of the case ({member.get('path')})"
         return None
 
     def publish_results(self, files: dict[str, Any], record: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -65,7 +65,8 @@ class VerifyResult:
         case: The case folder.
         inputs: Inputs listed in the manifest.
         parts: Parquet parts checked.
-        rehashed: Inputs found at their recorded location and hashed again (matching or not).
+        rehashed: Input files found where they were ingested from and hashed again (matching
+            or not; each file of a bundle counts).
         missing: Inputs no longer at their recorded location (display names).
         problems: Failed checks; empty when the case is sound.
     """
@@ -221,7 +222,23 @@ def _check_input(
         if require_inputs:
             result.fail(entry["path"], "the manifest does not record where this input was")
         return
-    path = Path(location)
+    members = entry.get("members")
+    if isinstance(members, list):  # a bundle: each file in the folder recorded
+        for member in members:
+            if not isinstance(member, dict) or not isinstance(member.get("sha256"), str):
+                result.fail(entry["path"], "a file of this bundle is listed without its hash")
+                continue
+            name = PurePosixPath(str(member.get("path"))).name
+            _check_file(Path(location) / name, member, result, require_inputs)
+        return
+    _check_file(Path(location), entry, result, require_inputs)
+
+
+def _check_file(
+    path: Path, entry: dict[str, Any], result: VerifyResult, require_inputs: bool
+) -> None:
+    """Re-hash one input file (``entry`` names it and holds its recorded hash)."""
+    location = str(path)
     try:
         digest = hashlib.sha256()
         with path.open("rb") as handle:

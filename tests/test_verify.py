@@ -54,7 +54,7 @@ def test_a_sound_case_passes(sound_case: tuple[Path, Path]) -> None:
     assert result.parts == 4  # two event parts, one quarantine part, one account part
     cli = CliRunner().invoke(app, ["verify", str(case)])
     assert cli.exit_code == 0
-    assert "ok; 3 input(s), 4 part(s) checked, 3 input(s) re-hashed, 0 not found" in cli.output
+    assert "ok; 3 input(s), 4 part(s) checked, 3 input file(s) re-hashed, 0 not found" in cli.output
 
 
 def test_a_changed_input_fails(sound_case: tuple[Path, Path]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow.parquet as pq
@@ -36,7 +36,8 @@ from distillscan.case import (
 )
 from distillscan.db import sql_list
 from distillscan.errors import CaseError, InputError
-from distillscan.ingest import formats
+from distillscan.ingest import bundle, formats
+from distillscan.ingest.bundle import Job
 from distillscan.ingest.dedup import InputParts, Resolution, resolve_duplicates
 from distillscan.ingest.discover import InputFile, discover, sha256_of
 from distillscan.ingest.formats.base import LogFormat
@@ -45,6 +46,8 @@ from distillscan.ingest.streams import ReadLimits
 from distillscan.schema import ACCOUNT_META_ARROW_SCHEMA, TABLES
 
 Progress = Callable[[str], None]
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(slots=True)
@@ -154,6 +157,7 @@ def ingest(
                 report.skipped.append({"path": skip.display, "reason": skip.reason})
         staging = case_dir / STAGING_DIR
         known = {entry["sha256"] for entry in manifest["inputs"]}
+        known |= {m["sha256"] for e in manifest["inputs"] for m in e.get("members") or []}
         con = connect(resources=resources, spill_dir=case_dir / SPILL_DIR)
         prepare(con)
         jobs = [(f, forced) for f in files]
@@ -223,11 +227,12 @@ def _load_files(
     """Load every job's file into staging, several at once, and record each result in order.
 
     Files are hashed first, in input order: a file whose content is already in the case (or
-    earlier in this call) is not read again. The rest load side by side on their own DuckDB
-    connections; each writes only its own parts (named by its hash), and the results are
-    recorded in input order, so the report and the manifest do not depend on timing.
+    earlier in this call) is not read again. Many small files of one folder load as bundles
+    (:mod:`.bundle`); the rest load side by side on their own DuckDB connections. Each writes
+    only its own parts (named by its hash), and the results are recorded in order of their
+    names, so the report and the manifest do not depend on timing.
     """
-    todo: list[tuple[InputFile, LogFormat | None, str, tuple[int, int]]] = []
+    todo: list[Job] = []
     first_of: dict[str, InputFile] = {}  # this call's files by content
     copies: list[tuple[InputFile, str]] = []  # later files with the same content as one of them
     for source, fmt in jobs:
@@ -244,37 +249,47 @@ def _load_files(
             report.already.append(source.display)
             continue
         first_of[sha] = source
-        todo.append((source, fmt, sha, (before.st_size, before.st_mtime_ns)))
+        todo.append(Job(source, fmt, sha, (before.st_size, before.st_mtime_ns)))
+    groups, singles = bundle.plan(todo)
+    bundles: list[bundle.Bundle] = []
+    if groups:
+        say(f"reading {sum(len(g) for g in groups):,} small files in {len(groups):,} folder(s)")
+        for found, alone in _in_parallel(
+            con, groups, lambda c, g: _load_group(c, g, staging, limits)
+        ):
+            bundles += found
+            singles += alone
+        singles.sort(key=lambda job: job.source.display)
     lock = threading.Lock()
 
     def said(message: str) -> None:
         with lock:
             say(message)
 
-    def work(job: tuple[InputFile, LogFormat | None, str, tuple[int, int]]) -> _Loaded:
-        cursor = con.cursor()
-        try:
-            prepare(cursor)
-            return _load_one(cursor, *job, staging, said, limits)
-        finally:
-            cursor.close()
-
-    if len(todo) <= 1 or LOAD_WORKERS == 1:
-        results = [_load_one(con, *job, staging, say, limits) for job in todo]
-    else:
-        with ThreadPoolExecutor(max_workers=LOAD_WORKERS) as pool:
-            results = list(pool.map(work, todo))
+    results: list[_Loaded | bundle.Bundle] = [
+        *_in_parallel(con, singles, lambda c, job: _load_one(c, job, staging, said, limits)),
+        *bundles,
+    ]
+    results.sort(key=lambda r: r.path if isinstance(r, bundle.Bundle) else r.source.display)
+    loaded: set[str] = set()
     for result in results:
-        if result.outcome is not None:
+        if isinstance(result, bundle.Bundle):
+            if result.error is None:
+                report.loaded.append(_bundle_entry(result, staging))
+                report.examples += result.outcome.examples
+                loaded.update(job.sha for job in result.members)
+            else:
+                report.fail(result.path, result.error)
+        elif result.outcome is not None:
             report.loaded.append(
                 _entry(result.source, result.sha, result.outcome, result.parts, staging)
             )
             report.examples += result.outcome.examples
+            loaded.add(result.sha)
         elif result.skip is not None:
             report.skipped.append({"path": result.source.display, "reason": result.skip})
         else:
             report.fail(result.source.display, result.error or "not loaded")
-    loaded = {r.sha for r in results if r.outcome is not None}
     for source, sha in copies:
         if sha in loaded:
             report.already.append(source.display)
@@ -283,17 +298,46 @@ def _load_files(
             report.fail(source.display, f"{source.display}: same content as {first}, not loaded")
 
 
-def _load_one(
+def _in_parallel(
     con: duckdb.DuckDBPyConnection,
-    source: InputFile,
-    fmt: LogFormat | None,
-    sha: str,
-    stamp: tuple[int, int],
-    staging: Path,
-    say: Progress,
-    limits: ReadLimits,
+    items: list[_T],
+    work: Callable[[duckdb.DuckDBPyConnection, _T], _R],
+) -> list[_R]:
+    """``work`` on each item, :data:`LOAD_WORKERS` at a time on their own DuckDB cursors (the
+    results in the items' order)."""
+
+    def on_cursor(item: _T) -> _R:
+        cursor = con.cursor()
+        try:
+            prepare(cursor)
+            return work(cursor, item)
+        finally:
+            cursor.close()
+
+    if len(items) <= 1 or LOAD_WORKERS == 1:
+        return [work(con, item) for item in items]
+    with ThreadPoolExecutor(max_workers=LOAD_WORKERS) as pool:
+        return list(pool.map(on_cursor, items))
+
+
+def _load_group(
+    con: duckdb.DuckDBPyConnection, group: list[Job], staging: Path, limits: ReadLimits
+) -> tuple[list[bundle.Bundle], list[Job]]:
+    """A folder's small files as bundles, and the files to load one by one; all of them one
+    by one if the bundle could not be made (a fault of its own must not cost the files)."""
+    try:
+        return bundle.load_group(con, group, staging, limits)
+    except OSError:
+        raise  # the disk, not the files: the whole ingest stops with the reason
+    except Exception:
+        return [], group
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection, job: Job, staging: Path, say: Progress, limits: ReadLimits
 ) -> _Loaded:
     """Load one file into staging, or say why it could not be (an error or a skip)."""
+    source, fmt, sha, stamp = job.source, job.forced, job.sha, job.stamp
     say(f"reading {source.display}")
     parts = {name: staging / spec.part_dir / part_name(sha) for name, spec in TABLES.items()}
     parts["quarantine"] = staging / QUARANTINE_DIR / part_name(sha)
@@ -377,6 +421,42 @@ def _entry(
         # never used in findings.
         "run_metadata": {
             "absolute_path": str(source.path.absolute()),
+            "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def _bundle_entry(loaded: bundle.Bundle, staging: Path) -> dict[str, Any]:
+    """The manifest entry of a bundle (see :mod:`.bundle`): one input of many files."""
+    outcome = loaded.outcome
+    sources = [job.source for job in loaded.members]
+    containers = {s.container for s in sources}
+    compressions = {s.compression for s in sources}
+
+    def relative(path: Path) -> str | None:
+        return path.relative_to(staging).as_posix() if path.exists() else None
+
+    return {
+        "path": loaded.path,
+        "size": loaded.size,
+        "sha256": loaded.sha,
+        "container": containers.pop() if len(containers) == 1 else "json",
+        "compression": compressions.pop() if len(compressions) == 1 else None,
+        "format": outcome.format,
+        "target": outcome.target,
+        "rows_read": outcome.rows_read,
+        "rows_loaded": outcome.rows_loaded,
+        "rows_quarantined": outcome.rows_quarantined,
+        "warnings": outcome.warnings,
+        "part": relative(loaded.parts[outcome.target]),
+        "quarantine_part": relative(loaded.parts["quarantine"]),
+        "revision": 0,
+        "members": [
+            {"path": job.source.display, "sha256": job.sha, "size": job.stamp[0]}
+            for job in loaded.members
+        ],
+        "run_metadata": {
+            "absolute_path": str(loaded.location),
             "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         },
     }

@@ -81,7 +81,10 @@ def part_name(sha256: str, revision: int = 0) -> str:
     return f"{sha256[:32]}.parquet" if revision == 0 else f"{sha256[:32]}.r{revision}.parquet"
 
 
-def _batches(source: InputFile, limits: ReadLimits) -> tuple[Iterator[Batch], InputStream | None]:
+def open_batches(
+    source: InputFile, limits: ReadLimits
+) -> tuple[Iterator[Batch], InputStream | None]:
+    """The careful reader's batches of ``source``, and the stream they read (to close)."""
     if source.container == "parquet":
         return read_parquet(source.path), None
     stream = InputStream(source.path, limits)
@@ -89,7 +92,7 @@ def _batches(source: InputFile, limits: ReadLimits) -> tuple[Iterator[Batch], In
     return readers[source.container or "jsonl"](stream), stream
 
 
-def _sniff_sample(con: duckdb.DuckDBPyConnection, batch: Batch) -> list[dict[str, object]]:
+def sniff_sample(con: duckdb.DuckDBPyConnection, batch: Batch) -> list[dict[str, object]]:
     """Up to ``SNIFF_RECORDS`` JSON objects from the start of ``batch`` (broken records skipped).
 
     A record nested too deeply for Python's parser is represented by its top-level keys (read
@@ -139,8 +142,8 @@ def load_file(
     limits = limits or ReadLimits()
     stream: InputStream | None = None
     try:
-        batches, stream = _batches(source, limits)
-        head = _head(batches)
+        batches, stream = open_batches(source, limits)
+        head = read_head(batches)
     except OSError as exc:
         if stream is not None:
             stream.close()
@@ -156,11 +159,11 @@ def load_file(
         if bulk.eligible(source, fmt, spec):
             _close(batches, stream)
             if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome, limits):
-                _refuse_unattributed(source, outcome, part_paths["quarantine"])
+                refuse_unattributed(source.display, outcome, part_paths["quarantine"])
                 return outcome
-            batches, stream = _batches(source, limits)  # the careful path reads the file afresh
+            batches, stream = open_batches(source, limits)  # the careful path reads the file afresh
             head = []
-        writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
+        writers = PartWriters(part_paths[fmt.target], part_paths["quarantine"], spec)
         try:
             for batch in _chain(head, batches):
                 _load_batch(con, batch, fmt, spec, source, sha256, writers, outcome)
@@ -171,7 +174,7 @@ def load_file(
             stream.close()
     if stream is not None and stream.damage:
         outcome.warnings.append(stream.damage)
-    _refuse_unattributed(source, outcome, part_paths["quarantine"])
+    refuse_unattributed(source.display, outcome, part_paths["quarantine"])
     return outcome
 
 
@@ -179,7 +182,7 @@ def load_file(
 _UNATTRIBUTED = {"account_id: missing": "account", "ts: missing": "time"}
 
 
-def _refuse_unattributed(source: InputFile, outcome: FileOutcome, quarantine: Path) -> None:
+def refuse_unattributed(display: str, outcome: FileOutcome, quarantine: Path) -> None:
     """Refuse a log file none of whose rows says which account sent it, or when.
 
     Such a file was read with the wrong format or comes from an export that keeps the account
@@ -197,7 +200,7 @@ def _refuse_unattributed(source: InputFile, outcome: FileOutcome, quarantine: Pa
         if pc.all(pc.match_substring(reasons, needle)).as_py():
             first = outcome.examples[0] if outcome.examples else needle
             raise InputError(
-                f"{source.display}: no row says which {what} it belongs to "
+                f"{display}: no row says which {what} it belongs to "
                 f"({outcome.rows_read} row(s) read as {outcome.format}; first: {first}); "
                 "nothing of it was loaded",
                 hint="--mapping FILE says where this export keeps the account and the time (a "
@@ -229,14 +232,14 @@ def _load_bulk(
         done = bulk.load(con, source, fmt, spec, sha256, part_paths[fmt.target], limits)
     except bulk.GiveUp:
         return False
-    writers = _Writers(part_paths[fmt.target], part_paths["quarantine"], spec)
+    writers = PartWriters(part_paths[fmt.target], part_paths["quarantine"], spec)
     outcome.rows_loaded = done.rows_loaded
-    _quarantine(done.quarantine, source, writers, outcome)
+    _quarantine(done.quarantine, writers, outcome)
     writers.close()
     return True
 
 
-def _head(batches: Iterator[Batch]) -> list[Batch]:
+def read_head(batches: Iterator[Batch]) -> list[Batch]:
     """The first batches of a file, up to and including the first that holds records."""
     head: list[Batch] = []
     for batch in batches:
@@ -253,7 +256,7 @@ def _detect(
     if not head or len(head[-1].records) == 0:
         return formats.by_name("canonical")  # no records at all: an empty or unreadable file
     first = head[-1]
-    sample = _sniff_sample(con, first)
+    sample = sniff_sample(con, first)
     found = formats.detect(sample) if sample else None
     if found is not None:
         return found
@@ -287,7 +290,7 @@ def _chain(head: list[Batch], rest: Iterator[Batch]) -> Iterator[Batch]:
     yield from rest
 
 
-class _Writers:
+class PartWriters:
     """Parquet writers for one file's loaded and quarantined rows, opened on first use."""
 
     def __init__(self, table_path: Path, quarantine_path: Path, spec: TableSpec) -> None:
@@ -325,48 +328,81 @@ def _load_batch(
     spec: TableSpec,
     source: InputFile,
     sha256: str,
-    writers: _Writers,
+    writers: PartWriters,
     outcome: FileOutcome,
 ) -> None:
     """Map, validate and write one batch: loaded rows to the table part, the rest to quarantine."""
     for warning in batch.warnings:
         if warning not in outcome.warnings:
             outcome.warnings.append(warning)
-    params = {"fmt": fmt.name, "file": source.display, "sha": sha256}
-    loaded, rejected, rejects = _map_batch(con, batch.lines, batch.records, fmt, spec, params)
+    table = pa.table({"source_line": batch.lines, "raw": batch.records})
+    map_records(con, table, fmt, spec, source.display, sha256, batch.rejects, writers, outcome)
+
+
+def map_records(
+    con: duckdb.DuckDBPyConnection,
+    table: pa.Table,
+    fmt: LogFormat,
+    spec: TableSpec,
+    display: str,
+    sha256: str,
+    framing_rejects: list[Reject],
+    writers: PartWriters,
+    outcome: FileOutcome,
+    origin: pa.Table | None = None,
+) -> None:
+    """Map, validate and write framed records: loaded rows to the table part, the rest (with
+    the reader's ``framing_rejects``) to quarantine.
+
+    ``table`` holds ``source_line`` and ``raw``. For records of several files (a bundle, see
+    :mod:`distillscan.ingest.bundle`) ``source_line`` numbers the records instead, and
+    ``origin`` says where each came from: ``record`` (that number), ``file``, ``line`` and
+    ``file_sha`` (which stands in for ``sha256`` in made-up ids; every row records
+    ``sha256``, the input's hash).
+    """
+    params = {"fmt": fmt.name, "sha": sha256}
+    if origin is None:
+        params["file"] = display
+    loaded, rejected, rejects = _map_batch(con, table, fmt, spec, params, origin)
     writers.write("table", loaded)
     outcome.rows_loaded += loaded.num_rows
-    rejects = batch.rejects + rejects
+    if origin is not None and rejects:
+        records = origin.column("record").to_pylist()
+        files = origin.column("file").to_pylist()
+        lines = origin.column("line").to_pylist()
+        where = {r: (f, n) for r, f, n in zip(records, files, lines, strict=True)}
+        rejects = [Reject(where[r.line][1], r.reason, r.raw, where[r.line][0]) for r in rejects]
+    rejects = framing_rejects + rejects
     quarantined = pa.concat_tables(
-        [rejected, _rejects_table(rejects, fmt, source, sha256)]
-    ).sort_by("source_line")
-    _quarantine(quarantined, source, writers, outcome)
+        [rejected, _rejects_table(rejects, fmt, display, sha256)]
+    ).sort_by([("source_file", "ascending"), ("source_line", "ascending")])
+    _quarantine(quarantined, writers, outcome)
 
 
-def _quarantine(
-    quarantined: pa.Table, source: InputFile, writers: _Writers, outcome: FileOutcome
-) -> None:
-    """Write quarantine rows (sorted by line), count them and keep the first few reasons."""
+def _quarantine(quarantined: pa.Table, writers: PartWriters, outcome: FileOutcome) -> None:
+    """Write quarantine rows (sorted by file and line), count them and keep the first few
+    reasons."""
     if quarantined.num_rows == 0:
         return
     outcome.rows_quarantined += quarantined.num_rows
     room = max(0, EXAMPLE_REASONS - len(outcome.examples))
     head = quarantined.slice(0, room)
-    for line, reason in zip(
-        head.column("source_line").to_pylist(), head.column("reason").to_pylist(), strict=True
+    for file, line, reason in zip(
+        head.column("source_file").to_pylist(),
+        head.column("source_line").to_pylist(),
+        head.column("reason").to_pylist(),
+        strict=True,
     ):
-        outcome.examples.append(f"{source.display}:{line}: {reason}")
+        outcome.examples.append(f"{file}:{line}: {reason}")
     writers.write("quarantine", quarantined)
 
 
-def _rejects_table(
-    rejects: list[Reject], fmt: LogFormat, source: InputFile, sha256: str
-) -> pa.Table:
+def _rejects_table(rejects: list[Reject], fmt: LogFormat, display: str, sha256: str) -> pa.Table:
     """Quarantine rows for records rejected before DuckDB (framing and JSON errors)."""
     n = len(rejects)
     return pa.table(
         {
-            "source_file": pa.array([source.display] * n, pa.string()),
+            "source_file": pa.array([r.file or display for r in rejects], pa.string()),
             "source_line": pa.array([r.line for r in rejects], pa.int64()),
             "source_sha256": pa.array([sha256] * n, pa.string()),
             "source_format": pa.array([fmt.name] * n, pa.string()),
@@ -379,39 +415,40 @@ def _rejects_table(
 
 def _map_batch(
     con: duckdb.DuckDBPyConnection,
-    lines: pa.Array,
-    records: pa.Array,
+    batch: pa.Table,
     fmt: LogFormat,
     spec: TableSpec,
     params: dict[str, str],
+    origin: pa.Table | None,
 ) -> tuple[pa.Table, pa.Table, list[Reject]]:
-    """Loaded rows, quarantined rows and JSON rejects for a batch of records.
+    """Loaded rows, quarantined rows and JSON rejects for a batch of records (see
+    :func:`map_records`).
 
     If DuckDB fails on the batch as a whole (a record that trips an error inside a format's SQL),
     the batch is split in halves until the records responsible are isolated and quarantined
     with DuckDB's message; every other record is mapped normally.
     """
-    if len(records) == 0:
+    if batch.num_rows == 0:
         return (
             spec.arrow_schema.empty_table(),
             QUARANTINE_ARROW_SCHEMA.empty_table(),
             [],
         )
     try:
-        return _map_in_duckdb(con, lines, records, fmt, spec, params)
+        return _map_in_duckdb(con, batch, fmt, spec, params, origin)
     except duckdb.Error as exc:
-        if len(records) == 1:
+        if batch.num_rows == 1:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             reason = f"cannot be mapped as {fmt.name}: {message}"
-            raw = records[0].as_py()
+            row = batch.to_pylist()[0]
             return (
                 spec.arrow_schema.empty_table(),
                 QUARANTINE_ARROW_SCHEMA.empty_table(),
-                [Reject(lines[0].as_py(), reason, raw)],
+                [Reject(row["source_line"], reason, row["raw"])],
             )
-    half = len(records) // 2
-    first = _map_batch(con, lines[:half], records[:half], fmt, spec, params)
-    second = _map_batch(con, lines[half:], records[half:], fmt, spec, params)
+    half = batch.num_rows // 2
+    first = _map_batch(con, batch.slice(0, half), fmt, spec, params, origin)
+    second = _map_batch(con, batch.slice(half), fmt, spec, params, origin)
     return (
         pa.concat_tables([first[0], second[0]]),
         pa.concat_tables([first[1], second[1]]),
@@ -421,41 +458,53 @@ def _map_batch(
 
 def _map_in_duckdb(
     con: duckdb.DuckDBPyConnection,
-    lines: pa.Array,
-    records: pa.Array,
+    batch: pa.Table,
     fmt: LogFormat,
     spec: TableSpec,
     params: dict[str, str],
+    origin: pa.Table | None,
 ) -> tuple[pa.Table, pa.Table, list[Reject]]:
-    con.register("batch", pa.table({"source_line": lines, "raw": records}))
+    con.register("batch", batch)
     try:
         _parse(con, fmt)
         rejects = _invalid_json(con)
         _map_and_validate(con, fmt, spec)
     finally:
         con.unregister("batch")
+    # Where each row came from: the batch's own file, or (a bundle) each record's.
+    if origin is None:
+        source = "checked"
+        file, line, file_sha = "$file", "source_line", "$sha"
+    else:
+        con.register("origin", origin)
+        source = "checked JOIN origin ON checked.source_line = origin.record"
+        file, line, file_sha = "origin.file", "origin.line", "origin.file_sha"
     outputs = []
     for column in spec.columns:
         if column.source != "provenance":
             outputs.append(column.name)
     if "event_id" in outputs:
-        # A record without an id gets a stable one: the file's hash prefix and the line.
+        # A record without an id gets a stable one: its file's hash prefix and the line.
         outputs[outputs.index("event_id")] = (
-            "coalesce(event_id, printf('%s:%d', left($sha, 16), source_line)) AS event_id"
+            f"coalesce(event_id, printf('%s:%d', left({file_sha}, 16), {line})) AS event_id"
         )
-    loaded = con.sql(
-        f"""SELECT {", ".join(outputs)}, $fmt AS source_format, $file AS source_file,
-                   source_line, $sha AS source_sha256
-            FROM checked WHERE reason IS NULL ORDER BY source_line""",
-        params=params,
-    ).to_arrow_table()
-    rejected = con.sql(
-        f"""SELECT $file AS source_file, source_line, $sha AS source_sha256,
-                   $fmt AS source_format, reason,
-                   rtrim(left(raw, {QUARANTINE_RAW_LIMIT} + 2), chr(13) || chr(10)) AS raw
-            FROM checked WHERE reason IS NOT NULL ORDER BY source_line""",
-        params=params,
-    ).to_arrow_table()
+    try:
+        loaded = con.sql(
+            f"""SELECT {", ".join(outputs)}, $fmt AS source_format, {file} AS source_file,
+                       {line} AS source_line, $sha AS source_sha256
+                FROM {source} WHERE reason IS NULL ORDER BY checked.source_line""",
+            params=params,
+        ).to_arrow_table()
+        rejected = con.sql(
+            f"""SELECT {file} AS source_file, {line} AS source_line, $sha AS source_sha256,
+                       $fmt AS source_format, reason,
+                       rtrim(left(raw, {QUARANTINE_RAW_LIMIT} + 2), chr(13) || chr(10)) AS raw
+                FROM {source} WHERE reason IS NOT NULL ORDER BY checked.source_line""",
+            params=params,
+        ).to_arrow_table()
+    finally:
+        if origin is not None:
+            con.unregister("origin")
     return (
         loaded.select(spec.arrow_schema.names).cast(spec.arrow_schema),
         rejected.cast(QUARANTINE_ARROW_SCHEMA),

@@ -75,11 +75,13 @@ def container_of(path: Path) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Reject:
-    """A record the reader could not even frame as JSON text."""
+    """A record the reader could not even frame as JSON text (``file``: its file, when a batch
+    holds records of several files, see :mod:`distillscan.ingest.bundle`)."""
 
     line: int
     reason: str
     raw: str
+    file: str | None = None
 
 
 @dataclass(slots=True)

@@ -38,11 +38,17 @@ def _line(text: str, limit: int = 1000) -> Text:
     return Text(inert(text, limit))
 
 
+#: Files already in the case listed by name (a daily run over a logger's bucket has thousands).
+ALREADY_LISTED = 20
+
+
 def ingest_lines(report: IngestReport) -> list[Text]:
     """Chainsaw-style counts (for stderr): what was loaded, quarantined, skipped and why."""
+    files = sum(len(entry.get("members") or [entry]) for entry in report.loaded)
+    bundled = f" (as {len(report.loaded):,} inputs)" if files != len(report.loaded) else ""
     lines = [
         Text(
-            f"[+] {len(report.loaded)} file(s) read: {report.rows_read:,} rows, "
+            f"[+] {files:,} file(s) read{bundled}: {report.rows_read:,} rows, "
             f"{report.rows_loaded:,} loaded, {report.rows_quarantined:,} quarantined"
         )
     ]
@@ -64,8 +70,11 @@ def ingest_lines(report: IngestReport) -> list[Text]:
     lines += [_line(f"[!] quarantined {example}", 300) for example in report.examples[:10]]
     lines += [
         _line(f"[=] {name}: already in the case (same sha256), not read again")
-        for name in report.already
+        for name in report.already[:ALREADY_LISTED]
     ]
+    if len(report.already) > ALREADY_LISTED:
+        more = len(report.already) - ALREADY_LISTED
+        lines.append(_line(f"[=] and {more:,} more file(s) already in the case"))
     lines += [_line(f"[-] skipped {s['path']}: {s['reason']}") for s in report.skipped]
     lines += [_line(f"[*] {note}") for note in report.notes]
     lines += [_line(f"error: {error}", 2000) for error in report.errors]
@@ -84,7 +93,7 @@ def verify_lines(result: VerifyResult) -> list[Text]:
     lines.append(
         _line(
             f"[{'+' if result.ok else 'x'}] {result.case}: {verdict}; {result.inputs} input(s), "
-            f"{result.parts} part(s) checked, {result.rehashed} input(s) re-hashed, "
+            f"{result.parts} part(s) checked, {result.rehashed} input file(s) re-hashed, "
             f"{len(result.missing)} not found"
         )
     )

@@ -243,3 +243,94 @@ def test_response_shapes(tmp_path: Path) -> None:
     assert {
         name: events[f"req-{n}"]["response_text"] for n, name in enumerate(RESPONSE_SHAPES)
     } == {name: text for name, (_, text) in RESPONSE_SHAPES.items()}
+
+
+def _payload(n: int, **fields: Any) -> dict[str, Any]:
+    """A ``StandardLoggingPayload`` as LiteLLM's S3 and GCS loggers write it (field names from
+    LiteLLM's logging spec; values made up)."""
+    payload: dict[str, Any] = {
+        "id": f"chatcmpl-payload-{n}",
+        "trace_id": f"trace-{n}",
+        "call_type": "acompletion",
+        "response_cost": 0.00042,
+        "status": "success",
+        "total_tokens": 150,
+        "prompt_tokens": 100,
+        "completion_tokens": 50,
+        "startTime": 1770127509.5 + n,
+        "endTime": 1770127511.0 + n,
+        "completionStartTime": 1770127510.0 + n,
+        "model": "frontier-2",
+        "model_id": "deploy-1",
+        "model_group": "frontier",
+        "api_base": "https://api.example.test/v1",
+        "metadata": {
+            "user_api_key_hash": KEY_2,
+            "user_api_key_alias": "harvest-key",
+            "user_api_key_org_id": "org-9",
+            "user_api_key_team_id": "team-4",
+            "user_api_key_user_id": "u_payload",
+            "user_api_key_team_alias": None,
+            "spend_logs_metadata": None,
+            "requester_ip_address": "198.51.100.7",
+            "requester_metadata": {},
+        },
+        "cache_hit": None,
+        "cache_key": None,
+        "saved_cache_cost": 0.0,
+        "request_tags": [],
+        "end_user": "cust-17",
+        "requester_ip_address": "198.51.100.7",
+        "messages": [
+            {"role": "system", "content": "Reason step by step."},
+            {"role": "user", "content": f"Prove lemma {n}."},
+        ],
+        "response": {"choices": [{"message": {"role": "assistant", "content": "Proof."}}]},
+        "error_str": None,
+        "model_parameters": {"temperature": 0.2, "max_tokens": 4096, "reasoning_effort": "high"},
+        "hidden_params": {"model_id": "deploy-1", "api_base": None, "response_cost": "0.00042"},
+    }
+    payload.update(fields)
+    return payload
+
+
+def test_logger_payload_files(tmp_path: Path) -> None:
+    """LiteLLM's S3 logger: one payload per file, the key's user or team as the account, the
+    epoch start time, the request's parameters from ``model_parameters``."""
+    folder = tmp_path / "s3" / "2026-02-03"
+    folder.mkdir(parents=True)
+    failed = _payload(
+        2,
+        status="failure",
+        error_information={"error_code": "429", "error_class": "RateLimitError"},
+        response=None,
+    )
+    failed["metadata"]["user_api_key_user_id"] = None
+    payloads = [_payload(0), _payload(1), failed]
+    for n, payload in enumerate(payloads):
+        (folder / f"time-{n}.json").write_text(json.dumps(payload, indent=1), "utf-8")
+    events = _load(tmp_path / "case", folder)
+    first = events["chatcmpl-payload-0"]
+    assert first["ts"] == datetime(2026, 2, 3, 14, 5, 9, 500000)
+    assert (
+        first["account_id"],
+        first["api_key_id"],
+        first["org_id"],
+        first["end_user_id"],
+        first["source_ip"],
+        first["model"],
+    ) == ("u_payload", KEY_2, "org-9", "cust-17", "198.51.100.7", "frontier")
+    assert (first["system_prompt"], first["prompt"], first["response_text"]) == (
+        "Reason step by step.",
+        "Prove lemma 0.",
+        "Proof.",
+    )
+    assert (first["max_tokens"], first["temperature"], first["reasoning_effort"]) == (
+        4096,
+        0.2,
+        "high",
+    )
+    assert first["reasoning_requested"] is True and first["status"] == "ok"
+    assert first["source_format"] == "litellm"
+    assert events["chatcmpl-payload-2"]["account_id"] == "team:team-4"
+    assert events["chatcmpl-payload-2"]["status"] == "429"

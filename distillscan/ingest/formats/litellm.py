@@ -17,6 +17,13 @@ raw request body (``proxy_server_request``, or its copy in ``metadata``) supplie
 ``max_tokens``, reasoning settings, and the messages when the ``messages`` column is empty.
 Prompts LiteLLM redacted (``redacted-by-litellm``) count as not available.
 
+LiteLLM's loggers (S3, GCS, a custom callback) write the ``StandardLoggingPayload`` instead, one
+request per object (S3 and GCS: one file per request, see :mod:`distillscan.ingest.bundle`): the
+same fields but ``id`` for ``request_id``, ``startTime`` in epoch seconds, the key's hash in
+``metadata.user_api_key_hash``, the request's parameters in ``model_parameters`` (read as the
+request body when there is none) and ``error_information`` at the top. It is read by the same
+mapping.
+
 The bulk path reads a JSON lines export's ``metadata``, ``messages`` and ``response`` typed
 (:data:`TYPED_COLUMNS`, see :class:`~distillscan.ingest.formats.base.TypedJson`) rather than as
 JSON text that every field would parse again; :data:`TYPED_SQL` is the same mapping over those
@@ -59,6 +66,7 @@ def _each(list_expr: str, item_text: str, condition: str = "true") -> str:
 _META_PATHS = (
     "$.user_api_key_team_id",
     "$.user_api_key",
+    "$.user_api_key_hash",
     "$.status",
     "$.user_api_key_org_id",
     "/headers/user-agent",
@@ -200,7 +208,7 @@ _TYPED_READING = _Reading(
 # Values used more than once are picked once, in the ``picked`` CTE below: the expressions
 # nest, and DuckDB would evaluate a repeated one each time it appears.
 _TEAM = first_present("d.team_id", _meta("$.user_api_key_team_id"))
-_API_KEY = first_present("d.api_key", _meta("$.user_api_key"))
+_API_KEY = first_present("d.api_key", _meta("$.user_api_key"), _meta("$.user_api_key_hash"))
 _STATUS = first_present("d.status", _meta("$.status"))
 _EFFORT = first_present(_at("req", "$.reasoning_effort"), _at("req", "$.reasoning.effort"))
 _BUDGET = _at("req", "$.thinking.budget_tokens")
@@ -275,11 +283,17 @@ metadata AS (
         {reading.meta_fields} AS meta_fields
     FROM fields
 ),
+meta_requests AS (
+    SELECT *, ds_unwrap({_meta("$.proxy_server_request")}) AS meta_request FROM metadata
+),
 requests AS (
     SELECT *,
         CASE WHEN {_non_empty_object("req_column")} THEN req_column
-             ELSE ds_unwrap({_meta("$.proxy_server_request")}) END AS req
-    FROM metadata
+             WHEN {_non_empty_object("meta_request")} THEN meta_request
+             -- A logger's payload has the request's parameters, not its body.
+             WHEN ds_type(d.model_parameters) = 'OBJECT' THEN ds_unwrap(d.model_parameters)
+             ELSE meta_request END AS req
+    FROM meta_requests
 ),
 conversations AS (
     SELECT *,
@@ -330,7 +344,7 @@ responded AS (
 )
 SELECT source_line, raw,
     {reading.format_error} AS format_error,
-    d.request_id AS event_id,
+    {first_present("d.request_id", "d.id")} AS event_id,
     d.startTime AS ts,
     coalesce(
         {first_present("d.user", _meta("$.user_api_key_user_id"))},
@@ -369,7 +383,13 @@ SELECT source_line, raw,
     CASE lower({text_of("status_value")})
         WHEN 'success' THEN to_json('ok')
         WHEN 'failure' THEN coalesce(
-            {first_present(_meta("$.error_information.error_code"))}, to_json('error'))
+            {
+        first_present(
+            _meta("$.error_information.error_code"),
+            _at("d.error_information", "$.error_code"),
+        )
+    },
+            to_json('error'))
         ELSE status_value END AS status,
     text_available
 FROM responded
@@ -381,10 +401,15 @@ TYPED_SQL = _mapping(_TYPED_READING)
 
 
 def sniff(record: Record) -> bool:
-    """SpendLogs rows have ``request_id`` and ``startTime`` plus spend or key columns."""
-    return has_keys(record, "request_id", "startTime") and has_any(
+    """SpendLogs rows have ``request_id`` and ``startTime`` plus spend or key columns; a
+    logger's payload has ``id``, ``startTime`` and ``metadata`` plus its own fields."""
+    spend_log = has_keys(record, "request_id", "startTime") and has_any(
         record, "call_type", "spend", "api_key", "model_group"
     )
+    payload = has_keys(record, "id", "startTime", "metadata") and has_any(
+        record, "model_parameters", "hidden_params", "response_cost", "saved_cache_cost"
+    )
+    return spend_log or payload
 
 
 FORMAT = LogFormat(
@@ -392,6 +417,9 @@ FORMAT = LogFormat(
     title="LiteLLM proxy SpendLogs exports (JSON or CSV)",
     keys=(
         "request_id",
+        "id",
+        "model_parameters",
+        "error_information",
         "call_type",
         "api_key",
         "startTime",
