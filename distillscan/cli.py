@@ -28,6 +28,7 @@ from distillscan import __version__, triage
 from distillscan.case import Case, Resources, write_atomic
 from distillscan.errors import DistillscanError, InputError
 from distillscan.ingest import ingest
+from distillscan.ingest.load import Supplied
 from distillscan.ingest.streams import (
     DEFAULT_MAX_EXPANSION,
     DEFAULT_MAX_RECORD,
@@ -134,6 +135,29 @@ MappingFile = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+#: Options shared by ingest and investigate: what rows without an account or a time get.
+SuppliedAccount = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        metavar="ID",
+        help="Account of every row that names none (a batch file of one customer's requests).",
+    ),
+]
+SuppliedTime = Annotated[
+    datetime | None,
+    typer.Option(
+        "--time",
+        metavar="TIME",
+        help="Time of every row that has none (UTC, 2026-01-12T08:00; a batch's created_at).",
+    ),
+]
+TimeFromFile = Annotated[
+    bool,
+    typer.Option(
+        "--time-from-file", help="Rows without a time take their file's modification time."
+    ),
+]
 stderr = console.plain_console(stderr=True, soft_wrap=True)
 
 
@@ -148,6 +172,17 @@ def _duration(text: str) -> timedelta:
             )
         )
     return timedelta(hours=int(found.group(1)) * {"h": 1, "d": 24, "w": 168}[found.group(2)])
+
+
+def _supplied(account: str | None, time: datetime | None, from_file: bool) -> Supplied | None:
+    """What rows without an account or a time get, from the command line (or None)."""
+    if time is not None and from_file:
+        fail(DistillscanError("--time and --time-from-file both give rows a time: give one"))
+    if account is not None and (not account.strip() or not account.isprintable()):
+        fail(DistillscanError("--account must be a printable, non-blank id"))
+    if account is None and time is None and not from_file:
+        return None
+    return Supplied(account=account, time=time, time_from_file=from_file)
 
 
 def _read_limits(max_record_size: str, max_expansion: float) -> ReadLimits:
@@ -209,6 +244,9 @@ def ingest_command(
         ),
     ] = None,
     mapping: MappingFile = None,
+    account: SuppliedAccount = None,
+    time: SuppliedTime = None,
+    time_from_file: TimeFromFile = False,
     accounts: Annotated[
         list[Path] | None,
         typer.Option(
@@ -243,6 +281,7 @@ def ingest_command(
             progress=None if quiet else _progress,
             resources=Resources(memory_limit, temp_dir),
             limits=_read_limits(max_record_size, max_expansion),
+            supplied=_supplied(account, time, time_from_file),
         )
     except DistillscanError as exc:
         fail(exc)
@@ -299,6 +338,9 @@ def investigate_command(
         str | None, typer.Option("--format", metavar="FORMAT", help="Force this input format.")
     ] = None,
     mapping: MappingFile = None,
+    account: SuppliedAccount = None,
+    time: SuppliedTime = None,
+    time_from_file: TimeFromFile = False,
     time_from: Annotated[
         datetime | None,
         typer.Option(
@@ -390,6 +432,7 @@ def investigate_command(
                 allowlist=allowlist,
                 window=_duration(window) if window is not None else None,
                 limits=_read_limits(max_record_size, max_expansion),
+                supplied=_supplied(account, time, time_from_file),
             )
             status("preparing the report")
             with reading(case_dir):

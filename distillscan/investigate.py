@@ -35,6 +35,7 @@ from distillscan.detect import PassRun, run_passes, text_cache
 from distillscan.detect.base import empty_edges
 from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
+from distillscan.ingest.load import Supplied
 from distillscan.ingest.streams import ReadLimits
 from distillscan.linking import link
 from distillscan.naming import describe_campaigns
@@ -109,6 +110,7 @@ def investigate(
     limits: ReadLimits | None = None,
     allowlist: Path | None = None,
     window: timedelta | None = None,
+    supplied: Supplied | None = None,
 ) -> Investigation:
     """Run a whole investigation and write its outputs into ``case_dir``.
 
@@ -132,6 +134,7 @@ def investigate(
         limits: Longest record and largest decompression ratio read from one file.
         window: Analyse only this much of the case's data, back from its last event (a rolling
             window for a daily job; not with ``time_from``).
+        supplied: The account and time of rows that carry none (batch files).
         allowlist: A TOML file of known customers (:mod:`distillscan.triage`): the accounts it
             covers are marked benign in ``accounts.parquet`` (column ``allowlisted``).
     """
@@ -152,6 +155,7 @@ def investigate(
             progress=say,
             resources=resources,
             limits=limits,
+            supplied=supplied,
         )
     case = Case(case_dir)
     if not case.exists():

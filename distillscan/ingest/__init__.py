@@ -41,7 +41,14 @@ from distillscan.ingest.bundle import Job
 from distillscan.ingest.dedup import InputParts, Resolution, resolve_duplicates
 from distillscan.ingest.discover import InputFile, discover, sha256_of
 from distillscan.ingest.formats.base import LogFormat
-from distillscan.ingest.load import FileOutcome, NotALog, load_file, part_name, prepare
+from distillscan.ingest.load import (
+    FileOutcome,
+    NotALog,
+    Supplied,
+    load_file,
+    part_name,
+    prepare,
+)
 from distillscan.ingest.streams import ReadLimits
 from distillscan.schema import ACCOUNT_META_ARROW_SCHEMA, TABLES
 
@@ -117,6 +124,7 @@ def ingest(
     progress: Progress | None = None,
     resources: Resources | None = None,
     limits: ReadLimits | None = None,
+    supplied: Supplied | None = None,
 ) -> IngestReport:
     """Load log files (and account metadata files) into the case folder ``case_dir``.
 
@@ -130,6 +138,7 @@ def ingest(
         progress: Called with a short status line as work proceeds.
         resources: DuckDB memory limit and spill directory.
         limits: Longest record and largest decompression ratio read from one file.
+        supplied: The account and time of rows that carry none (batch files).
 
     Raises:
         InputError: a path is missing, a forced format is unknown, or ``strict`` and some rows
@@ -163,7 +172,7 @@ def ingest(
         jobs = [(f, forced) for f in files]
         jobs += [(f, formats.by_name("accounts")) for f in account_files]
         try:
-            _load_files(con, jobs, staging, known, report, say, limits or ReadLimits())
+            _load_files(con, jobs, staging, known, report, say, limits or ReadLimits(), supplied)
             say("checking for duplicate event ids")
             limit = resources.memory_limit if resources is not None else None
             resolution = _resolve(con, case, manifest, report, staging, limit)
@@ -223,6 +232,7 @@ def _load_files(
     report: IngestReport,
     say: Progress,
     limits: ReadLimits,
+    supplied: Supplied | None,
 ) -> None:
     """Load every job's file into staging, several at once, and record each result in order.
 
@@ -250,12 +260,12 @@ def _load_files(
             continue
         first_of[sha] = source
         todo.append(Job(source, fmt, sha, (before.st_size, before.st_mtime_ns)))
-    groups, singles = bundle.plan(todo)
+    groups, singles = bundle.plan(todo, supplied)
     bundles: list[bundle.Bundle] = []
     if groups:
         say(f"reading {sum(len(g) for g in groups):,} small files in {len(groups):,} folder(s)")
         for found, alone in _in_parallel(
-            con, groups, lambda c, g: _load_group(c, g, staging, limits)
+            con, groups, lambda c, g: _load_group(c, g, staging, limits, supplied)
         ):
             bundles += found
             singles += alone
@@ -267,7 +277,9 @@ def _load_files(
             say(message)
 
     results: list[_Loaded | bundle.Bundle] = [
-        *_in_parallel(con, singles, lambda c, job: _load_one(c, job, staging, said, limits)),
+        *_in_parallel(
+            con, singles, lambda c, job: _load_one(c, job, staging, said, limits, supplied)
+        ),
         *bundles,
     ]
     results.sort(key=lambda r: r.path if isinstance(r, bundle.Bundle) else r.source.display)
@@ -321,12 +333,16 @@ def _in_parallel(
 
 
 def _load_group(
-    con: duckdb.DuckDBPyConnection, group: list[Job], staging: Path, limits: ReadLimits
+    con: duckdb.DuckDBPyConnection,
+    group: list[Job],
+    staging: Path,
+    limits: ReadLimits,
+    supplied: Supplied | None,
 ) -> tuple[list[bundle.Bundle], list[Job]]:
     """A folder's small files as bundles, and the files to load one by one; all of them one
     by one if the bundle could not be made (a fault of its own must not cost the files)."""
     try:
-        return bundle.load_group(con, group, staging, limits)
+        return bundle.load_group(con, group, staging, limits, supplied)
     except OSError:
         raise  # the disk, not the files: the whole ingest stops with the reason
     except Exception:
@@ -334,7 +350,12 @@ def _load_group(
 
 
 def _load_one(
-    con: duckdb.DuckDBPyConnection, job: Job, staging: Path, say: Progress, limits: ReadLimits
+    con: duckdb.DuckDBPyConnection,
+    job: Job,
+    staging: Path,
+    say: Progress,
+    limits: ReadLimits,
+    supplied: Supplied | None,
 ) -> _Loaded:
     """Load one file into staging, or say why it could not be (an error or a skip)."""
     source, fmt, sha, stamp = job.source, job.forced, job.sha, job.stamp
@@ -343,7 +364,7 @@ def _load_one(
     parts["quarantine"] = staging / QUARANTINE_DIR / part_name(sha)
     result = _Loaded(source, sha, parts)
     try:
-        outcome = load_file(con, source, sha, parts, fmt, limits)
+        outcome = load_file(con, source, sha, parts, fmt, limits, supplied)
         after = source.path.stat()
         if (after.st_size, after.st_mtime_ns) != stamp:
             raise InputError(
@@ -417,6 +438,7 @@ def _entry(
         "part": relative(parts[outcome.target]),
         "quarantine_part": relative(parts["quarantine"]),
         "revision": 0,
+        **({"supplied": outcome.supplied} if outcome.supplied else {}),
         # Where the file was and when it was read: for ``verify`` and the chain of custody,
         # never used in findings.
         "run_metadata": {
@@ -451,6 +473,7 @@ def _bundle_entry(loaded: bundle.Bundle, staging: Path) -> dict[str, Any]:
         "part": relative(loaded.parts[outcome.target]),
         "quarantine_part": relative(loaded.parts["quarantine"]),
         "revision": 0,
+        **({"supplied": outcome.supplied} if outcome.supplied else {}),
         "members": [
             {"path": job.source.display, "sha256": job.sha, "size": job.stamp[0]}
             for job in loaded.members

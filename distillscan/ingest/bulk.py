@@ -321,7 +321,7 @@ WITH parsed AS ({parsed}
 ),
 checked AS (
     WITH staged AS ({mapping}),
-    {validation_sql(spec.columns, spec.required, typed)}
+    {validation_sql(spec.columns, spec.required, typed, fmt.supplied)}
 )
 SELECT reason, {outputs}, {provenance} FROM checked
 """

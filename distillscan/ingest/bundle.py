@@ -47,12 +47,14 @@ from distillscan.ingest.formats.base import LogFormat
 from distillscan.ingest.load import (
     FileOutcome,
     PartWriters,
+    Supplied,
     map_records,
     open_batches,
     part_name,
     read_head,
     refuse_unattributed,
     sniff_sample,
+    supplied_sql,
 )
 from distillscan.ingest.readers import BATCH_BYTES, BATCH_RECORDS, Batch, Reject
 from distillscan.ingest.streams import ReadLimits
@@ -104,11 +106,14 @@ class Bundle:
         return sum(job.stamp[0] for job in self.members)
 
 
-def plan(jobs: list[Job]) -> tuple[list[list[Job]], list[Job]]:
+def plan(jobs: list[Job], supplied: Supplied | None = None) -> tuple[list[list[Job]], list[Job]]:
     """Split ``jobs`` into groups of small files of one folder to bundle, and single files.
 
-    Groups keep the jobs' order (by display name), and so do the single files.
+    Groups keep the jobs' order (by display name), and so do the single files. Nothing is
+    bundled when each file's rows take its own time (``--time-from-file``).
     """
+    if supplied is not None and supplied.time_from_file:
+        return [], jobs
     by_folder: dict[Path, list[Job]] = defaultdict(list)
     singles: list[Job] = []
     for job in jobs:
@@ -146,9 +151,11 @@ def load_group(
     group: list[Job],
     staging: Path,
     limits: ReadLimits,
+    supplied: Supplied | None = None,
 ) -> tuple[list[Bundle], list[Job]]:
     """Load a folder's group of small files as bundles (one per format found in at least
-    :data:`MIN_FILES` of them), and return them with the files to load one by one."""
+    :data:`MIN_FILES` of them), and return them with the files to load one by one
+    (``supplied``: see :class:`~distillscan.ingest.load.Supplied`)."""
     by_format: dict[str, list[Job]] = defaultdict(list)
     formats_seen: dict[str, LogFormat] = {}
     alone: list[Job] = []
@@ -164,10 +171,13 @@ def load_group(
         if len(members) < MIN_FILES:
             alone.extend(members)
             continue
-        bundle = _load(con, formats_seen[name], members, staging, limits)
+        given = supplied.values(members[0].source.path) if supplied else {}
+        fmt = formats_seen[name].with_supplied(supplied_sql(given))
+        bundle = _load(con, fmt, members, staging, limits)
         if bundle is None:  # a file changed while it was read: each is loaded on its own
             alone.extend(members)
         else:
+            bundle.outcome.supplied = given
             bundles.append(bundle)
     alone.sort(key=lambda job: job.source.display)
     return bundles, alone

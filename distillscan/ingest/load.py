@@ -10,6 +10,7 @@ again here, by the careful path, a batch of framed records at a time.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,46 @@ EXAMPLE_REASONS = 5
 MACROS = resources.files("distillscan.ingest").joinpath("macros.sql").read_text("utf-8")
 
 
+@dataclass(frozen=True, slots=True)
+class Supplied:
+    """What the investigator gives for rows that carry no account or no time of their own
+    (``--account``, ``--time``, ``--time-from-file``): batch files name neither.
+
+    A row's own value always wins; the manifest records what was supplied for each input.
+
+    Attributes:
+        account: The account of every row without one.
+        time: The time of every row without one (naive means UTC).
+        time_from_file: Rows without a time take their file's modification time.
+    """
+
+    account: str | None = None
+    time: dt.datetime | None = None
+    time_from_file: bool = False
+
+    def values(self, path: Path) -> dict[str, str]:
+        """What rows of the file at ``path`` get when they lack it: column and value."""
+        given: dict[str, str] = {}
+        if self.account is not None:
+            given["account_id"] = self.account
+        when = self.time
+        if when is None and self.time_from_file:
+            when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        if when is not None:
+            if when.tzinfo is not None:
+                when = when.astimezone(dt.UTC).replace(tzinfo=None)
+            given["ts"] = when.isoformat(sep=" ")
+        return given
+
+
+def supplied_sql(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """``values`` (see :meth:`Supplied.values`) as SQL of each column's type."""
+    return tuple(
+        (column, sql_string(value) if column != "ts" else f"TIMESTAMP {sql_string(value)}")
+        for column, value in sorted(values.items())
+    )
+
+
 class NotALog(InputError):
     """A ``.json`` file holding one JSON value that no format recognises: metadata, not logs."""
 
@@ -60,6 +101,7 @@ class FileOutcome:
 
     format: str
     target: str
+    supplied: dict[str, str] = field(default_factory=dict)
     rows_loaded: int = 0
     rows_quarantined: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -130,10 +172,12 @@ def load_file(
     part_paths: dict[str, Path],
     forced: LogFormat | None = None,
     limits: ReadLimits | None = None,
+    supplied: Supplied | None = None,
 ) -> FileOutcome:
     """Load ``source`` into Parquet parts at ``part_paths`` (keyed by table name).
 
-    ``limits`` bound what the file may make the reader hold (:class:`ReadLimits`).
+    ``limits`` bound what the file may make the reader hold (:class:`ReadLimits`);
+    ``supplied`` gives rows without an account or a time theirs (:class:`Supplied`).
 
     Raises:
         InputError: the file cannot be opened, or its format cannot be recognised
@@ -154,8 +198,10 @@ def load_file(
         raise InputError(f"{source.display}: cannot read ({exc})") from None
     try:
         fmt = forced or _detect(con, source, head, batches)
+        given = supplied.values(source.path) if supplied and fmt.target == "events" else {}
+        fmt = fmt.with_supplied(supplied_sql(given))
         spec = TABLES[fmt.target]
-        outcome = FileOutcome(format=fmt.name, target=fmt.target)
+        outcome = FileOutcome(format=fmt.name, target=fmt.target, supplied=given)
         if bulk.eligible(source, fmt, spec):
             _close(batches, stream)
             if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome, limits):
@@ -203,9 +249,9 @@ def refuse_unattributed(display: str, outcome: FileOutcome, quarantine: Path) ->
                 f"{display}: no row says which {what} it belongs to "
                 f"({outcome.rows_read} row(s) read as {outcome.format}; first: {first}); "
                 "nothing of it was loaded",
-                hint="--mapping FILE says where this export keeps the account and the time (a "
-                'file of one account can name it: account_id = {value = "..."}); '
-                "see docs/formats.md",
+                hint="--mapping FILE says where this export keeps the account and the time; "
+                "a file of one account's requests (a batch file) loads with --account ID "
+                "and --time TIME (or --time-from-file); see docs/formats.md",
             )
 
 
@@ -565,7 +611,7 @@ def _map_and_validate(con: duckdb.DuckDBPyConnection, fmt: LogFormat, spec: Tabl
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE checked AS
         WITH staged AS ({fmt.sql}),
-        {validation_sql(spec.columns, spec.required)}"""
+        {validation_sql(spec.columns, spec.required, supplied=fmt.supplied)}"""
     )
 
 

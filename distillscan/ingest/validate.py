@@ -117,8 +117,18 @@ def _problem(column: Column, required: bool) -> str:
     return f"CASE {checks} END"
 
 
+def _given(column: Column, cast: str, given: dict[str, str]) -> str:
+    """``cast``, or the investigator's value when the record holds none for the column."""
+    if column.name not in given:
+        return cast
+    return f"CASE WHEN present_{column.name} THEN {cast} ELSE {given[column.name]} END"
+
+
 def validation_sql(
-    columns: tuple[Column, ...], required: frozenset[str], typed: frozenset[str] = frozenset()
+    columns: tuple[Column, ...],
+    required: frozenset[str],
+    typed: frozenset[str] = frozenset(),
+    supplied: tuple[tuple[str, str], ...] = (),
 ) -> str:
     """Return CTEs and a final SELECT over ``staged``: typed columns plus ``reason``.
 
@@ -130,15 +140,22 @@ def validation_sql(
     ``staged`` must hold ``source_line``, ``raw``, ``format_error`` and one column per entry of
     ``columns``: JSON for ``raw`` columns (except those named in ``typed``, already in their
     final type), the final type for the others.
+
+    ``supplied`` gives a column's value (SQL, in its final type) for the records that hold
+    none: such a record is not missing it. A value the record does hold is used, or judged.
     """
+    given = dict(supplied)
     raw_columns = [c for c in columns if c.source == "raw"]
     json_columns = [c for c in raw_columns if c.name not in typed]
     facts = "".join(f",\n        {_facts(c)}" for c in json_columns)
     presence = ",\n        ".join(_present(c, c.name in typed) for c in raw_columns)
     casts = ",\n        ".join(
-        f"{_typed_cast(c) if c.name in typed else _cast(c)} AS typed_{c.name}" for c in raw_columns
+        f"{_given(c, _typed_cast(c) if c.name in typed else _cast(c), given)} AS typed_{c.name}"
+        for c in raw_columns
     )
-    problems = ",\n            ".join(_problem(c, c.name in required) for c in raw_columns)
+    problems = ",\n            ".join(
+        _problem(c, c.name in required and c.name not in given) for c in raw_columns
+    )
     outputs = ",\n    ".join(
         f"typed_{c.name} AS {c.name}" if c.source == "raw" else c.name
         for c in columns

@@ -335,7 +335,7 @@ def test_bare_batch_files_fail_for_want_of_an_account(tmp_path: Path) -> None:
     mapping that would load it, and nothing of it is committed."""
     tail = (
         " of its own: batch files must be exported with account_id and created_at added to "
-        "each line (see docs/formats.md)"
+        "each line, or loaded with --account and --time (see docs/formats.md)"
     )
     for name, what, reason in (
         ("batch_input.jsonl", "account", "carries no account or request time"),

@@ -47,13 +47,19 @@ def test_a_batch_input_file_loads_as_one_account_at_the_given_time(tmp_path: Pat
 
 
 def test_a_batch_output_file_keeps_its_own_times(tmp_path: Path) -> None:
+    """Answered lines carry their completion's time; the expired one has none, and no time
+    was supplied: it is quarantined, saying what it lacks."""
     report = ingest(
         [OPENAI / "batch_output.jsonl"], tmp_path / "case", supplied=Supplied(account="acct_9")
     )
-    assert report.errors == [] and report.rows_loaded == 3
-    rows = _events(tmp_path / "case")
-    assert {account for _, account, _, _ in rows} == {"acct_9"}
-    assert all(ts is not None for _, _, ts, _ in rows)
+    assert report.errors == [] and report.rows_loaded == 2
+    assert _events(tmp_path / "case") == [
+        (1, "acct_9", datetime(2026, 2, 5, 1, 1, 17), False),
+        (2, "acct_9", datetime(2026, 2, 5, 1, 1, 18), False),
+    ]
+    assert report.examples[0].startswith(
+        "batch_output.jsonl:3: OpenAI batch line q-00019 carries no request time of its own"
+    )
     (entry,) = Case(tmp_path / "case").load_manifest()["inputs"]
     assert entry["supplied"] == {"account_id": "acct_9"}
 

@@ -77,8 +77,11 @@ _PROMPT_TOKENS = (
     + ")::BIGINT) ELSE usage.input_tokens END"
 )
 
-SQL = f"""
-WITH {envelope_ctes("Anthropic", REQUEST_SPEC, RESPONSE_SPEC)},
+
+def sql_for(supplied: frozenset[str] = frozenset()) -> str:
+    """The mapping, for rows whose ``supplied`` columns the investigator gives."""
+    return f"""
+WITH {envelope_ctes("Anthropic", REQUEST_SPEC, RESPONSE_SPEC, supplied)},
 fields AS (
     SELECT *,
         ds_unwrap(q.messages) AS messages,
@@ -165,6 +168,9 @@ FROM usages
 """
 
 
+SQL = sql_for()
+
+
 def sniff(record: Record) -> bool:
     """A request log wrapping a chat body (or a Message Batches line) with no OpenAI-only part."""
     return looks_like_envelope(record) and not has_openai_markers(record)
@@ -176,4 +182,5 @@ FORMAT = LogFormat(
     keys=ENVELOPE_KEYS,
     sql=SQL,
     sniff=sniff,
+    sql_for=sql_for,
 )

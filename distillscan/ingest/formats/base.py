@@ -20,7 +20,7 @@ nested columns as structs in the bulk path.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Record = Mapping[str, Any]
@@ -94,6 +94,10 @@ class LogFormat:
             :class:`TypedParquet`), used by the bulk path.
         typed_json: A mapping for JSON lines files read with typed keys (see
             :class:`TypedJson`), used by the bulk path.
+        supplied: Values the investigator gave (``--account``, ``--time``) for the rows that
+            carry none: a column's name and SQL for its typed value.
+        sql_for: The mapping when the investigator supplies some columns (by name), for a
+            format whose SQL itself judges their absence (a batch line's).
     """
 
     name: str
@@ -105,6 +109,17 @@ class LogFormat:
     reads_raw: bool = False
     typed_parquet: TypedParquet | None = None
     typed_json: TypedJson | None = None
+    supplied: tuple[tuple[str, str], ...] = ()
+    sql_for: Callable[[frozenset[str]], str] | None = None
+
+    def with_supplied(self, values: tuple[tuple[str, str], ...]) -> LogFormat:
+        """This format, giving rows without them the investigator's ``values`` (see
+        ``supplied``)."""
+        if not values or self.target != "events":
+            return self
+        columns = frozenset(column for column, _ in values)
+        sql = self.sql_for(columns) if self.sql_for is not None else self.sql
+        return replace(self, supplied=values, sql=sql)
 
     def transform_spec(self) -> str:
         """The ``json_transform`` structure that extracts every key as JSON."""

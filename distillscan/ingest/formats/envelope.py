@@ -193,8 +193,23 @@ _META_FIELDS = _unique(
 )
 
 
-def envelope_ctes(api: str, request_spec: Spec, response_spec: Spec) -> str:
+def _batch_lacks(supplied: frozenset[str]) -> str:
+    """SQL: the batch line lacks an account or a time that the investigator did not supply."""
+    lacks = [
+        f"{column} IS NULL"
+        for column, given in (("env_account_id", "account_id"), ("env_ts", "ts"))
+        if given not in supplied
+    ]
+    return " OR ".join(lacks) or "false"
+
+
+def envelope_ctes(
+    api: str, request_spec: Spec, response_spec: Spec, supplied: frozenset[str] = frozenset()
+) -> str:
     """SQL CTEs over ``parsed`` ending in ``bodies`` (the text continues a ``WITH`` clause).
+
+    ``supplied``: the columns the investigator gives for rows without them (``account_id``,
+    ``ts``); a batch line lacking only those is not an error.
 
     ``bodies`` holds ``source_line``, ``raw``, ``d`` and:
 
@@ -326,13 +341,14 @@ bodies AS (
             WHEN req_wrapper IS NOT NULL AND NOT has_req
             THEN printf('request body: expected a JSON object ({api} request), got %s',
                         left(req::VARCHAR, 60))
-            WHEN is_batch AND (env_account_id IS NULL OR env_ts IS NULL)
+            WHEN is_batch AND ({_batch_lacks(supplied)})
             THEN printf('{api} batch line %s carries no %s of its own: batch files must be '
-                        'exported with account_id and created_at added to each line '
-                        '(see docs/formats.md)',
+                        'exported with account_id and created_at added to each line, or '
+                        'loaded with --account and --time (see docs/formats.md)',
                         coalesce(json_extract_string(custom_id, '$'), '?'),
-                        CASE WHEN env_account_id IS NOT NULL THEN 'request time'
-                             WHEN env_ts IS NOT NULL THEN 'account'
+                        CASE WHEN env_account_id IS NOT NULL OR {"account_id" in supplied}
+                             THEN 'request time'
+                             WHEN env_ts IS NOT NULL OR {"ts" in supplied} THEN 'account'
                              ELSE 'account or request time' END)
         END AS envelope_error
     FROM enveloped

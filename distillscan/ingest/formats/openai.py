@@ -78,8 +78,11 @@ CHUNK_SPEC: Spec = {
 
 _EFFORTS = ", ".join(f"'{e}'" for e in REASONING_EFFORTS)
 
-SQL = f"""
-WITH {envelope_ctes("OpenAI", REQUEST_SPEC, RESPONSE_SPEC)},
+
+def sql_for(supplied: frozenset[str] = frozenset()) -> str:
+    """The mapping, for rows whose ``supplied`` columns the investigator gives."""
+    return f"""
+WITH {envelope_ctes("OpenAI", REQUEST_SPEC, RESPONSE_SPEC, supplied)},
 fields AS (
     SELECT *,
         ds_unwrap(q.messages) AS messages,
@@ -172,6 +175,9 @@ FROM shaped
 """
 
 
+SQL = sql_for()
+
+
 def sniff(record: Record) -> bool:
     """A request log wrapping a chat body (or an OpenAI Batch line) with no Anthropic-only part.
 
@@ -187,4 +193,5 @@ FORMAT = LogFormat(
     keys=ENVELOPE_KEYS,
     sql=SQL,
     sniff=sniff,
+    sql_for=sql_for,
 )
