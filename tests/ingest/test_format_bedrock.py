@@ -8,6 +8,7 @@ Mistral with a JSON-text body (9), Cohere chat (10) and a truncated body (11).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -250,3 +251,29 @@ def test_cohere_chat_history(loaded: tuple[Path, dict[int, dict[str, Any]]]) -> 
         "has_history": True,
         "response_text": "Buenos días.",
     }
+
+
+def test_cached_prompt_tokens_are_counted(tmp_path: Path) -> None:
+    """``inputTokenCount`` leaves out cached prompt tokens: they are added from the log's own
+    cache counts, else from the answer's usage (Anthropic models, the Converse API)."""
+    first = FIXTURE.read_text("utf-8").splitlines()[0]
+    lines = []
+    for usage, log_counts in (
+        ({"cache_read_input_tokens": 900, "cache_creation_input_tokens": 100}, {}),
+        ({"cacheReadInputTokens": 40, "cacheWriteInputTokens": 2}, {}),
+        (
+            {"cache_read_input_tokens": 900},
+            {"cacheReadInputTokenCount": 7, "cacheWriteInputTokenCount": 3},
+        ),
+        ({}, {}),
+    ):
+        record = json.loads(first)
+        record["requestId"] = f"{record['requestId']}-{len(lines)}"
+        record["input"].update({"inputTokenCount": 12, **log_counts})
+        record["output"]["outputBodyJson"]["usage"] = usage
+        lines.append(json.dumps(record))
+    path = tmp_path / "cached.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ingest([path], tmp_path / "case")
+    events = _events(tmp_path / "case")
+    assert [events[line]["prompt_tokens"] for line in (1, 2, 3, 4)] == [1012, 54, 22, 12]

@@ -48,6 +48,48 @@ def _string(json_expr: str) -> str:
     )
 
 
+_NUMERIC = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+
+
+def _token_sum(paths: list[tuple[str, str]]) -> str:
+    """SQL: the sum of the counts at ``(json, path)`` that are numbers (NULL if none is)."""
+    parts = [f"json_extract({json_expr}, '{path}')" for json_expr, path in paths]
+    numbers = [
+        f"CASE WHEN ds_type({part}) IN {_NUMERIC} THEN json_extract_string({part}, '$')::DOUBLE END"
+        for part in parts
+    ]
+    return (
+        f"CASE WHEN {' OR '.join(f'ds_type({part}) IN {_NUMERIC}' for part in parts)} "
+        f"THEN {' + '.join(f'coalesce({n}, 0)' for n in numbers)} END"
+    )
+
+
+# Cached prompt tokens are counted apart from ``inputTokenCount``: in the log's own cache
+# counts where it has them, else in the model's answer (Anthropic models' usage, the Converse
+# API's). The prompt's size is their sum, as OpenAI's prompt_tokens includes cached tokens.
+# A count that is not a number is handed over as it is, for validation to name it.
+_CACHED_TOKENS = f"""coalesce(
+    {
+    _token_sum(
+        [("d.input", "$.cacheReadInputTokenCount"), ("d.input", "$.cacheWriteInputTokenCount")]
+    )
+},
+    CASE WHEN ds_type(out) = 'OBJECT' THEN {
+    _token_sum(
+        [
+            ("out", "$.usage.cache_read_input_tokens"),
+            ("out", "$.usage.cache_creation_input_tokens"),
+            ("out", "$.usage.cacheReadInputTokens"),
+            ("out", "$.usage.cacheWriteInputTokens"),
+        ]
+    )
+} END)"""
+_INPUT_TOKENS = "json_extract(d.input, '$.inputTokenCount')"
+_PROMPT_TOKENS = f"""CASE WHEN ds_type({_INPUT_TOKENS}) IN {_NUMERIC} THEN to_json((
+        json_extract_string({_INPUT_TOKENS}, '$')::DOUBLE + coalesce({_CACHED_TOKENS}, 0))::BIGINT)
+    ELSE {_INPUT_TOKENS} END"""
+
+
 def _at(json_expr: str, path: str) -> str:
     return f"json_extract({json_expr}, '{path}')"
 
@@ -243,7 +285,7 @@ SELECT source_line, raw,
     CASE WHEN ds_type(out) = 'ARRAY'
          THEN nullif(array_to_string([{_CHUNK_TEXT} FOR c IN ds_items(out)], ''), '')
          WHEN ds_type(out) = 'OBJECT' THEN {_RESPONSE_TEXT} END AS response_text,
-    json_extract(d.input, '$.inputTokenCount') AS prompt_tokens,
+    {_PROMPT_TOKENS} AS prompt_tokens,
     json_extract(d.output, '$.outputTokenCount') AS completion_tokens,
     coalesce({first_present("d.errorCode")}, to_json('ok')) AS status,
     text_available
