@@ -19,6 +19,7 @@ from distillscan.ingest.formats import (
     canonical,
     cloudtrail,
     gateways,
+    gemini,
     litellm,
     newapi,
     openai,
@@ -28,6 +29,7 @@ from distillscan.ingest.formats.base import LogFormat, Record
 FORMATS: tuple[LogFormat, ...] = (
     # Products whose records carry a chat body too: their own keys decide, before the bodies do.
     *gateways.FORMATS,
+    gemini.FORMAT,  # before openai, which claims any envelope: only Gemini has contents
     openai.FORMAT,  # before anthropic: a request both APIs accept is read as OpenAI's
     anthropic.FORMAT,
     bedrock.FORMAT,
