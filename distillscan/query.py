@@ -19,8 +19,9 @@ import duckdb
 import polars as pl
 
 from distillscan.case import Case, connect
-from distillscan.db import sql_string
+from distillscan.db import has_view, sql_string
 from distillscan.errors import CaseError, InputError
+from distillscan.schema import QUARANTINE_ARROW_SCHEMA, TABLES
 
 #: Investigation results exposed as views (``accounts`` comes from the case's own views).
 RESULT_VIEWS = ("campaigns", "evidence", "history")
@@ -37,6 +38,15 @@ def views(case_dir: Path) -> duckdb.DuckDBPyConnection:
         raise CaseError(f"{case_dir}: not a case folder (no manifest.json)")
     con = connect()
     case.refresh_views(con)
+    # A table nothing was loaded into reads as empty, with its columns, not as a missing view.
+    for name, schema in (
+        ("events", TABLES["events"].arrow_schema),
+        ("quarantine", QUARANTINE_ARROW_SCHEMA),
+        ("cloudtrail", TABLES["cloudtrail"].arrow_schema),
+        ("account_inputs", TABLES["accounts"].arrow_schema),
+    ):
+        if not has_view(con, name):
+            con.register(name, schema.empty_table())
     for name in RESULT_VIEWS:
         path = case.root / f"{name}.parquet"
         if path.is_file():

@@ -67,3 +67,33 @@ def test_a_failing_query_is_an_input_error(scenario: Scenario) -> None:
     assert code == 2 and "query failed" in err and "views: events" in " ".join(err.split())
     code, _, err = _sql(scenario.case.parent / "nope", "SELECT 1")
     assert code == 2 and "not a case folder" in err
+
+
+def test_a_table_nothing_was_loaded_into_reads_as_empty(tmp_path: Path) -> None:
+    """A case with events but no quarantine, CloudTrail or account inputs: those views hold no
+    rows (with their columns), rather than failing the query as missing."""
+    from distillscan.ingest import ingest
+
+    log = tmp_path / "one.jsonl"
+    log.write_text(
+        json.dumps(
+            {
+                "event_id": "e1",
+                "timestamp": "2026-02-03T10:00:00Z",
+                "account_id": "acct_1",
+                "model": "m",
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+        )
+        + "\n"
+    )
+    ingest([log], tmp_path / "case")
+    code, out, _ = _sql(
+        tmp_path / "case",
+        "SELECT (SELECT count(*) FROM quarantine) AS q, (SELECT count(*) FROM cloudtrail) AS c, "
+        "(SELECT count(source_line) FROM account_inputs) AS a, (SELECT count(*) FROM events) AS e",
+        "--format",
+        "csv",
+    )
+    assert code == 0, out
+    assert out.splitlines() == ["q,c,a,e", "0,0,0,1"]
