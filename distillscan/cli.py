@@ -134,7 +134,7 @@ MappingFile = Annotated[
         "--mapping", metavar="FILE", help="TOML file mapping other columns onto canonical fields."
     ),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress on stderr.")]
 #: Options shared by ingest and investigate: what rows without an account or a time get.
 SuppliedAccount = Annotated[
     str | None,
@@ -155,7 +155,9 @@ SuppliedTime = Annotated[
 TimeFromFile = Annotated[
     bool,
     typer.Option(
-        "--time-from-file", help="Rows without a time take their file's modification time."
+        "--time-from-file",
+        metavar="",
+        help="Rows without a time take their file's modification time.",
     ),
 ]
 stderr = console.plain_console(stderr=True, soft_wrap=True)
@@ -219,7 +221,11 @@ def root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=version_callback, is_eager=True, help="Show the version."
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            metavar="",
+            help="Show the version.",
         ),
     ] = False,
 ) -> None:
@@ -257,7 +263,7 @@ def ingest_command(
         ),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Fail if any row would be quarantined.")
+        bool, typer.Option("--strict", metavar="", help="Fail if any row would be quarantined.")
     ] = False,
     memory_limit: MemoryLimit = None,
     temp_dir: TempDir = None,
@@ -302,6 +308,7 @@ def verify_command(
         bool,
         typer.Option(
             "--require-inputs",
+            metavar="",
             help="Fail when an input is no longer at the location recorded at ingest.",
         ),
     ] = False,
@@ -375,13 +382,16 @@ def investigate_command(
     brief: Annotated[
         bool,
         typer.Option(
-            "--brief", help="Terminal report: only the overview, no evidence panel per campaign."
+            "--brief",
+            metavar="",
+            help="Terminal report: only the overview, no evidence panel per campaign.",
         ),
     ] = False,
     skip_unrecognised: Annotated[
         bool,
         typer.Option(
             "--skip-unrecognised",
+            metavar="",
             help="Investigate without files that could not be loaded (listed as left out) "
             "instead of exiting 2.",
         ),
@@ -508,7 +518,10 @@ def simulate_command(
         typer.Option("--jobs", metavar="N", help="Worker processes (0: automatic); same output."),
     ] = 0,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Nothing on stderr: no progress, no summary.")
+        bool,
+        typer.Option(
+            "--quiet", "-q", metavar="", help="Nothing on stderr: no progress, no summary."
+        ),
     ] = False,
 ) -> None:
     """Write simulated API logs with planted campaigns, account metadata and ground truth.
@@ -678,13 +691,16 @@ def report_command(
     brief: Annotated[
         bool,
         typer.Option(
-            "--brief", help="Terminal report: only the overview, no evidence panel per campaign."
+            "--brief",
+            metavar="",
+            help="Terminal report: only the overview, no evidence panel per campaign.",
         ),
     ] = False,
     redacted: Annotated[
         bool,
         typer.Option(
             "--redact",
+            metavar="",
             help="Pseudonymise account ids, end users, IPs and emails; fingerprint prompts.",
         ),
     ] = False,
@@ -782,6 +798,7 @@ def show_command(
         bool,
         typer.Option(
             "--redact",
+            metavar="",
             help="Pseudonymise account ids, end users, IPs, emails and sign-up details; "
             "fingerprint prompts (the same pseudonyms as report --redact).",
         ),
@@ -832,11 +849,14 @@ def eval_command(
     truth: Annotated[
         Path, typer.Option("--truth", metavar="DIR", help="The simulator's truth/ folder.")
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Stable JSON on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar="", help="Stable JSON on stdout.")
+    ] = False,
     by_day: Annotated[
         bool,
         typer.Option(
             "--by-day",
+            metavar="",
             help="Replay the case one day at a time, as a daily job would have run, and report "
             "how soon each planted campaign was named (time to detect) and each day's false "
             "alarms.",

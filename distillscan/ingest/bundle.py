@@ -54,6 +54,7 @@ from distillscan.ingest.load import (
     read_head,
     refuse_unattributed,
     sniff_sample,
+    supplied_note,
     supplied_sql,
 )
 from distillscan.ingest.readers import BATCH_BYTES, BATCH_RECORDS, Batch, Reject
@@ -178,6 +179,8 @@ def load_group(
             alone.extend(members)
         else:
             bundle.outcome.supplied = given
+            if given:
+                bundle.outcome.warnings.insert(0, supplied_note(given))
             bundles.append(bundle)
     alone.sort(key=lambda job: job.source.display)
     return bundles, alone

@@ -83,6 +83,16 @@ class Supplied:
         return given
 
 
+def supplied_note(values: dict[str, str]) -> str:
+    """The input's warning that some of its values came from the command line, not the log."""
+    given = []
+    if "account_id" in values:
+        given.append(f"account {values['account_id']}")
+    if "ts" in values:
+        given.append(f"time {values['ts']} UTC")
+    return f"rows without their own {' or '.join(given)} given on the command line"
+
+
 def supplied_sql(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """``values`` (see :meth:`Supplied.values`) as SQL of each column's type."""
     return tuple(
@@ -202,6 +212,8 @@ def load_file(
         fmt = fmt.with_supplied(supplied_sql(given))
         spec = TABLES[fmt.target]
         outcome = FileOutcome(format=fmt.name, target=fmt.target, supplied=given)
+        if given:
+            outcome.warnings.append(supplied_note(given))
         if bulk.eligible(source, fmt, spec):
             _close(batches, stream)
             if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome, limits):

@@ -44,6 +44,11 @@ def test_a_batch_input_file_loads_as_one_account_at_the_given_time(tmp_path: Pat
     assert _events(tmp_path / "case") == [(line, "acct_batch_7", when, True) for line in (1, 2, 3)]
     (entry,) = Case(tmp_path / "case").load_manifest()["inputs"]
     assert entry["supplied"] == {"account_id": "acct_batch_7", "ts": "2026-01-12 08:30:00"}
+    # Every report lists the input's warnings: the reader sees what the log did not say.
+    assert entry["warnings"] == [
+        "rows without their own account acct_batch_7 or time 2026-01-12 08:30:00 UTC given on "
+        "the command line"
+    ]
 
 
 def test_a_batch_output_file_keeps_its_own_times(tmp_path: Path) -> None:
