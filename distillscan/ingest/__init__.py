@@ -418,17 +418,54 @@ def _forced_format(format_name: str | None, mapping: Path | None) -> LogFormat |
 def _entry(
     source: InputFile, sha: str, outcome: FileOutcome, parts: dict[str, Path], staging: Path
 ) -> dict[str, Any]:
-    """The manifest entry of a loaded input (part paths relative to the case folder)."""
+    """The manifest entry of a loaded input file."""
+    where = {
+        "path": source.display,
+        "size": source.path.stat().st_size,
+        "container": source.container,
+        "compression": source.compression,
+    }
+    return _manifest_entry(where, sha, outcome, parts, staging, source.path.absolute())
+
+
+def _bundle_entry(loaded: bundle.Bundle, staging: Path) -> dict[str, Any]:
+    """The manifest entry of a bundle (see :mod:`.bundle`): one input of many files, listed in
+    ``members``, found in the folder it records."""
+    sources = [job.source for job in loaded.members]
+    containers = {s.container for s in sources}
+    compressions = {s.compression for s in sources}
+    where = {
+        "path": loaded.path,
+        "size": loaded.size,
+        "container": containers.pop() if len(containers) == 1 else "json",
+        "compression": compressions.pop() if len(compressions) == 1 else None,
+        "members": [
+            {"path": job.source.display, "sha256": job.sha, "size": job.stamp[0]}
+            for job in loaded.members
+        ],
+    }
+    return _manifest_entry(
+        where, loaded.sha, loaded.outcome, loaded.parts, staging, loaded.location
+    )
+
+
+def _manifest_entry(
+    where: dict[str, Any],
+    sha: str,
+    outcome: FileOutcome,
+    parts: dict[str, Path],
+    staging: Path,
+    location: Path,
+) -> dict[str, Any]:
+    """A manifest entry: ``where`` (path, size, container, compression, and a bundle's
+    members), the counts, and the parts relative to the case folder."""
 
     def relative(path: Path) -> str | None:
         return path.relative_to(staging).as_posix() if path.exists() else None
 
     return {
-        "path": source.display,
-        "size": source.path.stat().st_size,
+        **where,
         "sha256": sha,
-        "container": source.container,
-        "compression": source.compression,
         "format": outcome.format,
         "target": outcome.target,
         "rows_read": outcome.rows_read,
@@ -439,47 +476,10 @@ def _entry(
         "quarantine_part": relative(parts["quarantine"]),
         "revision": 0,
         **({"supplied": outcome.supplied} if outcome.supplied else {}),
-        # Where the file was and when it was read: for ``verify`` and the chain of custody,
+        # Where the input was and when it was read: for ``verify`` and the chain of custody,
         # never used in findings.
         "run_metadata": {
-            "absolute_path": str(source.path.absolute()),
-            "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        },
-    }
-
-
-def _bundle_entry(loaded: bundle.Bundle, staging: Path) -> dict[str, Any]:
-    """The manifest entry of a bundle (see :mod:`.bundle`): one input of many files."""
-    outcome = loaded.outcome
-    sources = [job.source for job in loaded.members]
-    containers = {s.container for s in sources}
-    compressions = {s.compression for s in sources}
-
-    def relative(path: Path) -> str | None:
-        return path.relative_to(staging).as_posix() if path.exists() else None
-
-    return {
-        "path": loaded.path,
-        "size": loaded.size,
-        "sha256": loaded.sha,
-        "container": containers.pop() if len(containers) == 1 else "json",
-        "compression": compressions.pop() if len(compressions) == 1 else None,
-        "format": outcome.format,
-        "target": outcome.target,
-        "rows_read": outcome.rows_read,
-        "rows_loaded": outcome.rows_loaded,
-        "rows_quarantined": outcome.rows_quarantined,
-        "warnings": outcome.warnings,
-        "part": relative(loaded.parts[outcome.target]),
-        "quarantine_part": relative(loaded.parts["quarantine"]),
-        "revision": 0,
-        **({"supplied": outcome.supplied} if outcome.supplied else {}),
-        "members": [
-            {"path": job.source.display, "sha256": job.sha, "size": job.stamp[0]}
-            for job in loaded.members
-        ],
-        "run_metadata": {
-            "absolute_path": str(loaded.location),
+            "absolute_path": str(location),
             "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         },
     }

@@ -193,6 +193,13 @@ _META_FIELDS = _unique(
 )
 
 
+#: The canonical identity columns every envelope format takes from the envelope as they are.
+ENVELOPE_IDENTITY = (
+    "env_event_id AS event_id, env_ts AS ts, env_account_id AS account_id, "
+    "env_api_key_id AS api_key_id, env_org_id AS org_id"
+)
+
+
 def _batch_lacks(supplied: frozenset[str]) -> str:
     """SQL: the batch line lacks an account or a time that the investigator did not supply."""
     lacks = [

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 from distillscan.ingest.formats.base import LogFormat, Record
 from distillscan.ingest.formats.envelope import (
+    ENVELOPE_IDENTITY,
     ENVELOPE_KEYS,
     Spec,
     envelope_ctes,
@@ -147,11 +148,7 @@ SELECT source_line, raw,
              WHEN has_req AND contents IS NULL
              THEN 'request body: no contents (not a Gemini generateContent request)'
         END) AS format_error,
-    env_event_id AS event_id,
-    env_ts AS ts,
-    env_account_id AS account_id,
-    env_api_key_id AS api_key_id,
-    env_org_id AS org_id,
+    {ENVELOPE_IDENTITY},
     env_end_user_id AS end_user_id,
     env_source_ip AS source_ip,
     env_user_agent AS user_agent,

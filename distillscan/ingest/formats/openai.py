@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from distillscan.ingest.formats.base import LogFormat, Record
 from distillscan.ingest.formats.envelope import (
+    ENVELOPE_IDENTITY,
     ENVELOPE_KEYS,
     Spec,
     envelope_ctes,
@@ -112,11 +113,7 @@ SELECT source_line, raw,
              WHEN has_req AND messages IS NULL AND NOT coalesce(has_legacy_prompt, false)
              THEN 'request body: no messages (not a Chat Completions request)'
         END) AS format_error,
-    env_event_id AS event_id,
-    env_ts AS ts,
-    env_account_id AS account_id,
-    env_api_key_id AS api_key_id,
-    env_org_id AS org_id,
+    {ENVELOPE_IDENTITY},
     coalesce(q.safety_identifier, q.user, env_end_user_id) AS end_user_id,
     env_source_ip AS source_ip,
     env_user_agent AS user_agent,
