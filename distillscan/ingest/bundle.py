@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 
 from distillscan.case import QUARANTINE_DIR
@@ -206,9 +207,7 @@ def _recognise(
                 stream.close()
         sample = sniff_sample(con, head[-1])
         return formats.detect(sample) if sample else None
-    except (OSError, InputError):
-        return None
-    except Exception:  # a reader's own error (a damaged compressed file): load it alone
+    except Exception:  # unreadable, or a reader's own error: alone, it gets its own message
         return None
 
 
@@ -298,25 +297,30 @@ class _Pending:
         """The records (``source_line`` numbering them), their origin, and the readers'
         rejects; then start afresh."""
         record = pa.array(range(self.records), pa.int64())
-        raw = pa.concat_arrays([a.cast(pa.string()) for a in self.raw]) if self.raw else None
-        table = pa.table({"source_line": record, "raw": raw or pa.array([], pa.string())})
+        raw = _concat(self.raw, pa.string())
+        lines = _concat(self.lines, pa.int64())
+        # Each file's name and hash, once per record of it.
+        per_file = pl.DataFrame(
+            {"file": self.files, "file_sha": self.shas, "n": self.counts},
+            schema={"file": pl.String, "file_sha": pl.String, "n": pl.Int64},
+        ).filter(pl.col("n") > 0)
+        repeated = per_file.select(pl.col("file", "file_sha").repeat_by("n").explode())
         origin = pa.table(
             {
                 "record": record,
-                "file": pa.array(
-                    [f for f, n in zip(self.files, self.counts, strict=True) for _ in range(n)],
-                    pa.string(),
-                ),
-                "line": pa.concat_arrays([a.cast(pa.int64()) for a in self.lines])
-                if self.lines
-                else pa.array([], pa.int64()),
-                "file_sha": pa.array(
-                    [s for s, n in zip(self.shas, self.counts, strict=True) for _ in range(n)],
-                    pa.string(),
-                ),
+                "file": repeated["file"].to_arrow().cast(pa.string()),
+                "line": lines,
+                "file_sha": repeated["file_sha"].to_arrow().cast(pa.string()),
             }
         )
         rejects = self.rejects
         self.raw, self.files, self.shas, self.lines, self.counts = [], [], [], [], []
         self.rejects, self.records, self.bytes = [], 0, 0
-        return table, origin, rejects
+        return pa.table({"source_line": record, "raw": raw}), origin, rejects
+
+
+def _concat(arrays: list[pa.Array], kind: pa.DataType) -> pa.Array:
+    """``arrays`` end to end, as ``kind`` (an empty array when there are none)."""
+    if not arrays:
+        return pa.array([], kind)
+    return pa.concat_arrays([a.cast(kind) for a in arrays])
