@@ -287,15 +287,20 @@ def _check_parts(
         try:
             parquet = pq.ParquetFile(path)
             rows = parquet.metadata.num_rows
-            # Account and CloudTrail parts carry the file name, events and quarantine the hash.
-            column, value = (
-                ("source_sha256", entry["sha256"])
+            # Account and CloudTrail parts carry the file name (a bundle's: its files' names),
+            # events and quarantine the input's hash.
+            members = [
+                str(m.get("path")) for m in entry.get("members") or [] if isinstance(m, dict)
+            ]
+            column, values = (
+                ("source_sha256", [entry["sha256"]])
                 if "source_sha256" in parquet.schema_arrow.names
-                else ("source_file", entry["path"])
+                else ("source_file", members or [entry["path"]])
             )
             foreign = con.execute(
-                f"SELECT count(*) FROM read_parquet($file) WHERE {column} IS DISTINCT FROM $value",
-                {"file": str(path), "value": value},
+                f"""SELECT count(*) FROM read_parquet($file)
+                    WHERE {column} IS NULL OR NOT list_contains($values, {column})""",
+                {"file": str(path), "values": values},
             ).fetchall()[0][0]
         except (OSError, ValueError, duckdb.Error) as exc:
             result.fail(relative, f"unreadable ({str(exc).splitlines()[0] if str(exc) else exc})")

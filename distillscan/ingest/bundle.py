@@ -17,7 +17,7 @@ one input instead:
   same values, file names, line numbers, made-up ids and quarantine reasons. Only
   ``source_sha256`` differs: it is the bundle's hash, that of the input the row belongs to.
 * **What leaves the bundle**: a file whose format cannot be recognised, that holds account
-  metadata or CloudTrail records, that is damaged, or that changes while it is read is loaded
+  metadata, that is damaged, or that changes while it is read is loaded
   on its own afterwards, with the error, skip or warning it gets there. So does a format met
   in fewer than :data:`MIN_FILES` files.
 
@@ -69,6 +69,9 @@ MIN_FILES = 32
 #: hundred; a larger file is an export of its own, and the bulk path reads it faster.
 MAX_FILE_BYTES = 1024 * 1024
 
+#: Tables whose files may be bundled: log events, and CloudTrail's delivery files (one every
+#: five minutes per region). Account metadata files are few and large.
+BUNDLED_TABLES = ("events", "cloudtrail")
 #: Containers that may be bundled (framed by the careful JSON readers).
 _CONTAINERS = ("json", "jsonl", None)
 
@@ -163,7 +166,7 @@ def load_group(
     alone: list[Job] = []
     for job in group:
         fmt = job.forced or _recognise(con, job.source, limits)
-        if fmt is None or fmt.target != "events":
+        if fmt is None or fmt.target not in BUNDLED_TABLES:
             alone.append(job)
             continue
         formats_seen[fmt.name] = fmt

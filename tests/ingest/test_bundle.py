@@ -10,6 +10,7 @@ rows, except ``source_sha256`` (the input's hash: the bundle's, or the file's).
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,11 @@ def _folder(root: Path) -> Path:
 def _rows(case_dir: Path, table: str) -> list[dict[str, Any]]:
     con = Case(case_dir).connect()
     try:
-        relation = con.sql(f"SELECT * EXCLUDE (source_sha256) FROM {table}")
-        rows = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+        relation = con.sql(f"SELECT * FROM {table}")
+        rows = [
+            {k: v for k, v in zip(relation.columns, row, strict=True) if k != "source_sha256"}
+            for row in relation.fetchall()
+        ]
     finally:
         con.close()
     return sorted(rows, key=lambda r: (r["source_file"], r["source_line"]))
@@ -176,3 +180,28 @@ def test_a_report_may_not_overwrite_a_bundled_file(
     reason = Case(case_dir).refuses_output(folder / "req-0-2.json")
     assert reason == "is an input of the case (2026-02-03/req-0-2.json)"
     assert Case(case_dir).refuses_output(tmp_path / "report.md") is None
+
+
+def test_cloudtrail_delivery_files_bundle_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CloudTrail writes a ``.json.gz`` of ``Records`` every five minutes per region: a day's
+    folder loads as one input, its rows those of each file alone."""
+    monkeypatch.setattr(bundle, "MIN_FILES", 4)
+    trail = json.loads((DATA / "ingest" / "cloudtrail" / "bedrock-trail.json").read_text("utf-8"))
+    folder = tmp_path / "AWSLogs" / "us-east-1"
+    folder.mkdir(parents=True)
+    for index in range(6):
+        records = [dict(r, requestID=f"{r.get('requestID')}-{index}") for r in trail["Records"]]
+        with gzip.open(folder / f"trail_{index:02d}.json.gz", "wt") as handle:
+            json.dump({"Records": records}, handle)
+    bundled = ingest([folder], tmp_path / "bundled")
+    monkeypatch.setattr(bundle, "MIN_FILES", 10**9)
+    ingest([folder], tmp_path / "alone")
+    (entry,) = bundled.loaded
+    assert (entry["target"], entry["path"]) == (
+        "cloudtrail",
+        "us-east-1/ (6 files: trail_00.json.gz … trail_05.json.gz)",
+    )
+    assert _rows(tmp_path / "bundled", "cloudtrail") == _rows(tmp_path / "alone", "cloudtrail")
+    assert verify(tmp_path / "bundled").ok
