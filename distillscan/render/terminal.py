@@ -171,7 +171,9 @@ def header(report: Report) -> Panel:
     grid.add_column(style="bold")
     grid.add_column()
     inputs = manifest["inputs"]
-    listing = Text(f"{count(len(inputs), 'file')}")
+    files = sum(entry["files"] for entry in inputs)
+    bundled = f" in {count(len(inputs), 'input')}" if files != len(inputs) else ""
+    listing = Text(f"{count(files, 'file')}{bundled}")
     for entry in inputs[:5]:
         listing.append("\n")
         listing.append(untrusted(entry["path"], 80))

@@ -36,7 +36,7 @@ from distillscan.severity import rank as severity_rank
 from distillscan.tracking import STATUSES
 from distillscan.triage import DISMISSED, decisions, latest
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 DECIMALS = 4
 #: Severities that make an account "flagged" on its own.
 #: How many templates and infrastructure entities each campaign lists.
@@ -283,9 +283,10 @@ class Account(TypedDict):
 
 
 class Input(TypedDict):
-    """One input file of the case."""
+    """One input of the case: a file, or a bundle of a folder's small files (``files``)."""
 
     path: str
+    files: int
     target: str
     format: str
     sha256: str
@@ -627,6 +628,7 @@ def _manifest(manifest: dict[str, Any]) -> Manifest:
     inputs: list[Input] = [
         {
             "path": str(entry.get("path")),
+            "files": len(entry.get("members") or []) or 1,
             "target": str(entry.get("target") or "events"),
             "format": str(entry.get("format")),
             "sha256": str(entry.get("sha256")),

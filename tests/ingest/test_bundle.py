@@ -205,3 +205,24 @@ def test_cloudtrail_delivery_files_bundle_too(
     )
     assert _rows(tmp_path / "bundled", "cloudtrail") == _rows(tmp_path / "alone", "cloudtrail")
     assert verify(tmp_path / "bundled").ok
+
+
+def test_reports_count_the_files_of_a_bundle(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle is one input of many files: the report says how many files were read."""
+    from typer.testing import CliRunner
+
+    from distillscan.cli import app
+
+    monkeypatch.setattr(bundle, "MIN_FILES", 4)
+    monkeypatch.setattr(bundle, "MAX_FILE_BYTES", 6000)
+    runner = CliRunner()
+    env = {"COLUMNS": "200", "NO_COLOR": "1"}
+    case_dir = tmp_path / "case"
+    result = runner.invoke(app, ["investigate", str(folder), "--case", str(case_dir)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "32 files in 3 inputs" in result.stdout
+    report = runner.invoke(app, ["report", str(case_dir), "--format", "json"], env=env)
+    inputs = json.loads(report.stdout)["manifest"]["inputs"]
+    assert sorted(i["files"] for i in inputs) == [1, 7, 24]

@@ -25,7 +25,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 def test_report_formats_to_stdout_and_file(scenario: Scenario, tmp_path: Path) -> None:
     code, out, _ = _run("report", str(scenario.case), "--format", "json")
     assert code == 0
-    assert json.loads(out)["schema_version"] == "1.1"
+    assert json.loads(out)["schema_version"] == "1.2"
     code, out, _ = _run("report", str(scenario.case), "-f", "markdown")
     assert code == 0 and out.startswith("# distillscan report: 1 suspected")
     target = tmp_path / "report.html"
