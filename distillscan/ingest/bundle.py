@@ -194,7 +194,7 @@ def _recognise(
     con: duckdb.DuckDBPyConnection, source: InputFile, limits: ReadLimits
 ) -> LogFormat | None:
     """The format of a small file read whole, or None when it should load on its own (no
-    format recognised, nothing in it, a warning or damage to report)."""
+    format recognised, nothing in it, a warning, a remark or damage to report)."""
     try:
         batches, stream = open_batches(source, limits)
         try:
@@ -203,7 +203,7 @@ def _recognise(
                 return None
             if any(batch.warnings for batch in batches):
                 return None
-            if stream is not None and stream.damage:
+            if stream is not None and (stream.damage or stream.notes):
                 return None
         finally:
             if stream is not None:

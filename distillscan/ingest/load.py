@@ -230,8 +230,10 @@ def load_file(
     finally:
         if stream is not None:
             stream.close()
-    if stream is not None and stream.damage:
-        outcome.warnings.append(stream.damage)
+    if stream is not None:
+        outcome.warnings += [note for note in stream.notes if note not in outcome.warnings]
+        if stream.damage:
+            outcome.warnings.append(stream.damage)
     refuse_unattributed(source.display, outcome, part_paths["quarantine"])
     return outcome
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -111,11 +111,16 @@ def _new_decompressor(compression: str) -> Any:
     return zstandard.ZstdDecompressor().decompressobj()
 
 
-def iter_decompressed(raw: io.BufferedIOBase, compression: str | None) -> Iterator[bytes]:
+def iter_decompressed(
+    raw: io.BufferedIOBase, compression: str | None, notes: list[str] | None = None
+) -> Iterator[bytes]:
     """Yield the decompressed bytes of ``raw``; raise :class:`DamagedStream` at a break.
 
     Multi-member gzip files and multi-frame zstd files are read to the end, as ``gzip`` and
-    ``zstd`` themselves do.
+    ``zstd`` themselves do. A gzip member whose data inflates but whose checksum (or length)
+    does not match is read to its end all the same and reading goes on with the next member,
+    with a remark appended to ``notes``: its rows are evidence whose integrity cannot be
+    shown, which the investigator must see flagged, not lose.
     """
     if compression is None:
         while chunk := raw.read(READ_SIZE):
@@ -126,7 +131,13 @@ def iter_decompressed(raw: io.BufferedIOBase, compression: str | None) -> Iterat
     started = False  # a member has begun and not yet ended
     ended = False  # at least one member has ended
     padding = False  # zero bytes followed the last member: nothing else may come
-    while chunk := raw.read(READ_SIZE):
+    member_start = 0  # where the current gzip member begins in ``raw``
+    member_out = 0  # bytes of it handed over so far
+    while True:
+        base = raw.tell()  # where ``chunk`` begins in ``raw``
+        chunk = raw.read(READ_SIZE)
+        if not chunk:
+            break
         while chunk:
             if padding or (ended and not started and chunk[0] == 0):
                 # Zero padding after the last member (block-padded copies) is harmless; it
@@ -135,6 +146,8 @@ def iter_decompressed(raw: io.BufferedIOBase, compression: str | None) -> Iterat
                 if chunk.strip(b"\x00"):
                     raise DamagedStream(f"{name} data is corrupt (bytes after the zero padding)")
                 break
+            if not started:
+                member_start, member_out = base, 0
             try:
                 if compression == "gz":
                     out = decompressor.decompress(chunk, CHUNK_LIMIT)
@@ -142,21 +155,92 @@ def iter_decompressed(raw: io.BufferedIOBase, compression: str | None) -> Iterat
                 else:
                     out, rest = decompressor.decompress(chunk), b""
             except (GZIP_ERROR, zstandard.ZstdError) as exc:
+                check = _CHECK_ERROR.search(str(exc)) if compression == "gz" else None
+                if check is not None:
+                    next_member = yield from _unchecked_member(raw, member_start, member_out)
+                    if next_member is not None:
+                        (notes if notes is not None else []).append(
+                            f"gzip member at byte {member_start:,}: {check[0]} (its data does "
+                            "not match the checksum written with it: altered or damaged); its "
+                            "rows were read but cannot be verified"
+                        )
+                        raw.seek(next_member)
+                        decompressor = _new_decompressor(compression)
+                        started, ended = False, True
+                        break
                 raise DamagedStream(f"{name} data is corrupt ({exc})") from None
             started = True
             if out:
+                member_out += len(out)
                 yield out
             # At a member's end, what follows it is ``unused_data``: zlib may leave the same
             # bytes in ``unconsumed_tail`` too, and feeding them to the ended member again
             # would loop for ever.
             if decompressor.eof:
-                chunk = decompressor.unused_data
+                following = decompressor.unused_data
+                base += len(chunk) - len(following)
+                chunk = following
                 decompressor = _new_decompressor(compression)
                 started, ended = False, True
             else:
+                base += len(chunk) - len(rest)
                 chunk = rest
     if started:
         raise DamagedStream(f"{name} stream ends early: the file is truncated")
+
+
+#: zlib's words for a gzip member whose data inflated but whose trailer does not match it.
+_CHECK_ERROR = re.compile(r"incorrect (data|length) check")
+
+
+def _gzip_header_length(head: bytes) -> int | None:
+    """Bytes of the gzip member header at the start of ``head`` (RFC 1952), or None."""
+    if len(head) < 10 or head[:3] != b"\x1f\x8b\x08":
+        return None
+    flags, at = head[3], 10
+    try:
+        if flags & 4:  # FEXTRA
+            at += 2 + int.from_bytes(head[at : at + 2], "little")
+        for flag in (8, 16):  # FNAME, FCOMMENT: zero-terminated
+            if flags & flag:
+                at = head.index(b"\x00", at) + 1
+    except ValueError:
+        return None
+    if flags & 2:  # FHCRC
+        at += 2
+    return at if at <= len(head) else None
+
+
+def _unchecked_member(
+    raw: io.BufferedIOBase, start: int, skip: int
+) -> Generator[bytes, None, int | None]:
+    """Inflate the gzip member at ``start`` without its checks, yielding its bytes after the
+    first ``skip`` (already handed over); return where the next member begins, or None when
+    the member cannot be read to its end this way either (what was read of it is yielded)."""
+    raw.seek(start)
+    head = raw.read(65_536 + 1_024)
+    length = _gzip_header_length(head)
+    if length is None:
+        return None
+    inflate = zlib_ng.decompressobj(wbits=-15)  # raw deflate: no header, no trailer
+    data, position = head[length:], start + length
+    while not inflate.eof:
+        if not data:
+            data = raw.read(READ_SIZE)
+            if not data:
+                return None  # cut short: the caller reports the original error
+        try:
+            out = inflate.decompress(data, CHUNK_LIMIT)
+        except GZIP_ERROR:
+            return None
+        # At the end, what follows is ``unused_data`` (zlib may leave it in the tail too).
+        left = len(inflate.unused_data) if inflate.eof else len(inflate.unconsumed_tail)
+        position += len(data) - left
+        data = inflate.unconsumed_tail
+        if out and skip < len(out):
+            yield out[skip:]
+        skip = max(0, skip - len(out))
+    return position + 8  # the trailer: CRC-32 and length
 
 
 class DamagedStream(Exception):
@@ -175,7 +259,9 @@ class InputStream(io.RawIOBase):
         self.limits = limits or ReadLimits()
         self._file = path.open("rb")
         compression = compression_of(path)
-        self._chunks = iter_decompressed(self._file, compression)
+        #: Remarks about data that was read but is suspect (a gzip member failing its checksum).
+        self.notes: list[str] = []
+        self._chunks = iter_decompressed(self._file, compression, self.notes)
         self._budget = (
             self.limits.decompressed_budget(os.fstat(self._file.fileno()).st_size)
             if compression

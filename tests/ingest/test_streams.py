@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from ingest_support import gzip_bytes, zstd_bytes
+from ingest_support import canonical_record, gzip_bytes, zstd_bytes
 
-from distillscan.ingest import streams
+from distillscan.ingest import ingest, streams
 from distillscan.ingest.streams import InputStream
 
 #: Text that compresses several hundred times: one member's output fills many chunks.
@@ -107,3 +108,51 @@ def test_sizes_are_read_in_both_units(text: str, size: int) -> None:
 @pytest.mark.parametrize("text", ["", "ten", "5 parsecs", "-1MB"])
 def test_what_is_not_a_size_is_none(text: str) -> None:
     assert streams.parse_size(text) is None
+
+
+def _bad_check(member: bytes, what: str) -> bytes:
+    """``member`` with its trailer's CRC-32 (``data``) or length (``length``) altered."""
+    damaged = bytearray(member)
+    damaged[-8 if what == "data" else -4] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("what", ["data", "length"])
+def test_a_member_failing_its_check_is_read_and_flagged(tmp_path: Path, what: str) -> None:
+    """The bytes inflate but do not match the member's trailer: every byte is kept (the
+    investigator decides), reading goes on with the next member, and a remark says so."""
+    first, second = REPETITIVE[:400_000], REPETITIVE[400_000:]
+    bad = _bad_check(gzip_bytes(first), what)
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(bad + gzip_bytes(second))
+    with InputStream(path) as stream:
+        data = b"".join(iter(stream.read_chunk, b""))
+        assert (data, stream.damage) == (REPETITIVE, None)
+        (note,) = stream.notes
+    assert note.startswith(f"gzip member at byte 0: incorrect {what} check")
+    assert "cannot be verified" in note
+
+
+def test_a_failing_check_then_a_cut_member(tmp_path: Path) -> None:
+    first, second = REPETITIVE[:400_000], gzip_bytes(REPETITIVE[400_000:])
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(_bad_check(gzip_bytes(first), "data") + second[: len(second) // 2])
+    with InputStream(path) as stream:
+        data = b"".join(iter(stream.read_chunk, b""))
+        assert data.startswith(first) and REPETITIVE.startswith(data)
+        assert stream.damage == "gzip stream ends early: the file is truncated"
+        assert len(stream.notes) == 1
+
+
+def test_ingest_loads_and_flags_a_member_failing_its_check(tmp_path: Path) -> None:
+    """End to end: the bulk path does not take such a file (its line count fails), the careful
+    path loads every row, and the input carries the remark in the manifest and reports."""
+    lines = [json.dumps(canonical_record(i)).encode() + b"\n" for i in range(40)]
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(
+        _bad_check(gzip_bytes(b"".join(lines[:25])), "data") + gzip_bytes(b"".join(lines[25:]))
+    )
+    report = ingest([path], tmp_path / "case")
+    (entry,) = report.loaded
+    assert (entry["rows_loaded"], entry["rows_quarantined"]) == (40, 0)
+    assert any("incorrect data check" in w and "cannot be verified" in w for w in entry["warnings"])
