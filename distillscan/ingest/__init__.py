@@ -10,6 +10,7 @@ others are still committed.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 import shutil
@@ -35,7 +36,7 @@ from distillscan.case import (
     fsync_file,
 )
 from distillscan.db import sql_list
-from distillscan.errors import CaseError, InputError
+from distillscan.errors import CaseError, DistillscanError, InputError
 from distillscan.ingest import bundle, formats
 from distillscan.ingest.bundle import Job
 from distillscan.ingest.dedup import InputParts, Resolution, resolve_duplicates
@@ -151,47 +152,57 @@ def ingest(
     account_files, account_skipped = discover(accounts or [])
     case = Case(case_dir)
     case.check_path()
+    created = not case_dir.exists()
     try:
         case_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CaseError(f"{case_dir}: cannot create the case folder ({exc.strerror})") from None
-    with case.lock():
-        manifest = case.load_manifest()
-        report = IngestReport(case_dir)
-        _recover(case, manifest, report)
-        for skip in [*skipped, *account_skipped]:
-            if skip.error:
-                report.fail(skip.display, f"{skip.display}: {skip.reason}")
-            else:
-                report.skipped.append({"path": skip.display, "reason": skip.reason})
-        staging = case_dir / STAGING_DIR
-        known = {entry["sha256"] for entry in manifest["inputs"]}
-        known |= {m["sha256"] for e in manifest["inputs"] for m in e.get("members") or []}
-        con = connect(resources=resources, spill_dir=case_dir / SPILL_DIR)
-        prepare(con)
-        jobs = [(f, forced) for f in files]
-        jobs += [(f, formats.by_name("accounts")) for f in account_files]
-        try:
-            _load_files(con, jobs, staging, known, report, say, limits or ReadLimits(), supplied)
-            say("checking for duplicate event ids")
-            limit = resources.memory_limit if resources is not None else None
-            resolution = _resolve(con, case, manifest, report, staging, limit)
-        except (OSError, duckdb.Error) as exc:
-            raise _cannot_write(case_dir, exc, committed=False) from None
-        finally:
-            con.close()
-        quarantined = report.rows_quarantined + report.rows_superseded
-        if strict and quarantined:
-            shutil.rmtree(staging, ignore_errors=True)
-            first = report.examples[0] if report.examples else "see the quarantine"
-            raise InputError(
-                f"{quarantined} row(s) could not be loaded; nothing was committed (first: {first})",
-                hint="drop --strict to load the good rows and quarantine the rest",
-            )
-        try:
-            _commit(case, manifest, report, resolution, staging)
-        except (OSError, duckdb.Error) as exc:
-            raise _cannot_write(case_dir, exc, committed=True) from None
+    try:
+        with case.lock():
+            manifest = case.load_manifest()
+            report = IngestReport(case_dir)
+            _recover(case, manifest, report)
+            for skip in [*skipped, *account_skipped]:
+                if skip.error:
+                    report.fail(skip.display, f"{skip.display}: {skip.reason}")
+                else:
+                    report.skipped.append({"path": skip.display, "reason": skip.reason})
+            staging = case_dir / STAGING_DIR
+            known = {entry["sha256"] for entry in manifest["inputs"]}
+            known |= {m["sha256"] for e in manifest["inputs"] for m in e.get("members") or []}
+            con = connect(resources=resources, spill_dir=case_dir / SPILL_DIR)
+            prepare(con)
+            jobs = [(f, forced) for f in files]
+            jobs += [(f, formats.by_name("accounts")) for f in account_files]
+            try:
+                _load_files(
+                    con, jobs, staging, known, report, say, limits or ReadLimits(), supplied
+                )
+                say("checking for duplicate event ids")
+                limit = resources.memory_limit if resources is not None else None
+                resolution = _resolve(con, case, manifest, report, staging, limit)
+            except (OSError, duckdb.Error) as exc:
+                raise _cannot_write(case_dir, exc, committed=False) from None
+            finally:
+                con.close()
+            quarantined = report.rows_quarantined + report.rows_superseded
+            if strict and quarantined:
+                shutil.rmtree(staging, ignore_errors=True)
+                first = report.examples[0] if report.examples else "see the quarantine"
+                raise InputError(
+                    f"{quarantined} row(s) could not be loaded; nothing was committed "
+                    f"(first: {first})",
+                    hint="drop --strict to load the good rows and quarantine the rest",
+                )
+            try:
+                _commit(case, manifest, report, resolution, staging)
+            except (OSError, duckdb.Error) as exc:
+                raise _cannot_write(case_dir, exc, committed=True) from None
+    except DistillscanError:
+        if created and not case.exists():
+            # Nothing was committed to the folder this call made: leave none behind.
+            shutil.rmtree(case_dir, ignore_errors=True)
+        raise
     return report
 
 
@@ -380,10 +391,36 @@ def _load_one(
         return result
     except Exception as exc:  # one unreadable file must not cost the others
         _discard(parts)
+        if _out_of_room(exc):
+            raise  # the machine, not the file: the whole ingest stops with the reason
         result.error = _message(source, exc)
         return result
     result.outcome = outcome
     return result
+
+
+#: What a write into the case fails with when the disk (or the quota, or the process's file
+#: size limit) is full, or the folder is read-only: never a property of the input being read.
+_NO_ROOM = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS)
+#: The same, as pyarrow and DuckDB word it in their own errors.
+_NO_ROOM_TEXT = re.compile(
+    "|".join(
+        [
+            rf"errno ({'|'.join(str(code) for code in _NO_ROOM)})\b",
+            "No space left on device",
+            "File too large",
+            "Disk quota exceeded",
+            "Read-only file system",
+        ]
+    )
+)
+
+
+def _out_of_room(exc: BaseException) -> bool:
+    """Whether ``exc`` says that the case cannot be written (full disk, read-only folder)."""
+    if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+        return True
+    return isinstance(exc, (OSError, duckdb.Error)) and bool(_NO_ROOM_TEXT.search(str(exc)))
 
 
 def _message(source: InputFile, exc: BaseException) -> str:
