@@ -26,7 +26,7 @@ from rich.text import Text
 
 from distillscan import __version__, triage
 from distillscan.case import Case, Resources, write_atomic
-from distillscan.errors import DistillscanError, InputError
+from distillscan.errors import DistillscanError, InputError, out_of_room
 from distillscan.ingest import ingest
 from distillscan.ingest.load import Supplied
 from distillscan.ingest.streams import (
@@ -949,8 +949,9 @@ def run(argv: list[str] | None = None) -> int:
 
     The boundary between the library and the shell: every failure ends as one ``error:`` line
     and a code that means one thing. Library errors (bad input, a damaged case) are 2; a file
-    DuckDB cannot read inside the case is a damaged case, 2; anything else is a bug, 3, never
-    1 (the "campaign found" code a CI job acts on). Set ``DISTILLSCAN_DEBUG=1`` to see the
+    DuckDB cannot read inside the case is a damaged case, 2; a write that finds no room (a
+    full disk, a read-only folder) is 2; anything else is a bug, 3, never 1 (the "campaign
+    found" code a CI job acts on). Set ``DISTILLSCAN_DEBUG=1`` to see the
     traceback of a bug.
     """
     if not isinstance(sys.stdout, _PipeSafeStdout):
@@ -967,23 +968,38 @@ def run(argv: list[str] | None = None) -> int:
     except DistillscanError as exc:
         _say(exc.message, exc.hint)
         return EXIT_ERROR
-    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+    except Exception as exc:
+        if not out_of_room(exc):
+            return _unexpected(exc)
         _say(
-            f"case damaged or unreadable: {str(exc).splitlines()[0]}",
+            f"cannot write: no room left ({_first_line(exc)})",
+            "free space (or raise the quota, or make the folder writable) and run the same "
+            "command again; what was written before this run is unchanged",
+        )
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _unexpected(exc: Exception) -> int:
+    """A damaged case (a file DuckDB cannot read inside it) is 2; anything else is a bug."""
+    if isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)):
+        _say(
+            f"case damaged or unreadable: {_first_line(exc)}",
             "run `distillscan verify CASE` to see which file changed",
         )
         return EXIT_ERROR
-    except Exception as exc:
-        if os.environ.get("DISTILLSCAN_DEBUG"):
-            raise
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        _say(
-            f"internal error: {type(exc).__name__}: {detail}",
-            "this is a bug in distillscan; rerun with DISTILLSCAN_DEBUG=1 for the traceback "
-            "and report it",
-        )
-        return EXIT_INTERNAL
-    return EXIT_OK
+    if os.environ.get("DISTILLSCAN_DEBUG"):
+        raise exc
+    _say(
+        f"internal error: {type(exc).__name__}: {_first_line(exc)}",
+        "this is a bug in distillscan; rerun with DISTILLSCAN_DEBUG=1 for the traceback "
+        "and report it",
+    )
+    return EXIT_INTERNAL
 
 
 def main() -> None:

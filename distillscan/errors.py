@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import re
+
 
 class DistillscanError(Exception):
     """Root of every error distillscan reports to the user without a traceback.
@@ -27,3 +30,27 @@ class CaseError(DistillscanError):
 
 class ConfigError(DistillscanError):
     """A configuration or mapping file is invalid."""
+
+
+#: What a write fails with when the disk (or the quota, or the process's file size limit) is
+#: full, or the folder is read-only: the machine's state, never a property of an input.
+NO_ROOM_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS)
+#: The same, as pyarrow and DuckDB word it in their own errors.
+_NO_ROOM_TEXT = re.compile(
+    "|".join(
+        [
+            rf"errno\W*({'|'.join(str(code) for code in NO_ROOM_ERRNOS)})\b",
+            "No space left on device",
+            "File too large",
+            "Disk quota exceeded",
+            "Read-only file system",
+        ]
+    )
+)
+
+
+def out_of_room(exc: BaseException) -> bool:
+    """Whether ``exc`` says that nothing more can be written (full disk, read-only folder)."""
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM_ERRNOS:
+        return True
+    return bool(_NO_ROOM_TEXT.search(str(exc)))

@@ -10,7 +10,6 @@ others are still committed.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
 import re
 import shutil
@@ -36,7 +35,7 @@ from distillscan.case import (
     fsync_file,
 )
 from distillscan.db import sql_list
-from distillscan.errors import CaseError, DistillscanError, InputError
+from distillscan.errors import CaseError, DistillscanError, InputError, out_of_room
 from distillscan.ingest import bundle, formats
 from distillscan.ingest.bundle import Job
 from distillscan.ingest.dedup import InputParts, Resolution, resolve_duplicates
@@ -391,36 +390,12 @@ def _load_one(
         return result
     except Exception as exc:  # one unreadable file must not cost the others
         _discard(parts)
-        if _out_of_room(exc):
+        if out_of_room(exc):
             raise  # the machine, not the file: the whole ingest stops with the reason
         result.error = _message(source, exc)
         return result
     result.outcome = outcome
     return result
-
-
-#: What a write into the case fails with when the disk (or the quota, or the process's file
-#: size limit) is full, or the folder is read-only: never a property of the input being read.
-_NO_ROOM = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS)
-#: The same, as pyarrow and DuckDB word it in their own errors.
-_NO_ROOM_TEXT = re.compile(
-    "|".join(
-        [
-            rf"errno ({'|'.join(str(code) for code in _NO_ROOM)})\b",
-            "No space left on device",
-            "File too large",
-            "Disk quota exceeded",
-            "Read-only file system",
-        ]
-    )
-)
-
-
-def _out_of_room(exc: BaseException) -> bool:
-    """Whether ``exc`` says that the case cannot be written (full disk, read-only folder)."""
-    if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
-        return True
-    return isinstance(exc, (OSError, duckdb.Error)) and bool(_NO_ROOM_TEXT.search(str(exc)))
 
 
 def _message(source: InputFile, exc: BaseException) -> str:

@@ -84,3 +84,20 @@ def test_a_case_folder_made_by_a_run_that_wrote_nothing_is_removed(tmp_path: Pat
         assert run.returncode == 2, run.stderr
         assert "cannot write the case" in run.stderr and "Traceback" not in run.stderr
         assert not case.exists()
+
+
+def test_an_investigation_that_cannot_write_its_results_says_so(tmp_path: Path) -> None:
+    """The case is ingested; the investigation's own files (the text features, the results)
+    do not fit: a clear message, exit 2, and the case as ingest left it."""
+    big = tmp_path / "big.jsonl"
+    _log(big, 3_000)
+    case = tmp_path / "case"
+    assert _run("ingest", big, "--case", case, limited=False).returncode == 0
+
+    run = _run("investigate", "--case", case, "-q", "--brief", limited=True)
+
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith("error: cannot write: no room left (")
+    assert "damaged" not in run.stderr and "Traceback" not in run.stderr
+    assert not (case / "investigation.json").exists()
+    assert verify(case).ok
