@@ -49,14 +49,13 @@ from distillscan.ingest.load import (
     FileOutcome,
     PartWriters,
     Supplied,
+    give,
     map_records,
     open_batches,
     part_name,
     read_head,
     refuse_unattributed,
     sniff_sample,
-    supplied_note,
-    supplied_sql,
 )
 from distillscan.ingest.readers import BATCH_BYTES, BATCH_RECORDS, Batch, Reject
 from distillscan.ingest.streams import ReadLimits
@@ -92,7 +91,6 @@ class Bundle:
 
     folder: str  # the folder as events and reports name it ("." for files named directly)
     location: Path  # the folder on this machine
-    fmt: LogFormat
     members: list[Job]
     sha: str
     parts: dict[str, Path]
@@ -176,15 +174,10 @@ def load_group(
         if len(members) < MIN_FILES:
             alone.extend(members)
             continue
-        given = supplied.values(members[0].source.path) if supplied else {}
-        fmt = formats_seen[name].with_supplied(supplied_sql(given))
-        bundle = _load(con, fmt, members, staging, limits)
+        bundle = _load(con, formats_seen[name], members, staging, limits, supplied)
         if bundle is None:  # a file changed while it was read: each is loaded on its own
             alone.extend(members)
         else:
-            bundle.outcome.supplied = given
-            if given:
-                bundle.outcome.warnings.insert(0, supplied_note(given))
             bundles.append(bundle)
     alone.sort(key=lambda job: job.source.display)
     return bundles, alone
@@ -220,6 +213,7 @@ def _load(
     members: list[Job],
     staging: Path,
     limits: ReadLimits,
+    supplied: Supplied | None,
 ) -> Bundle | None:
     """Map and write the records of ``members`` (all of format ``fmt``) as one input; None,
     with nothing left behind, if a file changed while it was read."""
@@ -230,7 +224,8 @@ def _load(
     first = members[0].source
     folder = posixpath.dirname(first.display) or "."
     outcome = FileOutcome(format=fmt.name, target=fmt.target)
-    bundle = Bundle(folder, first.path.parent.absolute(), fmt, members, sha, parts, outcome)
+    fmt = give(fmt, supplied, first.path, outcome)  # the same for every file: no file's time
+    bundle = Bundle(folder, first.path.parent.absolute(), members, sha, parts, outcome)
     writers = PartWriters(parts[fmt.target], parts["quarantine"], spec)
     pending = _Pending()
 

@@ -83,7 +83,7 @@ class Supplied:
         return given
 
 
-def supplied_note(values: dict[str, str]) -> str:
+def _supplied_note(values: dict[str, str]) -> str:
     """The input's warning that some of its values came from the command line, not the log."""
     given = []
     if "account_id" in values:
@@ -93,12 +93,22 @@ def supplied_note(values: dict[str, str]) -> str:
     return f"rows without their own {' or '.join(given)} given on the command line"
 
 
-def supplied_sql(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
+def _supplied_sql(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """``values`` (see :meth:`Supplied.values`) as SQL of each column's type."""
     return tuple(
         (column, sql_string(value) if column != "ts" else f"TIMESTAMP {sql_string(value)}")
         for column, value in sorted(values.items())
     )
+
+
+def give(fmt: LogFormat, supplied: Supplied | None, path: Path, outcome: FileOutcome) -> LogFormat:
+    """``fmt`` giving the rows of the file at ``path`` what the investigator ``supplied``
+    (event tables only), recorded on ``outcome`` with its warning."""
+    given = supplied.values(path) if supplied and fmt.target == "events" else {}
+    outcome.supplied = given
+    if given:
+        outcome.warnings.insert(0, _supplied_note(given))
+    return fmt.with_supplied(_supplied_sql(given))
 
 
 class NotALog(InputError):
@@ -208,12 +218,9 @@ def load_file(
         raise InputError(f"{source.display}: cannot read ({exc})") from None
     try:
         fmt = forced or _detect(con, source, head, batches)
-        given = supplied.values(source.path) if supplied and fmt.target == "events" else {}
-        fmt = fmt.with_supplied(supplied_sql(given))
+        outcome = FileOutcome(format=fmt.name, target=fmt.target)
+        fmt = give(fmt, supplied, source.path, outcome)
         spec = TABLES[fmt.target]
-        outcome = FileOutcome(format=fmt.name, target=fmt.target, supplied=given)
-        if given:
-            outcome.warnings.append(supplied_note(given))
         if bulk.eligible(source, fmt, spec):
             _close(batches, stream)
             if _load_bulk(con, source, fmt, spec, sha256, part_paths, outcome, limits):
