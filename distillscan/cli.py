@@ -9,16 +9,17 @@ traceback. Reports go to stdout; progress to stderr. A reader that closes the pi
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import Annotated, Any, ParamSpec, TextIO
 
 import duckdb
 import typer
@@ -92,6 +93,33 @@ app = typer.Typer(
     rich_markup_mode="markdown",  # docstring paragraphs reflow; help text holds no markup
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+P = ParamSpec("P")
+
+
+def command(name: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """Register a command whose failures all end at the one boundary, :func:`_failure`.
+
+    Commands raise; they never print an error themselves. Typer reads the wrapped function's
+    signature and docstring, so options and help are the command's own.
+    """
+
+    def register(body: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(body)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                body(*args, **kwargs)
+            except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
+                raise  # an exit code already chosen, a usage error, a reader gone: run() has them
+            except Exception as exc:
+                raise typer.Exit(_failure(exc)) from None
+
+        app.command(name)(guarded)
+        return body
+
+    return register
+
+
 #: Options shared by the commands that run DuckDB over a case.
 MemoryLimit = Annotated[
     str | None,
@@ -167,11 +195,9 @@ def _duration(text: str) -> timedelta:
     """A ``--window`` such as ``14d``, ``36h`` or ``2w`` (a usage error otherwise)."""
     found = re.fullmatch(r"\s*(\d{1,5})\s*([hdw])\s*", text.lower())
     if found is None or int(found.group(1)) == 0:
-        fail(
-            DistillscanError(
-                f"--window {text!r} is not a duration",
-                hint="give hours, days or weeks: 36h, 14d, 2w",
-            )
+        raise DistillscanError(
+            f"--window {text!r} is not a duration",
+            hint="give hours, days or weeks: 36h, 14d, 2w",
         )
     return timedelta(hours=int(found.group(1)) * {"h": 1, "d": 24, "w": 168}[found.group(2)])
 
@@ -179,9 +205,9 @@ def _duration(text: str) -> timedelta:
 def _supplied(account: str | None, time: datetime | None, from_file: bool) -> Supplied | None:
     """What rows without an account or a time get, from the command line (or None)."""
     if time is not None and from_file:
-        fail(DistillscanError("--time and --time-from-file both give rows a time: give one"))
+        raise DistillscanError("--time and --time-from-file both give rows a time: give one")
     if account is not None and (not account.strip() or not account.isprintable()):
-        fail(DistillscanError("--account must be a printable, non-blank id"))
+        raise DistillscanError("--account must be a printable, non-blank id")
     if account is None and time is None and not from_file:
         return None
     return Supplied(account=account, time=time, time_from_file=from_file)
@@ -191,22 +217,11 @@ def _read_limits(max_record_size: str, max_expansion: float) -> ReadLimits:
     """The read limits from the command line (a usage error when a size cannot be read)."""
     size = parse_size(max_record_size)
     if size is None or size < 1024:
-        fail(
-            DistillscanError(
-                f"--max-record-size {max_record_size!r} is not a size of at least 1KiB",
-                hint="give a size such as 64MiB, 512KB or 1GB",
-            )
+        raise DistillscanError(
+            f"--max-record-size {max_record_size!r} is not a size of at least 1KiB",
+            hint="give a size such as 64MiB, 512KB or 1GB",
         )
     return ReadLimits(max_record_bytes=size, max_expansion=max_expansion)
-
-
-def fail(error: DistillscanError) -> NoReturn:
-    """Print a library error as one line (plus hint) and exit with code 2.
-
-    Messages name files and quote log values, so they pass through :func:`inert` first.
-    """
-    _say(error.message, error.hint)
-    raise typer.Exit(EXIT_ERROR)
 
 
 def version_callback(value: bool) -> None:
@@ -232,7 +247,7 @@ def root(
     """Find model-distillation campaigns in exported LLM API logs, offline."""
 
 
-@app.command("ingest")
+@command("ingest")
 def ingest_command(
     # readable=False: an unreadable file is reported per file by ingest (the others still load),
     # not refused by the argument parser for the whole command.
@@ -276,21 +291,18 @@ def ingest_command(
     Exit codes: 0 every file loaded (bad rows are quarantined, not errors); 2 a file could not
     be loaded (the others are committed) or a usage error; 3 internal error.
     """
-    try:
-        report = ingest(
-            paths,
-            case,
-            format_name=format_name,
-            mapping=mapping,
-            accounts=accounts,
-            strict=strict,
-            progress=None if quiet else _progress,
-            resources=Resources(memory_limit, temp_dir),
-            limits=_read_limits(max_record_size, max_expansion),
-            supplied=_supplied(account, time, time_from_file),
-        )
-    except DistillscanError as exc:
-        fail(exc)
+    report = ingest(
+        paths,
+        case,
+        format_name=format_name,
+        mapping=mapping,
+        accounts=accounts,
+        strict=strict,
+        progress=None if quiet else _progress,
+        resources=Resources(memory_limit, temp_dir),
+        limits=_read_limits(max_record_size, max_expansion),
+        supplied=_supplied(account, time, time_from_file),
+    )
     stderr.print(*console.ingest_lines(report), sep="\n")
     if report.errors:
         raise typer.Exit(EXIT_ERROR)
@@ -301,7 +313,7 @@ def _progress(message: str) -> None:
         stderr.print(Text(inert(message, 300), style="dim"))
 
 
-@app.command("verify")
+@command("verify")
 def verify_command(
     case: Annotated[Path, typer.Argument(help="Case folder to check.")],
     require_inputs: Annotated[
@@ -318,16 +330,13 @@ def verify_command(
     Exit codes: 0 every check passed; 1 a check failed (listed on stdout); 2 the folder is not a
     readable case, or an ingest is writing to it.
     """
-    try:
-        result = verify(case, require_inputs=require_inputs)
-    except DistillscanError as exc:
-        fail(exc)
+    result = verify(case, require_inputs=require_inputs)
     console.plain_console(soft_wrap=True).print(*console.verify_lines(result), sep="\n")
     if not result.ok:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-@app.command("investigate")
+@command("investigate")
 def investigate_command(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Log files and folders (omit to reuse --case).")
@@ -423,32 +432,29 @@ def investigate_command(
     """
     paths = paths or []
     if not paths and case is None:
-        fail(DistillscanError("give log paths, or --case with an existing case"))
+        raise DistillscanError("give log paths, or --case with an existing case")
     case_dir = case or default_case_dir(paths)
-    try:
-        with StatusLine(stderr, quiet=quiet) as status:
-            result = investigate(
-                paths,
-                case_dir,
-                accounts=accounts,
-                format_name=format_name,
-                mapping=mapping,
-                time_from=time_from,
-                time_to=time_to,
-                config_path=config,
-                progress=status,
-                resources=Resources(memory_limit, temp_dir),
-                skip_unloadable=skip_unrecognised,
-                allowlist=allowlist,
-                window=_duration(window) if window is not None else None,
-                limits=_read_limits(max_record_size, max_expansion),
-                supplied=_supplied(account, time, time_from_file),
-            )
-            status("preparing the report")
-            with reading(case_dir):
-                report = build_report(result)
-    except DistillscanError as exc:
-        fail(exc)
+    with StatusLine(stderr, quiet=quiet) as status:
+        result = investigate(
+            paths,
+            case_dir,
+            accounts=accounts,
+            format_name=format_name,
+            mapping=mapping,
+            time_from=time_from,
+            time_to=time_to,
+            config_path=config,
+            progress=status,
+            resources=Resources(memory_limit, temp_dir),
+            skip_unloadable=skip_unrecognised,
+            allowlist=allowlist,
+            window=_duration(window) if window is not None else None,
+            limits=_read_limits(max_record_size, max_expansion),
+            supplied=_supplied(account, time, time_from_file),
+        )
+        status("preparing the report")
+        with reading(case_dir):
+            report = build_report(result)
     if result.ingest is not None and not quiet:
         stderr.print(*console.ingest_lines(result.ingest), sep="\n")
     if result.replaced_window is not None:
@@ -474,7 +480,7 @@ def _exit_on_findings(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-@app.command("simulate")
+@command("simulate")
 def simulate_command(
     out: Annotated[
         Path, typer.Option("--out", metavar="DIR", help="Folder to write (new or empty).")
@@ -543,10 +549,7 @@ def simulate_command(
         compression=compression,
         jobs=jobs,
     )
-    try:
-        summary = simulate(out, config, progress=None if quiet else _progress)
-    except DistillscanError as exc:
-        fail(exc)
+    summary = simulate(out, config, progress=None if quiet else _progress)
     if quiet:
         return
     labels = ", ".join(f"{n:,} {label}" for label, n in sorted(summary.labels.items()))
@@ -572,7 +575,7 @@ class ShowFormat(StrEnum):
     json = "json"
 
 
-@app.command("triage")
+@command("triage")
 def triage_command(
     case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
     target: Annotated[
@@ -603,23 +606,20 @@ def triage_command(
     Exit codes: 0 done; 2 usage or input error (not a case, unknown or ambiguous id).
     """
     out = console.plain_console()
-    try:
-        if target is None:
-            with reading(case):
-                current = triage.latest(triage.decisions(case))
-            for decision in current.values():
-                out.print(console.triage_line(decision))
-            if not current:
-                out.print("no triage decision in this case")
-            return
-        if status is None or not note:
-            raise InputError(
-                "give --status (confirmed, benign or suppressed) and --note with the reason"
-            )
-        who = by or _login_name()
-        decision = triage.decide(case, target, status.value, note, who, datetime.now(UTC))
-    except DistillscanError as exc:
-        fail(exc)
+    if target is None:
+        with reading(case):
+            current = triage.latest(triage.decisions(case))
+        for decision in current.values():
+            out.print(console.triage_line(decision))
+        if not current:
+            out.print("no triage decision in this case")
+        return
+    if status is None or not note:
+        raise InputError(
+            "give --status (confirmed, benign or suppressed) and --note with the reason"
+        )
+    who = by or _login_name()
+    decision = triage.decide(case, target, status.value, note, who, datetime.now(UTC))
     out.print(console.triage_line(decision))
 
 
@@ -665,19 +665,17 @@ def write_output(text: str, output: Path | None, case: Path | None = None) -> No
         return
     refusal = Case(case).refuses_output(output) if case is not None else None
     if refusal is not None:
-        fail(
-            InputError(
-                f"{output}: will not write the report there: it {refusal}",
-                hint="write reports outside the case folder and its inputs",
-            )
+        raise InputError(
+            f"{output}: will not write the report there: it {refusal}",
+            hint="write reports outside the case folder and its inputs",
         )
     try:
         write_atomic(output, text)
     except OSError as exc:
-        fail(InputError(f"{output}: cannot write ({exc.strerror or exc})"))
+        raise InputError(f"{output}: cannot write ({exc.strerror or exc})") from None
 
 
-@app.command("report")
+@command("report")
 def report_command(
     case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
     output_format: Annotated[
@@ -717,17 +715,12 @@ def report_command(
     """
     renderer = RENDERERS.get(output_format.lower())
     if renderer is None:
-        fail(
-            InputError(
-                f"--format {output_format!r}: not an output format",
-                hint=f"one of: {', '.join(RENDERERS)}",
-            )
+        raise InputError(
+            f"--format {output_format!r}: not an output format",
+            hint=f"one of: {', '.join(RENDERERS)}",
         )
-    try:
-        with reading(case):
-            report = build_report(load_investigation(case))
-    except DistillscanError as exc:
-        fail(exc)
+    with reading(case):
+        report = build_report(load_investigation(case))
     if redacted:
         report = redact(report)
     if renderer.name == "terminal" and output is None:
@@ -745,7 +738,7 @@ class SqlFormat(StrEnum):
     json = "json"
 
 
-@app.command("sql")
+@command("sql")
 def sql_command(
     case: Annotated[Path, typer.Argument(help="Case folder.")],
     query: Annotated[str, typer.Argument(help="SQL (DuckDB dialect) over the case's views.")],
@@ -765,11 +758,8 @@ def sql_command(
 
     Exit codes: 0 done; 2 usage or input error (not a case, a failing query); 3 internal error.
     """
-    try:
-        with reading(case):
-            frame = run_query(case, query, limit)
-    except DistillscanError as exc:
-        fail(exc)
+    with reading(case):
+        frame = run_query(case, query, limit)
     if output_format is SqlFormat.table:
         out = console.plain_console()
         out.print(tabular.table(frame))
@@ -780,7 +770,7 @@ def sql_command(
         write_output(tabular.to_json_lines(frame), None)
 
 
-@app.command("show")
+@command("show")
 def show_command(
     case: Annotated[Path, typer.Argument(help="Case folder that an investigation ran in.")],
     kind: Annotated[ShowKind, typer.Argument(help="campaign, account or end-user.")],
@@ -811,30 +801,27 @@ def show_command(
 
     Exit codes: 0 done; 2 usage or input error (not a case, unknown id).
     """
-    try:
-        with reading(case):
-            investigation = load_investigation(case)
-            document: Mapping[str, Any]
-            if kind is ShowKind.campaign:
-                campaign = report_drilldown.campaign_detail(investigation, item_id)
-                if redacted:
-                    campaign = redact_campaign_detail(campaign, investigation)
-                document = campaign
-                renderables = drilldown.render_campaign(campaign, str(case))
-            elif kind is ShowKind.account:
-                account = report_drilldown.account_detail(investigation, item_id)
-                if redacted:
-                    account = redact_account_detail(account, investigation)
-                document = account
-                renderables = drilldown.render_account(account)
-            else:
-                end_user = report_drilldown.end_user_detail(investigation, item_id)
-                if redacted:
-                    end_user = redact_end_user_detail(end_user, investigation)
-                document = end_user
-                renderables = drilldown.render_end_user(end_user)
-    except DistillscanError as exc:
-        fail(exc)
+    with reading(case):
+        investigation = load_investigation(case)
+        document: Mapping[str, Any]
+        if kind is ShowKind.campaign:
+            campaign = report_drilldown.campaign_detail(investigation, item_id)
+            if redacted:
+                campaign = redact_campaign_detail(campaign, investigation)
+            document = campaign
+            renderables = drilldown.render_campaign(campaign, str(case))
+        elif kind is ShowKind.account:
+            account = report_drilldown.account_detail(investigation, item_id)
+            if redacted:
+                account = redact_account_detail(account, investigation)
+            document = account
+            renderables = drilldown.render_account(account)
+        else:
+            end_user = report_drilldown.end_user_detail(investigation, item_id)
+            if redacted:
+                end_user = redact_end_user_detail(end_user, investigation)
+            document = end_user
+            renderables = drilldown.render_end_user(end_user)
     if output_format is ShowFormat.json:
         write_output(json_report.render(document), None)
         return
@@ -843,7 +830,7 @@ def show_command(
         out.print(renderable)
 
 
-@app.command("eval")
+@command("eval")
 def eval_command(
     case: Annotated[Path, typer.Argument(help="An investigated case folder.")],
     truth: Annotated[
@@ -874,21 +861,18 @@ def eval_command(
     from distillscan.evaluate import evaluate, load_findings, load_truth, time_to_detect
     from distillscan.replay import first_events, replay_by_day
 
-    try:
-        accounts, _campaigns = load_findings(case)
-        known = load_truth(truth)
-        result = evaluate(accounts, known)
-        if by_day:
-            with StatusLine(stderr, quiet=quiet) as status:
-                days = [
-                    day.findings()
-                    for day in replay_by_day(
-                        case, resources=Resources(memory_limit, temp_dir), progress=status
-                    )
-                ]
-            timing = time_to_detect(days, known, first_events(case))
-    except DistillscanError as exc:
-        fail(exc)
+    accounts, _campaigns = load_findings(case)
+    known = load_truth(truth)
+    result = evaluate(accounts, known)
+    if by_day:
+        with StatusLine(stderr, quiet=quiet) as status:
+            days = [
+                day.findings()
+                for day in replay_by_day(
+                    case, resources=Resources(memory_limit, temp_dir), progress=status
+                )
+            ]
+        timing = time_to_detect(days, known, first_events(case))
     if by_day:
         if as_json:
             sys.stdout.write(json.dumps(timing, indent=2, sort_keys=True) + "\n")
@@ -945,15 +929,7 @@ def _say(message: str, hint: str | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the command line and return its exit code (see the module docstring).
-
-    The boundary between the library and the shell: every failure ends as one ``error:`` line
-    and a code that means one thing. Library errors (bad input, a damaged case) are 2; a file
-    DuckDB cannot read inside the case is a damaged case, 2; a write that finds no room (a
-    full disk, a read-only folder) is 2; anything else is a bug, 3, never 1 (the "campaign
-    found" code a CI job acts on). Set ``DISTILLSCAN_DEBUG=1`` to see the
-    traceback of a bug.
-    """
+    """Run the command line and return its exit code (see the module docstring)."""
     if not isinstance(sys.stdout, _PipeSafeStdout):
         sys.stdout = _PipeSafeStdout(sys.stdout)
     try:
@@ -965,27 +941,30 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:  # a write that bypassed the wrapper (the binary buffer)
         _silence_stdout()
-    except DistillscanError as exc:
+    except Exception as exc:  # outside a command's body (an option's callback)
+        return _failure(exc)
+    return EXIT_OK
+
+
+def _failure(exc: Exception) -> int:
+    """The boundary between the library and the shell: say what went wrong in one ``error:``
+    line (and a hint) and return the exit code, which means one thing.
+
+    Library errors (bad input, a damaged case) are 2; a file DuckDB cannot read inside the
+    case is a damaged case, 2; a write that finds no room (a full disk, a read-only folder)
+    is 2; anything else is a bug, 3, never 1 (the "campaign found" code a CI job acts on).
+    Set ``DISTILLSCAN_DEBUG=1`` to see the traceback of a bug.
+    """
+    if isinstance(exc, DistillscanError):
         _say(exc.message, exc.hint)
         return EXIT_ERROR
-    except Exception as exc:
-        if not out_of_room(exc):
-            return _unexpected(exc)
+    if out_of_room(exc):
         _say(
             f"cannot write: no room left ({_first_line(exc)})",
             "free space (or raise the quota, or make the folder writable) and run the same "
             "command again; what was written before this run is unchanged",
         )
         return EXIT_ERROR
-    return EXIT_OK
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _unexpected(exc: Exception) -> int:
-    """A damaged case (a file DuckDB cannot read inside it) is 2; anything else is a bug."""
     if isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)):
         _say(
             f"case damaged or unreadable: {_first_line(exc)}",
@@ -1000,6 +979,10 @@ def _unexpected(exc: Exception) -> int:
         "and report it",
     )
     return EXIT_INTERNAL
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def main() -> None:

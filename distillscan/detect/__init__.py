@@ -1,22 +1,23 @@
 """Detection passes, registered in one place, and the runner that applies them to a case.
 
 To add a pass: write one module with a ``PASS`` (see :mod:`.base`) that declares the signals it
-scores, add it to ``PASSES``, give it a ``[passes.<id>]`` table in ``data/default_config.toml``
-(and each signal a weight under ``[scoring.<family>_weights]``), and describe it in
-``docs/methodology.md``. Scoring, the reports, the drill-down and the JSON schema read the
-signals from here. Passes run in this order (content passes first, as reports list their
-signals); later passes may read the temp tables of earlier ones (``event_features``,
-``template_uses``), as their docstrings say.
+scores and its ``Params``, add it to ``PASSES``, give it a ``[passes.<id>]`` table in
+``data/default_config.toml`` with a key for each field of ``Params`` (and each signal a weight
+under ``[scoring.<family>_weights]``), and describe it in ``docs/methodology.md``. Scoring,
+the reports, the drill-down and the JSON schema read the signals from here. Passes run in this
+order (content passes first, as reports list their signals); later passes may read the temp
+tables of earlier ones (``event_features``, ``template_uses``), as their docstrings say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 import duckdb
 
-from distillscan.config import Config
+from distillscan.config import Config, defaults
 from distillscan.detect import (
     account_churn,
     agentic_harvest,
@@ -35,7 +36,7 @@ from distillscan.detect import (
 )
 from distillscan.detect.base import FAMILIES, Context, Pass, PassOutput, Signal
 
-PASSES: tuple[Pass, ...] = (
+PASSES: tuple[Pass[Any], ...] = (
     cot_elicitation.PASS,
     prompt_diversity.PASS,
     agentic_harvest.PASS,
@@ -62,6 +63,23 @@ if len({p.id for p in PASSES}) != len(PASSES):  # pragma: no cover - a registrat
     raise RuntimeError("duplicate pass ids")
 if len(SIGNAL_PASSES) != len(SIGNALS):  # pragma: no cover - a registration mistake
     raise RuntimeError("duplicate signal ids")
+
+
+def parameters(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, object]:
+    """Each pass's ``Params`` by pass id, from the ``[passes]`` tables of a configuration.
+
+    A setting the tables lack (a case investigated by an older version) takes its shipped
+    default; one no pass knows any more is left out.
+    """
+    shipped = defaults()["passes"]
+    built: dict[str, object] = {}
+    for registered in PASSES:
+        table = {**shipped[registered.id], **tables.get(registered.id, {})}
+        names = {f.name for f in fields(registered.params)}
+        built[registered.id] = registered.params(
+            **{name: value for name, value in table.items() if name in names}
+        )
+    return built
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,7 @@ def run_passes(
     available = available_columns(con)
     say("computing event features")
     features.build(con)
+    params = parameters(config["passes"])
     runs = []
     for registered in PASSES:
         say(f"pass {registered.id}: {registered.title}")
@@ -116,11 +135,6 @@ def run_passes(
                 reason += " (metadata-only export: content passes cannot run)"
             runs.append(PassRun(registered.id, registered.title, None, reason))
             continue
-        ctx = Context(
-            con=con,
-            params=config["passes"][registered.id],
-            available=available,
-            passes=config["passes"],
-        )
+        ctx = Context(con=con, params=params[registered.id], available=available, passes=params)
         runs.append(PassRun(registered.id, registered.title, registered.run(ctx), None))
     return runs

@@ -42,6 +42,8 @@ Cost: one aggregation of events by account (distinct counts); for the links, one
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from distillscan.db import has_view
@@ -121,7 +123,26 @@ GROUP BY ALL
 """
 
 
-def run(ctx: Context) -> PassOutput:
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.account_churn]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_events: int
+    network_churn_from: float
+    network_churn_full: float
+    agent_churn_from: float
+    agent_churn_full: float
+    fresh_hours: int
+    full_denied_share: float
+    network_weight: float
+    agent_weight: float
+    lifecycle_weight: float
+    max_pool_accounts: int
+    min_shared_addresses: int
+    full_shared_addresses: int
+
+
+def run(ctx: Context[Params]) -> PassOutput:
     """Compute rotation and lifecycle figures and the ``churn_signal``."""
     p = ctx.params
     if not has_view(ctx.con, "account_meta"):
@@ -129,44 +150,44 @@ def run(ctx: Context) -> PassOutput:
     frame = ctx.frame(SQL)
     # Made to be used up: first request within fresh_hours of sign-up, then refused.
     used_up = ramp(
-        pl.lit(p["fresh_hours"]) - pl.col("setup_hours").clip(0.0, None), 0.0, p["fresh_hours"] / 2
-    ).fill_null(0.0) * ramp(pl.col("denied_share"), 0.0, p["full_denied_share"])
+        pl.lit(p.fresh_hours) - pl.col("setup_hours").clip(0.0, None), 0.0, p.fresh_hours / 2
+    ).fill_null(0.0) * ramp(pl.col("denied_share"), 0.0, p.full_denied_share)
     rotation = noisy_or(
         [
             (
-                p["network_weight"],
+                p.network_weight,
                 ramp(
                     pl.col("network_churn").fill_null(0.0),
-                    p["network_churn_from"],
-                    p["network_churn_full"],
+                    p.network_churn_from,
+                    p.network_churn_full,
                 ),
             ),
             (
-                p["agent_weight"],
+                p.agent_weight,
                 ramp(
                     pl.col("agent_churn").fill_null(0.0),
-                    p["agent_churn_from"],
-                    p["agent_churn_full"],
+                    p.agent_churn_from,
+                    p.agent_churn_full,
                 ),
             ),
-            (p["lifecycle_weight"], used_up),
+            (p.lifecycle_weight, used_up),
         ]
     )
     signals = frame.with_columns(
-        (rotation * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2))
+        (rotation * ramp(pl.col("n_events").cast(pl.Float64), p.min_events, p.min_events * 2))
         .clip(0.0, 1.0)
         .alias("churn_signal")
     ).drop("n_events")
     pool_links = ctx.frame(
         POOL_SQL,
-        network_churn_from=p["network_churn_from"],
-        max_pool_accounts=p["max_pool_accounts"],
+        network_churn_from=p.network_churn_from,
+        max_pool_accounts=p.max_pool_accounts,
     )
-    edges = pool_links.filter(pl.col("shared") >= p["min_shared_addresses"]).select(
+    edges = pool_links.filter(pl.col("shared") >= p.min_shared_addresses).select(
         "account_a",
         "account_b",
         pl.lit("pool").alias("kind"),
-        ramp(pl.col("shared").cast(pl.Float64), 1.0, p["full_shared_addresses"]).alias("weight"),
+        ramp(pl.col("shared").cast(pl.Float64), 1.0, p.full_shared_addresses).alias("weight"),
         pl.format("drew {} addresses from one rotating pool (e.g. {})", "shared", "example").alias(
             "detail"
         ),
@@ -201,6 +222,7 @@ PASS = Pass(
     title="Account churn",
     requires=(),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(CHURN,),
 )

@@ -39,8 +39,7 @@ aggregation by account; n log n in events.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -57,6 +56,23 @@ AGENT_BITS = (
 MIN_BASELINE_ACCOUNTS = 20
 #: The temp table holding the logs' median follow-up pace (seconds), for later passes.
 BASELINE_TABLE = "follow_up_baseline"
+
+
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.agentic_harvest]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_events: int
+    agent_share_from: float
+    agent_share_full: float
+    task_share_from: float
+    task_share_full: float
+    min_capability_share: float
+    narrow_capabilities: int
+    broad_capabilities: int
+    min_follow_ups: int
+    pace_from: float
+    pace_full: float
 
 
 def figures_sql(units: str) -> str:
@@ -94,9 +110,9 @@ GROUP BY {key}
 """
 
 
-def scored(frame: pl.DataFrame, p: Mapping[str, Any], baseline: float) -> pl.DataFrame:
+def scored(frame: pl.DataFrame, p: Params, baseline: float) -> pl.DataFrame:
     """``frame`` (from :func:`figures_sql`) with ``pace_ratio`` and ``agentic_signal``."""
-    pace_known = pl.col("n_follow_ups") >= p["min_follow_ups"]
+    pace_known = pl.col("n_follow_ups") >= p.min_follow_ups
     ratio: pl.Expr = pl.lit(None, pl.Float64)
     if baseline > 0:
         ratio = pl.when(pace_known).then(pl.col("follow_up_seconds") / baseline)
@@ -104,38 +120,38 @@ def scored(frame: pl.DataFrame, p: Mapping[str, Any], baseline: float) -> pl.Dat
     frame = frame.with_columns(
         ratio.alias("pace_ratio"),
         pl.sum_horizontal(
-            [(pl.col(c) >= p["min_capability_share"]).cast(pl.Int32) for c in capabilities]
+            [(pl.col(c) >= p.min_capability_share).cast(pl.Int32) for c in capabilities]
         ).alias("task_capabilities"),
     ).drop(capabilities)
     machine_pace = (
         pl.when(pl.col("pace_ratio").is_not_null())
-        .then(ramp(1.0 - pl.col("pace_ratio"), p["pace_from"], p["pace_full"]))
+        .then(ramp(1.0 - pl.col("pace_ratio"), p.pace_from, p.pace_full))
         .otherwise(0.5)
     )
     return frame.with_columns(
         (
-            ramp(pl.col("agent_share"), p["agent_share_from"], p["agent_share_full"])
-            * ramp(pl.col("task_share"), p["task_share_from"], p["task_share_full"])
+            ramp(pl.col("agent_share"), p.agent_share_from, p.agent_share_full)
+            * ramp(pl.col("task_share"), p.task_share_from, p.task_share_full)
             * ramp(
                 pl.col("task_capabilities").cast(pl.Float64),
-                p["narrow_capabilities"],
-                p["broad_capabilities"],
+                p.narrow_capabilities,
+                p.broad_capabilities,
             )
             * machine_pace
-            * ramp(pl.col("n_text_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2)
+            * ramp(pl.col("n_text_events").cast(pl.Float64), p.min_events, p.min_events * 2)
         ).alias("agentic_signal")
     )
 
 
-def run(ctx: Context) -> PassOutput:
+def run(ctx: Context[Params]) -> PassOutput:
     """Compute agent-loop shares, turn-taking pace and the ``agentic_signal``."""
     p = ctx.params
     frame = ctx.frame(figures_sql("account")).drop("end_user_id")
     # The population's think time: the median over the accounts whose pace can be judged and
     # that are conversational (few agent-loop steps): people taking turns. Agent accounts are
     # left out so that a large campaign cannot set the baseline it is measured against.
-    judged = frame.filter(pl.col("n_follow_ups") >= p["min_follow_ups"])
-    conversational = judged.filter(pl.col("agent_share") < p["agent_share_from"])
+    judged = frame.filter(pl.col("n_follow_ups") >= p.min_follow_ups)
+    conversational = judged.filter(pl.col("agent_share") < p.agent_share_from)
     median = (
         (conversational if conversational.height >= MIN_BASELINE_ACCOUNTS else judged)
         .select(pl.col("follow_up_seconds").median())
@@ -177,6 +193,7 @@ PASS = Pass(
     title="Agentic harvest",
     requires=("prompt",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(AGENTIC,),
 )

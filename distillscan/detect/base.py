@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import duckdb
 import polars as pl
@@ -59,8 +59,14 @@ def empty_evidence() -> pl.DataFrame:
     return pl.DataFrame(schema=EVIDENCE_SCHEMA)
 
 
+#: A pass's parameters: the frozen dataclass its module names ``Params``, one field per key of
+#: its ``[passes.<id>]`` table.
+ParamsT = TypeVar("ParamsT")
+OtherParamsT = TypeVar("OtherParamsT")
+
+
 @dataclass(frozen=True)
-class Context:
+class Context(Generic[ParamsT]):
     """What a pass may read.
 
     Attributes:
@@ -68,14 +74,18 @@ class Context:
             shared ``account_events`` view (accounts with their event counts).
         params: This pass's parameters from the configuration.
         available: Event columns that hold at least one value in these logs.
-        passes: Every pass's parameters, for a pass that applies an earlier pass's measure to
-            other units (end users inside a reseller).
+        passes: Every pass's parameters by pass id, for a pass that applies an earlier pass's
+            measure to other units (end users inside a reseller): see :meth:`params_of`.
     """
 
     con: duckdb.DuckDBPyConnection
-    params: Mapping[str, Any]
+    params: ParamsT
     available: frozenset[str]
-    passes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    passes: Mapping[str, object] = field(default_factory=dict)
+
+    def params_of(self, kind: type[OtherParamsT]) -> OtherParamsT:
+        """The parameters of another pass, by its ``Params`` class."""
+        return params_of(self.passes, kind)
 
     def frame(self, sql: str, **params: Any) -> pl.DataFrame:
         """Run ``sql`` with named parameters and return a Polars frame."""
@@ -104,6 +114,15 @@ def ordered_sum(terms: list[pl.Expr]) -> pl.Expr:
     for term in terms[1:]:
         total = total + term
     return total
+
+
+def params_of(passes: Mapping[str, object], kind: type[OtherParamsT]) -> OtherParamsT:
+    """The one of ``passes`` (each pass's parameters, by pass id) that is a ``kind``: a pass
+    module's ``Params`` class names its parameters, typed."""
+    found = next((params for params in passes.values() if isinstance(params, kind)), None)
+    if found is None:  # pragma: no cover - every registered pass has parameters
+        raise LookupError(f"no {kind.__qualname__} among the pass parameters")
+    return found
 
 
 def _used(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -135,12 +154,16 @@ class Pooled:
             event-weighted, maxima the largest member's, ``n_<signal>`` the accounts showing
             each signal, ``n_accounts`` the group's size).
         ordinary: The median account's level of each elicitation cue in the same logs.
-        params: The detection configuration's pass parameters, by pass id.
+        params: The investigation's pass parameters (each pass's ``Params``), by pass id.
     """
 
     figures: Mapping[str, Any]
     ordinary: Mapping[str, float]
-    params: Mapping[str, Mapping[str, Any]]
+    params: Mapping[str, object]
+
+    def params_of(self, kind: type[OtherParamsT]) -> OtherParamsT:
+        """The parameters of the pass whose ``Params`` class is ``kind``."""
+        return params_of(self.params, kind)
 
 
 @dataclass(frozen=True)
@@ -192,7 +215,7 @@ def who(n: int, of: int, verb: str) -> str:
 
 
 @dataclass(frozen=True)
-class Pass:
+class Pass(Generic[ParamsT]):
     """A registered detection pass.
 
     Attributes:
@@ -200,6 +223,8 @@ class Pass:
         title: One line for reports.
         requires: Event columns that must hold values for the pass to run.
         run: The pass itself.
+        params: Its parameters' class, built from its ``[passes.<id>]`` table (every key a
+            field, and no other: ``tests/detect/test_params.py``).
         doc: The module docstring: what it measures, why it indicates distillation, its known
             false positives and its cost.
         signals: The scored signals its output carries (a pass may score none).
@@ -208,7 +233,8 @@ class Pass:
     id: str
     title: str
     requires: tuple[str, ...]
-    run: Callable[[Context], PassOutput]
+    run: Callable[[Context[ParamsT]], PassOutput]
+    params: type[ParamsT]
     doc: str
     signals: tuple[Signal, ...] = ()
 

@@ -42,6 +42,8 @@ account; n log n in events.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, percent, ramp
@@ -81,14 +83,28 @@ GROUP BY account_no
 """
 
 
-def run(ctx: Context) -> PassOutput:
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.context_loops]`` settings (defaults, meanings: default_config.toml)."""
+
+    session_gap_s: int
+    growth_share: float
+    max_tokens_per_second: int
+    share_from: float
+    share_full: float
+    min_continuations: int
+    pace_from: float
+    pace_full: float
+
+
+def run(ctx: Context[Params]) -> PassOutput:
     """Compute continuation shares and pace against the logs' think time, and the signal."""
     p = ctx.params
     frame = ctx.frame(
         SQL,
-        session_gap_s=p["session_gap_s"],
-        growth_share=p["growth_share"],
-        max_tokens_per_second=p["max_tokens_per_second"],
+        session_gap_s=p.session_gap_s,
+        growth_share=p.growth_share,
+        max_tokens_per_second=p.max_tokens_per_second,
     )
     judged = frame.filter(pl.col("n_continuations") > 0)
     think_time = judged.select(pl.col("continuation_seconds").quantile(0.75, "lower")).item()
@@ -103,12 +119,12 @@ def run(ctx: Context) -> PassOutput:
         (pl.col("continuation_seconds") / baseline).alias("loop_pace_ratio"),
     ).with_columns(
         (
-            ramp(pl.col("continuation_share"), p["share_from"], p["share_full"])
-            * ramp(1.0 - pl.col("loop_pace_ratio").fill_null(1.0), p["pace_from"], p["pace_full"])
+            ramp(pl.col("continuation_share"), p.share_from, p.share_full)
+            * ramp(1.0 - pl.col("loop_pace_ratio").fill_null(1.0), p.pace_from, p.pace_full)
             * ramp(
                 pl.col("n_continuations").cast(pl.Float64),
-                p["min_continuations"],
-                p["min_continuations"] * 2,
+                p.min_continuations,
+                p.min_continuations * 2,
             )
         ).alias("context_loop_signal")
     )
@@ -142,6 +158,7 @@ PASS = Pass(
     title="Context loops",
     requires=("completion_tokens", "ts"),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(CONTEXT_LOOP,),
 )

@@ -23,6 +23,8 @@ Cost: one aggregation of ``event_features`` by account; linear in events.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from distillscan.detect import features
@@ -38,6 +40,17 @@ from distillscan.detect.base import (
 )
 
 HARVEST = ("asks_multiple", "asks_logprobs", "asks_reasoning", "asks_long_output")
+
+
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.cot_elicitation]`` settings (defaults, meanings: default_config.toml)."""
+
+    long_output_tokens: int
+    ordinary_quantile: float
+    min_events: int
+    evidence_per_account: int
+    family_weights: dict[str, float]
 
 
 def _sql() -> str:
@@ -81,25 +94,23 @@ def excess_over_ordinary(
     return ((pl.col(column) - baseline) / (1.0 - baseline)).clip(0.0, 1.0)
 
 
-def run(ctx: Context) -> PassOutput:
+def run(ctx: Context[Params]) -> PassOutput:
     """Compute phrase-family and harvest-parameter shares and the ``elicitation_signal``."""
     p = ctx.params
-    frame = ctx.frame(_sql(), long_output_tokens=p["long_output_tokens"])
+    frame = ctx.frame(_sql(), long_output_tokens=p.long_output_tokens)
     columns = [f"cot_{name}" for name in features.COT.names] + list(HARVEST)
-    excess = {
-        c: excess_over_ordinary(frame, c, p["ordinary_quantile"], p["min_events"]) for c in columns
-    }
-    weights = p["family_weights"]
+    excess = {c: excess_over_ordinary(frame, c, p.ordinary_quantile, p.min_events) for c in columns}
+    weights = p.family_weights
     # Noisy-OR: several families each contribute, none saturates the signal alone.
     elicited = noisy_or(
         [(weights.get(column.removeprefix("cot_"), 1.0), expr) for column, expr in excess.items()]
     )
     signals = frame.with_columns(
-        (elicited * ramp(pl.col("n_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2))
+        (elicited * ramp(pl.col("n_events").cast(pl.Float64), p.min_events, p.min_events * 2))
         .clip(0.0, 1.0)
         .alias("elicitation_signal")
     )
-    evidence = ctx.frame(EVIDENCE_SQL, per_account=p["evidence_per_account"])
+    evidence = ctx.frame(EVIDENCE_SQL, per_account=p.evidence_per_account)
     return PassOutput(signals=signals.sort("account_id"), evidence=evidence)
 
 
@@ -158,6 +169,7 @@ PASS = Pass(
     title="Chain-of-thought elicitation",
     requires=("prompt",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(ELICITATION,),
 )

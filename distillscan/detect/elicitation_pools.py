@@ -49,6 +49,8 @@ events. Logs without prompt text skip the pass.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from distillscan.detect.base import (
@@ -160,19 +162,37 @@ QUALIFY row_number() OVER (PARTITION BY e.account_id ORDER BY e.ts, e.event_id) 
 """
 
 
-def run(ctx: Context) -> PassOutput:
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.elicitation_pools]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_chars: int
+    max_chars: int
+    max_account_fraction: float
+    min_common_accounts: int
+    fanout: int
+    min_shared_phrasings: int
+    phrasings_for_full_link: int
+    overlap_from: float
+    overlap_full: float
+    share_from: float
+    share_full: float
+    evidence_per_account: int
+
+
+def run(ctx: Context[Params]) -> PassOutput:
     """Find the wrappers, count the shared ones, and link accounts that share a pool."""
     p = ctx.params
-    ctx.execute(WRAPPERS_SQL, min_chars=p["min_chars"], max_chars=p["max_chars"])
+    ctx.execute(WRAPPERS_SQL, min_chars=p.min_chars, max_chars=p.max_chars)
     ctx.execute(EVENTS_SQL)
     ctx.execute(
         USES_SQL,
-        min_common_accounts=p["min_common_accounts"],
-        max_account_fraction=p["max_account_fraction"],
+        min_common_accounts=p.min_common_accounts,
+        max_account_fraction=p.max_account_fraction,
     )
     shares = ctx.frame(ACCOUNT_SQL)
-    pairs = ctx.frame(PAIRS_SQL, fanout=p["fanout"], min_shared_phrasings=p["min_shared_phrasings"])
-    share_weight = ramp(pl.col("phrasing_share"), p["share_from"], p["share_full"])
+    pairs = ctx.frame(PAIRS_SQL, fanout=p.fanout, min_shared_phrasings=p.min_shared_phrasings)
+    share_weight = ramp(pl.col("phrasing_share"), p.share_from, p.share_full)
     weighted = (
         pairs.join(
             shares.select("account_id", share_weight.alias("share_a")),
@@ -186,8 +206,8 @@ def run(ctx: Context) -> PassOutput:
         )
         .with_columns(
             (
-                ramp(pl.col("shared_phrasings").cast(pl.Float64), 0.0, p["phrasings_for_full_link"])
-                * ramp(pl.col("jaccard"), p["overlap_from"], p["overlap_full"])
+                ramp(pl.col("shared_phrasings").cast(pl.Float64), 0.0, p.phrasings_for_full_link)
+                * ramp(pl.col("jaccard"), p.overlap_from, p.overlap_full)
                 * pl.min_horizontal("share_a", "share_b")
             ).alias("weight")
         )
@@ -221,7 +241,7 @@ def run(ctx: Context) -> PassOutput:
         .sort("account_id")
     )
     ctx.con.register("phrasing_linked", partners.select("account_id").to_arrow())
-    evidence = ctx.frame(EVIDENCE_SQL, per_account=p["evidence_per_account"])
+    evidence = ctx.frame(EVIDENCE_SQL, per_account=p.evidence_per_account)
     ctx.con.unregister("phrasing_linked")
     ctx.drop("phrasing_uses", "phrasing_events", "phrasing_prompts")
     return PassOutput(signals=signals, edges=edges, evidence=evidence)
@@ -232,5 +252,6 @@ PASS = Pass(
     title="Elicitation pools",
     requires=("prompt",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
 )

@@ -29,6 +29,7 @@ Cost: one aggregation of events by (account, entity) for each kind; linear in ev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -47,6 +48,19 @@ from distillscan.detect.base import (
 
 #: An address's /24 (IPv4) or /64 (IPv6) prefix: the network a host or a NAT sits in.
 PREFIX_SQL = network_sql("source_ip", 3, 4)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.infrastructure]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_share: float
+    full_share: float
+    max_account_fraction: float
+    min_common_accounts: int
+    burst_minutes: int
+    burst_accounts: int
+    kind_weights: dict[str, float]
 
 
 def traffic_entities_sql(events: str) -> str:
@@ -115,28 +129,28 @@ WHERE false
 """
 
 
-def run(ctx: Context) -> PassOutput:
+def run(ctx: Context[Params]) -> PassOutput:
     """Find rare shared entities, the ``infra_signal`` and infrastructure links."""
     p = ctx.params
     if not has_view(ctx.con, "account_meta"):
         ctx.con.execute(ACCOUNT_META_FALLBACK)
     ctx.execute(
         ENTITY_SQL,
-        min_share=p["min_share"],
-        burst_minutes=p["burst_minutes"],
-        burst_accounts=p["burst_accounts"],
-        min_common_accounts=p["min_common_accounts"],
-        max_account_fraction=p["max_account_fraction"],
+        min_share=p.min_share,
+        burst_minutes=p.burst_minutes,
+        burst_accounts=p.burst_accounts,
+        min_common_accounts=p.min_common_accounts,
+        max_account_fraction=p.max_account_fraction,
     )
     entities = ctx.frame("SELECT * FROM infra_entities ORDER BY kind, entity, account_id")
-    weights = p["kind_weights"]
+    weights = p.kind_weights
     # How identifying a shared entity is: its kind, its rarity, and how much of the account's
     # traffic it carries. An address a rotating pool hands out for 2 requests of 40 is a
     # coincidence of the pool, not the account's machine.
     strength = (
         pl.col("rarity")
         * pl.col("kind").replace_strict(weights, default=0.5)
-        * ramp(pl.col("share"), p["min_share"], p["full_share"])
+        * ramp(pl.col("share"), p.min_share, p.full_share)
     )
     per_account = (
         entities.group_by("account_id", "kind")
@@ -242,6 +256,7 @@ PASS = Pass(
     title="Shared infrastructure",
     requires=(),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(INFRA,),
 )

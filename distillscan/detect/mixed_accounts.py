@@ -29,6 +29,8 @@ Cost: one aggregation of ``event_features`` by (account, end user); linear in ev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from distillscan.db import has_table
@@ -61,10 +63,24 @@ GROUP BY f.account_id, f.end_user_id
 """
 
 
-def run(ctx: Context) -> PassOutput:
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.mixed_accounts]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_end_users: int
+    min_end_user_score: float
+    min_end_user_events: int
+    min_single_shot_share: float
+    min_contamination_for_mixed: float
+    max_contamination_for_mixed: float
+    product_agent_share: list[float]
+    min_tenant_end_users: int
+
+
+def run(ctx: Context[Params]) -> PassOutput:
     """Score end users inside multi-tenant accounts; return contamination per account."""
     p = ctx.params
-    users = ctx.frame(SQL, min_end_users=p["min_end_users"])
+    users = ctx.frame(SQL, min_end_users=p.min_end_users)
     if users.is_empty():
         return PassOutput(
             signals=pl.DataFrame(schema={"account_id": pl.String}),
@@ -83,15 +99,15 @@ def run(ctx: Context) -> PassOutput:
             pl.max_horizontal(
                 ramp(pl.col("elicitation_excess"), 0.15, 0.45)
                 * ramp(pl.col("n_capabilities").cast(pl.Float64), 2.0, 5.0)
-                * ramp(pl.col("single_shot_share"), p["min_single_shot_share"], 0.95),
+                * ramp(pl.col("single_shot_share"), p.min_single_shot_share, 0.95),
                 pl.col("agentic_signal").fill_null(0.0)
-                * (1.0 - ramp(usual_agent_share.fill_null(0.0), *p["product_agent_share"])),
+                * (1.0 - ramp(usual_agent_share.fill_null(0.0), *p.product_agent_share)),
             ).alias("end_user_score")
         )
         .with_columns(
             (
-                (pl.col("end_user_score") >= p["min_end_user_score"])
-                & (pl.col("n_events") >= p["min_end_user_events"])
+                (pl.col("end_user_score") >= p.min_end_user_score)
+                & (pl.col("n_events") >= p.min_end_user_events)
             ).alias("implicated")
         )
     )
@@ -116,9 +132,9 @@ def run(ctx: Context) -> PassOutput:
         )
         .with_columns(
             (
-                (pl.col("implicated_end_users").list.len() >= p["min_tenant_end_users"])
-                & (pl.col("contamination_share") >= p["min_contamination_for_mixed"])
-                & (pl.col("contamination_share") < p["max_contamination_for_mixed"])
+                (pl.col("implicated_end_users").list.len() >= p.min_tenant_end_users)
+                & (pl.col("contamination_share") >= p.min_contamination_for_mixed)
+                & (pl.col("contamination_share") < p.max_contamination_for_mixed)
             ).alias("is_mixed")
         )
         .with_columns(
@@ -132,10 +148,10 @@ def run(ctx: Context) -> PassOutput:
     return PassOutput(signals=accounts.sort("account_id"))
 
 
-def _agentic(ctx: Context) -> pl.DataFrame:
+def _agentic(ctx: Context[Params]) -> pl.DataFrame:
     """Each end user's ``agentic_signal``, against the pace the agentic pass measured."""
-    params = ctx.passes.get("agentic_harvest")
-    if params is None or not has_table(ctx.con, agentic_harvest.BASELINE_TABLE):
+    params = ctx.params_of(agentic_harvest.Params)
+    if not has_table(ctx.con, agentic_harvest.BASELINE_TABLE):
         return pl.DataFrame(
             schema={
                 "account_id": pl.String,
@@ -154,7 +170,7 @@ def _agentic(ctx: Context) -> pl.DataFrame:
         "end_user_id",
         "agentic_signal",
         "agent_share",
-        (pl.col("n_text_events") >= 2 * params["min_events"]).alias("agentic_trusted"),
+        (pl.col("n_text_events") >= 2 * params.min_events).alias("agentic_trusted"),
     )
 
 
@@ -163,5 +179,6 @@ PASS = Pass(
     title="Mixed (multi-tenant) accounts",
     requires=("end_user_id", "prompt"),
     run=run,
+    params=Params,
     doc=__doc__ or "",
 )

@@ -24,6 +24,7 @@ Cost: one aggregation of ``events`` by account; linear in events.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -40,11 +41,20 @@ GROUP BY account_id
 """
 
 
-def run(ctx: Context) -> PassOutput:
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.output_shape]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_events: int
+    ratio_from: float
+    ratio_full: float
+
+
+def run(ctx: Context[Params]) -> PassOutput:
     """Compute answer-to-question ratios against the population's and ``output_shape_signal``."""
     p = ctx.params
     frame = ctx.frame(SQL)
-    trusted = frame.filter(pl.col("n_token_events") >= p["min_events"])
+    trusted = frame.filter(pl.col("n_token_events") >= p.min_events)
     median = trusted.select(pl.col("answer_ratio").median()).item() if trusted.height else None
     if not median:
         return PassOutput(
@@ -57,10 +67,10 @@ def run(ctx: Context) -> PassOutput:
         (
             ramp(
                 (pl.col("answer_ratio") / population).log(2),
-                math.log2(p["ratio_from"]),
-                math.log2(p["ratio_full"]),
+                math.log2(p.ratio_from),
+                math.log2(p.ratio_full),
             )
-            * ramp(pl.col("n_token_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2)
+            * ramp(pl.col("n_token_events").cast(pl.Float64), p.min_events, p.min_events * 2)
         ).alias("output_shape_signal"),
     ).drop("n_token_events")
     notes = (
@@ -94,6 +104,7 @@ PASS = Pass(
     title="Output shape",
     requires=("completion_tokens",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(OUTPUT_SHAPE,),
 )

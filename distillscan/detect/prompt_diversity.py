@@ -21,6 +21,7 @@ Cost: one aggregation of ``event_features`` by account; linear in events.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -35,6 +36,17 @@ from distillscan.detect.base import (
     percent,
     ramp,
 )
+
+
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.prompt_diversity]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_capability_share: float
+    narrow_capabilities: int
+    broad_capabilities: int
+    conversational_share: float
+    min_events: int
 
 
 def _sql() -> str:
@@ -56,7 +68,7 @@ def _sql() -> str:
     """
 
 
-def run(ctx: Context) -> PassOutput:
+def run(ctx: Context[Params]) -> PassOutput:
     """Compute capability shares, breadth and the ``breadth_signal``."""
     p = ctx.params
     frame = ctx.frame(_sql())
@@ -80,7 +92,7 @@ def run(ctx: Context) -> PassOutput:
         frame.join(skeletons, on="account_id", how="left")
         .with_columns(
             pl.sum_horizontal(
-                [(pl.col(c) >= p["min_capability_share"]).cast(pl.Int32) for c in caps]
+                [(pl.col(c) >= p.min_capability_share).cast(pl.Int32) for c in caps]
             ).alias("n_capabilities"),
             pl.when(total > 0).then(entropy).otherwise(0.0).alias("capability_entropy"),
             (pl.col("top_skeleton_events") / pl.col("n_text_events")).alias("top_skeleton_share"),
@@ -89,14 +101,12 @@ def run(ctx: Context) -> PassOutput:
             (
                 ramp(
                     pl.col("n_capabilities").cast(pl.Float64),
-                    p["narrow_capabilities"],
-                    p["broad_capabilities"],
+                    p.narrow_capabilities,
+                    p.broad_capabilities,
                 )
                 * ramp(pl.col("capability_entropy"), 0.25, 0.6)
-                * ramp(pl.col("single_shot_share"), p["conversational_share"], 0.95)
-                * ramp(
-                    pl.col("n_text_events").cast(pl.Float64), p["min_events"], p["min_events"] * 2
-                )
+                * ramp(pl.col("single_shot_share"), p.conversational_share, 0.95)
+                * ramp(pl.col("n_text_events").cast(pl.Float64), p.min_events, p.min_events * 2)
             ).alias("breadth_signal")
         )
     )
@@ -128,6 +138,7 @@ PASS = Pass(
     title="Prompt diversity and depth",
     requires=("prompt",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(BREADTH,),
 )

@@ -27,6 +27,7 @@ linear in events.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -79,14 +80,30 @@ GROUP BY w.account_id, w.new_model
 """
 
 
-def run(ctx: Context) -> PassOutput:
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.release_pivot]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_age_hours: int
+    window_hours: int
+    lookback_hours: int
+    min_excess: float
+    full_excess: float
+    min_window_events: int
+    min_window_hours: int
+    min_before_events: int
+    min_persist_share: float
+    full_persist_share: float
+
+
+def run(ctx: Context[Params]) -> PassOutput:
     """Compute per-account pivot shares for each new model and the ``pivot_signal``."""
     p = ctx.params
     frame = ctx.frame(
         SQL,
-        min_age_hours=p["min_age_hours"],
-        window_hours=p["window_hours"],
-        lookback_hours=p["lookback_hours"],
+        min_age_hours=p.min_age_hours,
+        window_hours=p.window_hours,
+        lookback_hours=p.lookback_hours,
     )
     notes: tuple[str, ...] = ()
     if frame.is_empty():
@@ -96,26 +113,26 @@ def run(ctx: Context) -> PassOutput:
         (
             ramp(
                 pl.col("new_model_share") - pl.col("population_share"),
-                p["min_excess"],
-                p["full_excess"],
+                p.min_excess,
+                p.full_excess,
             )
             * ramp(
                 pl.col("n_window").cast(pl.Float64),
-                p["min_window_events"],
-                p["min_window_events"] * 3,
+                p.min_window_events,
+                p.min_window_events * 3,
             )
             # A move runs over hours; one benchmark burst on release day is a trial.
             * ramp(
                 pl.col("n_window_hours").cast(pl.Float64),
-                p["min_window_hours"],
-                p["min_window_hours"] * 2,
+                p.min_window_hours,
+                p.min_window_hours * 2,
             )
-            * (pl.col("n_before") >= p["min_before_events"]).cast(pl.Float64)
+            * (pl.col("n_before") >= p.min_before_events).cast(pl.Float64)
             # No traffic after the window (the logs end): the pivot cannot be checked, keep it.
             * ramp(
                 pl.col("after_share").fill_null(1.0),
-                p["min_persist_share"],
-                p["full_persist_share"],
+                p.min_persist_share,
+                p.full_persist_share,
             )
         ).alias("pivot_signal")
     )
@@ -187,6 +204,7 @@ PASS = Pass(
     title="Release pivot",
     requires=("model",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(PIVOT,),
 )

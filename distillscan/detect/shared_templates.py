@@ -43,6 +43,8 @@ table is at most ``fanout`` pairs per (account, fingerprint); linear in events.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from distillscan.detect.base import (
@@ -157,20 +159,36 @@ QUALIFY row_number() OVER (PARTITION BY e.account_id ORDER BY e.ts, e.event_id) 
 """
 
 
-def run(ctx: Context) -> PassOutput:
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.shared_templates]`` settings (defaults, meanings: default_config.toml)."""
+
+    max_account_fraction: float
+    min_common_accounts: int
+    fanout: int
+    min_shared_keys: int
+    keys_for_full_link: int
+    partners_for_full_signal: int
+    min_shared_system_prompts: int
+    harness_overlap_from: float
+    harness_overlap_full: float
+    evidence_per_account: int
+
+
+def run(ctx: Context[Params]) -> PassOutput:
     """Count shared fingerprints, find template partners and link them."""
     p = ctx.params
     ctx.execute(
         USES_SQL,
-        min_common_accounts=p["min_common_accounts"],
-        max_account_fraction=p["max_account_fraction"],
+        min_common_accounts=p.min_common_accounts,
+        max_account_fraction=p.max_account_fraction,
     )
-    ctx.execute(PAIRS_SQL, fanout=p["fanout"], min_shared_keys=p["min_shared_keys"])
+    ctx.execute(PAIRS_SQL, fanout=p.fanout, min_shared_keys=p.min_shared_keys)
     accounts = ctx.frame(ACCOUNT_SQL)
     signals = accounts.with_columns(
         (
             ramp(pl.col("template_share"), 0.1, 0.6)
-            * ramp(pl.col("template_partners").cast(pl.Float64), 0.0, p["partners_for_full_signal"])
+            * ramp(pl.col("template_partners").cast(pl.Float64), 0.0, p.partners_for_full_signal)
         ).alias("template_signal")
     )
     pairs = ctx.frame("SELECT * FROM template_pairs ORDER BY account_a, account_b")
@@ -178,22 +196,20 @@ def run(ctx: Context) -> PassOutput:
         "account_a",
         "account_b",
         pl.lit("template").alias("kind"),
-        ramp(pl.col("shared_keys").cast(pl.Float64), 0.0, p["keys_for_full_link"]).alias("weight"),
+        ramp(pl.col("shared_keys").cast(pl.Float64), 0.0, p.keys_for_full_link).alias("weight"),
         pl.format("share {} prompt skeletons", "shared_keys").alias("detail"),
     )
     harness = (
         ctx.frame(
             HARNESS_SQL,
-            fanout=p["fanout"],
-            min_shared_system_prompts=p["min_shared_system_prompts"],
+            fanout=p.fanout,
+            min_shared_system_prompts=p.min_shared_system_prompts,
         )
         .select(
             "account_a",
             "account_b",
             pl.lit("harness").alias("kind"),
-            ramp(pl.col("jaccard"), p["harness_overlap_from"], p["harness_overlap_full"]).alias(
-                "weight"
-            ),
+            ramp(pl.col("jaccard"), p.harness_overlap_from, p.harness_overlap_full).alias("weight"),
             pl.format(
                 "share {} system prompts ({}% of their sets)",
                 "shared_prompts",
@@ -202,7 +218,7 @@ def run(ctx: Context) -> PassOutput:
         )
         .filter(pl.col("weight") > 0)
     )
-    evidence = ctx.frame(EVIDENCE_SQL, per_account=p["evidence_per_account"])
+    evidence = ctx.frame(EVIDENCE_SQL, per_account=p.evidence_per_account)
     ctx.drop("template_pairs")  # template_uses stays: later passes read it
     return PassOutput(
         signals=signals.sort("account_id"), edges=pl.concat([edges, harness]), evidence=evidence
@@ -232,6 +248,7 @@ PASS = Pass(
     title="Shared templates",
     requires=("prompt",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(TEMPLATE,),
 )

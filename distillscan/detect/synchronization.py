@@ -26,6 +26,8 @@ accounts and blocks, and one bit operation per candidate pair (pairs are linear 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from distillscan.db import has_table
@@ -111,26 +113,37 @@ WHERE c.sync_score >= $min_sync_score
 """
 
 
-def run(ctx: Context) -> PassOutput:
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.synchronization]`` settings (defaults, meanings: default_config.toml)."""
+
+    bin_minutes: int
+    start_window_minutes: int
+    fanout: int
+    min_active_bins: int
+    min_sync_score: float
+
+
+def run(ctx: Context[Params]) -> PassOutput:
     """Score candidate pairs for synchronized activity; return sync links and per-account peaks."""
     p = ctx.params
     if not has_table(ctx.con, "template_uses"):
         ctx.con.execute(
             "CREATE TEMP TABLE template_uses (account_id VARCHAR, key UBIGINT, kind VARCHAR)"
         )
-    span = ctx.frame(SPAN_SQL, bin_minutes=p["bin_minutes"]).row(0, named=True)
+    span = ctx.frame(SPAN_SQL, bin_minutes=p.bin_minutes).row(0, named=True)
     if span["n_bins"] is None:
         return PassOutput(signals=pl.DataFrame(schema={"account_id": pl.String}))
     ctx.execute(
         SQL,
-        bin_minutes=p["bin_minutes"],
+        bin_minutes=p.bin_minutes,
         first_bin_s=span["first_bin_s"],
         last_bin=span["n_bins"] - 1,
-        start_minutes=p["start_window_minutes"],
-        fanout=p["fanout"],
-        min_active_bins=p["min_active_bins"],
+        start_minutes=p.start_window_minutes,
+        fanout=p.fanout,
+        min_active_bins=p.min_active_bins,
     )
-    strong = ctx.frame(PAIR_SQL, n_bins=span["n_bins"], min_sync_score=p["min_sync_score"])
+    strong = ctx.frame(PAIR_SQL, n_bins=span["n_bins"], min_sync_score=p.min_sync_score)
     edges = strong.select(
         "account_a",
         "account_b",
@@ -190,6 +203,7 @@ PASS = Pass(
     title="Cross-account synchronization",
     requires=("ts",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(SYNC,),
 )

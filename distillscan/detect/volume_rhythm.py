@@ -22,6 +22,8 @@ Linear in events.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from distillscan.detect.base import Context, Pass, PassOutput, Pooled, Signal, percent, ramp
@@ -90,6 +92,15 @@ GROUP BY ALL
 """
 
 
+@dataclass(frozen=True)
+class Params:
+    """The ``[passes.volume_rhythm]`` settings (defaults, meanings: default_config.toml)."""
+
+    session_gap_s: int
+    quiet_share_human: float
+    min_events: int
+
+
 def quiet_share(hours: pl.DataFrame, window: int = 8) -> pl.DataFrame:
     """Share of each account's events in its quietest ``window`` consecutive hours (circular).
 
@@ -110,18 +121,18 @@ def quiet_share(hours: pl.DataFrame, window: int = 8) -> pl.DataFrame:
     )
 
 
-def run(ctx: Context) -> PassOutput:
+def run(ctx: Context[Params]) -> PassOutput:
     """Compute volume and rhythm figures and the ``automation_signal``."""
     p = ctx.params
-    accounts = ctx.frame(SQL, session_gap_s=p["session_gap_s"])
+    accounts = ctx.frame(SQL, session_gap_s=p.session_gap_s)
     quiet = quiet_share(ctx.frame(HOURS_SQL))
     flat = 8 / 24
     signals = accounts.join(quiet, on="account_id", how="left").with_columns(
         # Round the clock: the quietest 8 hours carry close to a third of the traffic.
-        ramp(pl.col("quiet_hours_share"), p["quiet_share_human"], flat * 0.85).alias(
+        ramp(pl.col("quiet_hours_share"), p.quiet_share_human, flat * 0.85).alias(
             "round_the_clock"
         ),
-        ramp(pl.col("n_events"), p["min_events"], p["min_events"] * 4).alias("volume_confidence"),
+        ramp(pl.col("n_events"), p.min_events, p.min_events * 4).alias("volume_confidence"),
     )
     signals = signals.with_columns(
         (pl.col("round_the_clock") * pl.col("volume_confidence")).alias("automation_signal")
@@ -132,7 +143,7 @@ def run(ctx: Context) -> PassOutput:
 def describe(pooled: Pooled) -> str:
     """Traffic in the quietest hours against a person's, and the busiest minute."""
     f = pooled.figures
-    human = float(pooled.params["volume_rhythm"]["quiet_share_human"])
+    human = pooled.params_of(Params).quiet_share_human
     return (
         f"{percent(f['quiet_hours_share'])} of traffic in the quietest 8 hours of the day "
         f"(a person: about {percent(human)}); peak {int(f['peak_per_minute'])} "
@@ -155,6 +166,7 @@ PASS = Pass(
     title="Volume and rhythm",
     requires=("ts",),
     run=run,
+    params=Params,
     doc=__doc__ or "",
     signals=(AUTOMATION,),
 )

@@ -22,7 +22,7 @@ from typing import Any, TypedDict
 import duckdb
 import polars as pl
 
-from distillscan.detect import SIGNALS
+from distillscan.detect import SIGNALS, infrastructure
 from distillscan.errors import CaseError
 from distillscan.investigate import Investigation
 from distillscan.report import facts
@@ -45,7 +45,6 @@ from distillscan.report.model import (
     evidence_rows,
     example_of,
     instant,
-    pass_parameters,
     rounded,
     signal_rows,
     template_of,
@@ -234,7 +233,6 @@ def account_detail(investigation: Investigation, account_id: str) -> AccountDeta
     row = own_row.row(0, named=True)
     account_id = row["account_id"]
     config = load_record(investigation.case).get("config") or {}
-    params = pass_parameters(config)
     base = baselines(investigation, config)
     pivot_model: str | None = row.get("pivot_model") if (row.get("pivot_signal") or 0) else None
     scope = facts.Scope(
@@ -252,7 +250,7 @@ def account_detail(investigation: Investigation, account_id: str) -> AccountDeta
                 con,
                 scope,
                 accounts,
-                min_share=float(params["infrastructure"]["min_share"]),
+                min_share=base.params_of(infrastructure.Params).min_share,
                 min_accounts=1,
             ).get(account_id, []),
             evidence_rows(con, _evidence_of(investigation.evidence, account_id)),

@@ -25,8 +25,16 @@ import polars as pl
 
 from distillscan import __version__
 from distillscan.config import Config, defaults
-from distillscan.detect import PASSES, SIGNAL_PASSES, SIGNALS
-from distillscan.detect.base import Pooled
+from distillscan.detect import (
+    PASSES,
+    SIGNAL_PASSES,
+    SIGNALS,
+    cot_elicitation,
+    infrastructure,
+    parameters,
+    shared_templates,
+)
+from distillscan.detect.base import ParamsT, Pooled, params_of
 from distillscan.detect.cot_elicitation import ORDINARY_COLUMNS
 from distillscan.investigate import Investigation
 from distillscan.report import facts
@@ -698,28 +706,24 @@ class Baselines:
 
     Attributes:
         ordinary: The median account's share of each elicitation cue in these logs.
-        params: The pass parameters the investigation ran with, by pass id.
+        params: The pass parameters the investigation ran with (each pass's ``Params``), by
+            pass id; see :meth:`params_of`.
         skipped: Signals whose pass did not run, with the reason.
     """
 
     ordinary: dict[str, float]
-    params: dict[str, dict[str, Any]]
+    params: dict[str, object]
     skipped: dict[str, str]
 
-
-def pass_parameters(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The pass parameters of ``config`` (a stored investigation's), each pass's missing keys
-    taken from the defaults: a record written by an earlier version may lack newer keys."""
-    stored = config.get("passes", {})
-    return {
-        pass_id: {**params, **stored.get(pass_id, {})}
-        for pass_id, params in defaults()["passes"].items()
-    }
+    def params_of(self, kind: type[ParamsT]) -> ParamsT:
+        """The parameters of the pass whose ``Params`` class is ``kind``."""
+        return params_of(self.params, kind)
 
 
 def baselines(investigation: Investigation, config: dict[str, Any]) -> Baselines:
     """The baselines of one investigation (its configuration, its accounts, its passes)."""
-    params = pass_parameters(config)
+    # A record written by an earlier version may lack newer keys: they take their defaults.
+    params = parameters(config.get("passes", {}))
     skipped_passes = {
         str(p["id"]): str(p.get("skipped") or "skipped")
         for p in investigation.passes
@@ -727,7 +731,7 @@ def baselines(investigation: Investigation, config: dict[str, Any]) -> Baselines
     }
     return Baselines(
         ordinary=ordinary_levels(
-            investigation.accounts, int(params["cot_elicitation"]["min_events"])
+            investigation.accounts, params_of(params, cot_elicitation.Params).min_events
         ),
         params=params,
         skipped={
@@ -810,19 +814,22 @@ def _campaigns(
         },
         release_model=pivots,
     )
+    base = baselines(investigation, config)
     timelines = facts.timelines(con, scope)
     templates = facts.templates(
-        con, scope, limit=limits[0], common_accounts=common_accounts(config, accounts.height)
+        con,
+        scope,
+        limit=limits[0],
+        common_accounts=common_accounts(base.params_of(shared_templates.Params), accounts.height),
     )
     entities = facts.infrastructure(
         con,
         scope,
         accounts,
-        min_share=float(config["passes"]["infrastructure"]["min_share"]),
+        min_share=base.params_of(infrastructure.Params).min_share,
         limit=limits[1],
     )
     evidence = evidence_rows(con, investigation.evidence)
-    base = baselines(investigation, config)
     result: list[Campaign] = []
     for row in frame.iter_rows(named=True):
         cid = row["campaign_id"]
@@ -1150,14 +1157,11 @@ def _iso(value: Any) -> str | None:
     return instant(datetime.fromisoformat(value)) if isinstance(value, str) else None
 
 
-def common_accounts(config: dict[str, Any], n_accounts: int) -> int:
+def common_accounts(params: shared_templates.Params, n_accounts: int) -> int:
     """Above this many accounts a prompt skeleton is common, as the ``shared_templates`` pass
     decides (``max_account_fraction`` of the accounts, but never below ``min_common_accounts``).
     """
-    params = config.get("passes", {}).get("shared_templates", {})
-    fraction = float(params.get("max_account_fraction", 0.25))
-    floor = int(params.get("min_common_accounts", 25))
-    return max(floor, int(fraction * n_accounts))
+    return max(params.min_common_accounts, int(params.max_account_fraction * n_accounts))
 
 
 def template_of(row: dict[str, Any]) -> Template:

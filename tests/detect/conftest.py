@@ -13,7 +13,7 @@ import pytest
 
 from distillscan.case import connect
 from distillscan.config import defaults
-from distillscan.detect import features
+from distillscan.detect import features, parameters
 from distillscan.detect.base import Context
 from distillscan.schema import EVENTS_ARROW_SCHEMA
 
@@ -63,11 +63,14 @@ def events_con() -> EventsFactory:
     return build
 
 
-def context(con: duckdb.DuckDBPyConnection, pass_id: str, **overrides: Any) -> Context:
+def context(con: duckdb.DuckDBPyConnection, pass_id: str, **overrides: Any) -> Context[Any]:
     """A pass context with the default parameters (optionally overridden)."""
-    passes = defaults()["passes"]
-    params = dict(passes[pass_id])
-    params.update(overrides)
+    tables = defaults()["passes"]
+    tables[pass_id].update(overrides)
+    passes = parameters(tables)
     return Context(
-        con=con, params=params, available=frozenset({"prompt", "ts", "model"}), passes=passes
+        con=con,
+        params=passes[pass_id],
+        available=frozenset({"prompt", "ts", "model"}),
+        passes=passes,
     )

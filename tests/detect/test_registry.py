@@ -6,6 +6,7 @@ import json
 import os
 import pkgutil
 from pathlib import Path
+from typing import get_origin, get_type_hints
 
 import polars as pl
 import pytest
@@ -15,7 +16,7 @@ from distillscan.config import defaults
 from distillscan.detect.base import FAMILIES, Pooled
 from distillscan.errors import ConfigError
 from distillscan.report.drilldown import FIGURES
-from distillscan.report.model import pass_parameters, pooled_figures
+from distillscan.report.model import pooled_figures
 from distillscan.scoring import family_weights
 
 NOT_PASSES = {"base", "features", "text_cache"}
@@ -39,6 +40,27 @@ def test_every_pass_has_a_config_table() -> None:
     assert set(config["passes"]) == {p.id for p in detect.PASSES}
 
 
+def test_each_pass_params_name_its_settings_with_their_types() -> None:
+    """``Params`` and the ``[passes.<id>]`` table agree key for key, and each default is of
+    the field's type: a setting the code no longer reads, or reads under another name, fails
+    here rather than being silently ignored."""
+    tables = defaults()["passes"]
+    for registered in detect.PASSES:
+        hints = get_type_hints(registered.params)
+        assert set(hints) == set(tables[registered.id]), registered.id
+        for name, value in tables[registered.id].items():
+            assert isinstance(value, get_origin(hints[name]) or hints[name]), (registered.id, name)
+
+
+def test_params_of_an_older_record_take_the_defaults_for_newer_keys() -> None:
+    tables = defaults()["passes"]
+    del tables["synchronization"]["min_sync_score"]
+    tables["synchronization"]["retired_setting"] = 1
+    params = detect.parameters({"synchronization": tables["synchronization"]})
+    shipped = detect.parameters(defaults()["passes"])
+    assert params == shipped
+
+
 def test_every_signal_is_weighted_in_its_family() -> None:
     config = defaults()["scoring"]
     for family in FAMILIES:
@@ -57,7 +79,7 @@ def test_every_signal_describes_its_figures() -> None:
     """A signal the report cannot put into words fails here, not silently in the report."""
     frame = pl.DataFrame({"account_id": ["a", "b"], "n_events": [10, 30]})
     figures = pooled_figures(frame)
-    pooled = Pooled(figures=figures, ordinary={}, params=pass_parameters(defaults()))
+    pooled = Pooled(figures=figures, ordinary={}, params=detect.parameters(defaults()["passes"]))
     for signal in detect.SIGNALS:
         sentence = signal.describe(pooled)
         assert isinstance(sentence, str) and sentence, signal.id
