@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -76,6 +76,21 @@ class _UnionFind:
             self.parent[high] = low
 
 
+@dataclass(frozen=True)
+class Params:
+    """The ``[linking]`` settings (defaults, meanings: default_config.toml)."""
+
+    min_member_content: float
+    min_campaign_accounts: int
+    min_campaign_score: float
+    min_member_operations: float
+    coordination_accounts: int
+    thin_events: int
+    min_attached_content: float
+    min_attach_strength: float
+    min_edge_weight: dict[str, float]
+
+
 def components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Map each account in ``edges`` to its component's representative (smallest id)."""
     sets = _UnionFind()
@@ -106,13 +121,11 @@ def link(
         ``severity`` raised for campaign members; and one row per reported campaign with its
         members, size, coordination, content, operations, score and severity.
     """
-    p = config["linking"]
-    eligible = _unless_mixed(accounts).filter(pl.col("content") >= p["min_member_content"])
+    p = Params(**config["linking"])
+    eligible = _unless_mixed(accounts).filter(pl.col("content") >= p.min_member_content)
     joining = edges.filter(
         pl.col("weight")
-        >= pl.col("kind").replace_strict(
-            p["min_edge_weight"], default=None, return_dtype=pl.Float64
-        )
+        >= pl.col("kind").replace_strict(p.min_edge_weight, default=None, return_dtype=pl.Float64)
     )
     strong = (
         joining.join(eligible, left_on="account_a", right_on="account_id", how="semi")
@@ -148,7 +161,7 @@ def link(
         .join(edge_strength, on="root", how="left")
         .with_columns(
             (
-                ramp(pl.col("n_accounts").cast(pl.Float64), 1.0, p["coordination_accounts"])
+                ramp(pl.col("n_accounts").cast(pl.Float64), 1.0, p.coordination_accounts)
                 * pl.col("edge_strength").fill_null(0.0)
             ).alias("coordination")
         )
@@ -159,10 +172,10 @@ def link(
         )
         .with_columns((pl.col("content") * pl.col("operations")).alias("score"))
         .filter(
-            (pl.col("n_accounts") >= p["min_campaign_accounts"])
-            & (pl.col("score") >= p["min_campaign_score"])
+            (pl.col("n_accounts") >= p.min_campaign_accounts)
+            & (pl.col("score") >= p.min_campaign_score)
             # Links form a group; its accounts must also run like a campaign on their own.
-            & (pl.col("member_operations") >= p["min_member_operations"])
+            & (pl.col("member_operations") >= p.min_member_operations)
         )
     )
     groups = _with_attached(groups, accounts, joining, p)
@@ -185,7 +198,7 @@ def link(
 
 
 def _with_attached(
-    groups: pl.DataFrame, accounts: pl.DataFrame, joining: pl.DataFrame, p: dict[str, Any]
+    groups: pl.DataFrame, accounts: pl.DataFrame, joining: pl.DataFrame, p: Params
 ) -> pl.DataFrame:
     """Reported groups with the accounts their evidence speaks for (see the module docstring).
 
@@ -198,8 +211,7 @@ def _with_attached(
         _unless_mixed(accounts)
         .join(core, on="account_id", how="anti")
         .filter(
-            (pl.col("n_events") < p["thin_events"])
-            | (pl.col("content") >= p["min_attached_content"])
+            (pl.col("n_events") < p.thin_events) | (pl.col("content") >= p.min_attached_content)
         )
     )
     if "n_end_users" in candidates.columns:
@@ -222,7 +234,7 @@ def _with_attached(
         .group_by("account_a", "root")
         # Sorted before summing: the same bits on every run.
         .agg(pl.col("weight").sort().sum().alias("strength"))
-        .filter(pl.col("strength") >= p["min_attach_strength"])
+        .filter(pl.col("strength") >= p.min_attach_strength)
         .sort("strength", "root", descending=[True, False])
         .group_by("account_a", maintain_order=True)
         .first()

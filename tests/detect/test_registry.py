@@ -11,7 +11,7 @@ from typing import get_origin, get_type_hints
 import polars as pl
 import pytest
 
-from distillscan import detect
+from distillscan import detect, linking
 from distillscan.config import defaults
 from distillscan.detect.base import FAMILIES, Pooled
 from distillscan.errors import ConfigError
@@ -44,12 +44,13 @@ def test_each_pass_params_name_its_settings_with_their_types() -> None:
     """``Params`` and the ``[passes.<id>]`` table agree key for key, and each default is of
     the field's type: a setting the code no longer reads, or reads under another name, fails
     here rather than being silently ignored."""
-    tables = defaults()["passes"]
-    for registered in detect.PASSES:
-        hints = get_type_hints(registered.params)
-        assert set(hints) == set(tables[registered.id]), registered.id
-        for name, value in tables[registered.id].items():
-            assert isinstance(value, get_origin(hints[name]) or hints[name]), (registered.id, name)
+    config = defaults()
+    typed = [(p.params, config["passes"][p.id]) for p in detect.PASSES]
+    for params, table in [*typed, (linking.Params, config["linking"])]:
+        hints = get_type_hints(params)
+        assert set(hints) == set(table), params.__module__
+        for name, value in table.items():
+            assert isinstance(value, get_origin(hints[name]) or hints[name]), (params, name)
 
 
 def test_params_of_an_older_record_take_the_defaults_for_newer_keys() -> None:
