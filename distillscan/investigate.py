@@ -32,7 +32,7 @@ from distillscan.config import Config
 from distillscan.config import load as load_config
 from distillscan.db import has_view, in_window_sql, sql_string
 from distillscan.detect import PassRun, run_passes, text_cache
-from distillscan.detect.base import empty_edges
+from distillscan.detect.base import empty_artefacts, empty_edges
 from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
 from distillscan.ingest.load import Supplied
@@ -313,7 +313,10 @@ def analyse(
         [empty_edges(), *(r.output.edges for r in runs if r.output is not None)],
         how="vertical_relaxed",
     )
-    linked, groups = link(scored, edges, config)
+    artefacts = pl.concat(
+        [empty_artefacts(), *(r.output.artefacts for r in runs if r.output is not None)]
+    )
+    linked, groups = link(scored, edges, config, artefacts)
     through = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
     mixed = (
         linked.filter(pl.col("is_mixed").fill_null(False))["account_id"].to_list()

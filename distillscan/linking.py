@@ -20,13 +20,16 @@ low-and-slow operator's accounts show little more than the infrastructure they s
 members' scores are raised to the campaign's.
 
 Then the group's evidence speaks for accounts whose own traffic cannot: an account outside every
-campaign joins the reported campaign it is most strongly linked to (the sum of its joining
-links' weights, at least ``min_attach_strength``: one full link or several weaker ones agree)
-when its own traffic is too thin to judge (fewer than ``thin_events`` requests:
-a churned account used a handful of times) or its content reaches ``min_attached_content`` (a
-member whose figures fall short by noise, not by what it asks). Attached accounts are members
-like the others but never link two campaigns together: each joins one, after the campaigns are
-formed, so a student sharing a NAT with one operator cannot chain two groups into one.
+campaign whose own traffic is too thin to judge (fewer than ``thin_events`` requests: a churned
+account used a handful of times) or whose content reaches ``min_attached_content`` (a member
+whose figures fall short by noise, not by what it asks) joins the reported campaign it is most
+strongly tied to, by its links (their summed weight, at least ``min_attach_strength``: one full
+link or several weaker ones agree) or by the artefacts it uses (an address, a payment
+fingerprint: at least ``min_attach_support`` of evidence that they are the campaign's, see
+:func:`_artefact_support`). A thin account's content cannot be measured; whether the machines and
+cards it uses are a campaign's can. Attached accounts are members like the others but never link
+two campaigns together: each joins one, after the campaigns are formed, so a student sharing a
+NAT with one operator cannot chain two groups into one.
 
 A mixed account (a reseller carrying a harvesting tenant) is never a member: its implicated
 tenant is the finding, reported as a mixed account. An account that passes on its end users'
@@ -46,7 +49,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from distillscan.config import Config
-from distillscan.detect.base import ramp
+from distillscan.detect.base import empty_artefacts, ramp
 from distillscan.scoring import severity_of
 
 
@@ -88,6 +91,7 @@ class Params:
     thin_events: int
     min_attached_content: float
     min_attach_strength: float
+    min_attach_support: float
     min_edge_weight: dict[str, float]
 
 
@@ -106,7 +110,10 @@ def campaign_id(members: list[str]) -> str:
 
 
 def link(
-    accounts: pl.DataFrame, edges: pl.DataFrame, config: Config
+    accounts: pl.DataFrame,
+    edges: pl.DataFrame,
+    config: Config,
+    artefacts: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Group accounts into campaigns.
 
@@ -115,6 +122,7 @@ def link(
             ``score``).
         edges: Every pass's edges.
         config: The detection configuration.
+        artefacts: Every pass's artefacts (see :mod:`distillscan.detect.base`).
 
     Returns:
         ``(accounts, groups)``: accounts with ``campaign_id`` (null when none), ``score`` and
@@ -178,7 +186,9 @@ def link(
             & (pl.col("member_operations") >= p.min_member_operations)
         )
     )
-    groups = _with_attached(groups, accounts, joining, p)
+    groups = _with_attached(
+        groups, accounts, joining, empty_artefacts() if artefacts is None else artefacts, p
+    )
     groups = groups.with_columns(
         pl.col("members").map_elements(campaign_id, return_dtype=pl.String).alias("campaign_id"),
         severity_of(pl.col("score"), config["scoring"]["severity"]).alias("severity"),
@@ -198,13 +208,19 @@ def link(
 
 
 def _with_attached(
-    groups: pl.DataFrame, accounts: pl.DataFrame, joining: pl.DataFrame, p: Params
+    groups: pl.DataFrame,
+    accounts: pl.DataFrame,
+    joining: pl.DataFrame,
+    artefacts: pl.DataFrame,
+    p: Params,
 ) -> pl.DataFrame:
     """Reported groups with the accounts their evidence speaks for (see the module docstring).
 
-    Each candidate joins the group it has the largest summed link weight to (ties: the group
-    whose smallest member id sorts first). ``members``, ``n_accounts`` and ``n_events`` then
-    count them; the scores stay those of the linked core that named the group.
+    A candidate qualifies for a group by its links (their summed weight) or by its artefacts
+    (:func:`_artefact_support`), and joins the group it has the strongest artefact support
+    for, then the largest summed link weight (ties: the group whose smallest member id sorts
+    first). ``members``, ``n_accounts`` and ``n_events`` then count them; the scores stay
+    those of the linked core that named the group.
     """
     core = groups.select("root", pl.col("members").alias("account_id")).explode("account_id")
     candidates = (
@@ -228,14 +244,22 @@ def _with_attached(
             ),
         ]
     )
-    attached = (
+    by_links = (
         both_ends.join(candidates.select("account_id"), left_on="account_a", right_on="account_id")
         .join(core, left_on="account_b", right_on="account_id")
         .group_by("account_a", "root")
         # Sorted before summing: the same bits on every run.
         .agg(pl.col("weight").sort().sum().alias("strength"))
-        .filter(pl.col("strength") >= p.min_attach_strength)
-        .sort("strength", "root", descending=[True, False])
+    )
+    by_artefacts = _artefact_support(artefacts, candidates, core)
+    attached = (
+        by_links.join(by_artefacts, on=["account_a", "root"], how="full", coalesce=True)
+        .with_columns(pl.col("strength", "support").fill_null(0.0))
+        .filter(
+            (pl.col("strength") >= p.min_attach_strength)
+            | (pl.col("support") >= p.min_attach_support)
+        )
+        .sort("support", "strength", "root", descending=[True, True, False])
         .group_by("account_a", maintain_order=True)
         .first()
         .join(accounts.select("account_id", "n_events"), left_on="account_a", right_on="account_id")
@@ -255,6 +279,40 @@ def _with_attached(
             (pl.col("n_events") + pl.col("attached_events").fill_null(0)).alias("n_events"),
         )
         .drop("attached", "attached_events")
+    )
+
+
+def _artefact_support(
+    artefacts: pl.DataFrame, candidates: pl.DataFrame, core: pl.DataFrame
+) -> pl.DataFrame:
+    """How much of what each candidate uses is each group's: ``account_a``, ``root``,
+    ``support`` in [0, 1].
+
+    An artefact speaks for a group in proportion to the share of its users (the candidate
+    among them) that are the group's core members: an address four members and the candidate
+    use is the group's, a carrier prefix one member shares with eighty people is nobody's. Its
+    weight (kind and the candidate's traffic on it) times that share is its evidence; the
+    strongest artefact of each kind counts, and kinds combine as independent facts (noisy-OR).
+    """
+    users = artefacts.group_by("kind", "artefact").agg(pl.len().alias("n_users"))
+    members = (
+        artefacts.join(core, on="account_id")
+        .group_by("kind", "artefact", "root")
+        .agg(pl.len().alias("n_members"))
+    )
+    return (
+        artefacts.join(candidates.select("account_id"), on="account_id")
+        .join(members, on=["kind", "artefact"])
+        .join(users, on=["kind", "artefact"])
+        .with_columns(
+            (pl.col("weight") * pl.col("n_members") / pl.col("n_users")).alias("evidence")
+        )
+        .group_by("account_id", "root", "kind")
+        .agg(pl.col("evidence").max())
+        .group_by("account_id", "root")
+        # Sorted first: a float product's bits depend on the order of its factors.
+        .agg((1.0 - (1.0 - pl.col("evidence").sort()).product()).alias("support"))
+        .rename({"account_id": "account_a"})
     )
 
 

@@ -156,6 +156,77 @@ def test_an_account_with_traffic_of_its_own_must_look_like_the_campaign_to_join(
     assert linked.filter(pl.col("account_id") == "bystander")["campaign_id"][0] is None
 
 
+def _campaign_with_artefacts(
+    artefacts: list[tuple[str, str, str, float]], thin: dict[str, int]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A linked campaign camp-0..3, thin accounts with no links, and who uses what."""
+    config = defaults()
+    rows = {
+        **{f"camp-{i}": {"elicitation_signal": 0.9, "sync_signal": 0.9} for i in range(4)},
+        **{name: {} for name in thin},
+    }
+    accounts = _accounts(rows).with_columns(
+        pl.col("account_id").replace_strict(thin, default=100).alias("n_events")
+    )
+    edges = pl.DataFrame(
+        {
+            "account_a": ["camp-0"] * 3,
+            "account_b": ["camp-1", "camp-2", "camp-3"],
+            "kind": ["harness"] * 3,
+            "weight": [1.0] * 3,
+            "detail": [""] * 3,
+        }
+    )
+    used = pl.DataFrame(
+        artefacts, schema=["account_id", "kind", "artefact", "weight"], orient="row"
+    )
+    return link(score_accounts(accounts, config), edges, config, used)
+
+
+def test_a_thin_account_joins_the_campaign_whose_card_and_machines_it_uses() -> None:
+    # No link reaches the burner (a pass links a few partners per artefact); what it uses does:
+    # the card two members pay with, an address three of them run on.
+    artefacts = [
+        ("camp-1", "payment", "card-1", 0.9),
+        ("camp-2", "payment", "card-1", 0.9),
+        ("burner", "payment", "card-1", 0.9),
+        ("camp-0", "network", "ip 10.0.0.1", 0.8),
+        ("camp-1", "network", "ip 10.0.0.1", 0.8),
+        ("camp-3", "network", "ip 10.0.0.1", 0.8),
+        ("burner", "network", "ip 10.0.0.1", 0.8),
+    ]
+    linked, groups = _campaign_with_artefacts(artefacts, {"burner": 4})
+    assert "burner" in groups.row(0, named=True)["members"]
+    assert linked.filter(pl.col("account_id") == "burner")["campaign_id"][0] is not None
+
+
+def test_an_artefact_the_campaign_shares_with_many_others_is_nobodys() -> None:
+    # One member behind a carrier's prefix with many people, and a student sharing one
+    # address with one member: neither is evidence the thin account belongs to the campaign.
+    crowd = [(f"person-{i}", "network", "prefix 172.16.0.0/24", 0.6) for i in range(40)]
+    artefacts = [
+        *crowd,
+        ("camp-0", "network", "prefix 172.16.0.0/24", 0.6),
+        ("student", "network", "prefix 172.16.0.0/24", 0.6),
+        ("camp-2", "network", "ip 10.9.9.9", 0.8),
+        ("flatmate", "network", "ip 10.9.9.9", 0.8),
+    ]
+    linked, groups = _campaign_with_artefacts(artefacts, {"student": 4, "flatmate": 3})
+    members = groups.row(0, named=True)["members"]
+    assert "student" not in members
+    assert "flatmate" not in members
+
+
+def test_an_account_with_traffic_of_its_own_is_not_attached_by_artefacts() -> None:
+    artefacts = [
+        ("camp-1", "payment", "card-1", 0.9),
+        ("camp-2", "payment", "card-1", 0.9),
+        ("heavy", "payment", "card-1", 0.9),
+    ]
+    _, groups = _campaign_with_artefacts(artefacts, {"heavy": 500})
+    assert "heavy" not in groups.row(0, named=True)["members"]
+
+
 def test_a_mixed_account_is_never_a_member() -> None:
     config = defaults()
     accounts = score_accounts(

@@ -9,7 +9,14 @@ A pass reads the ``events`` view (already restricted to the investigation window
 * ``edges``: account pairs the pass links (``account_a < account_b``, ``kind``, ``weight`` in
   [0, 1], ``detail``), used to link accounts into campaigns;
 * ``evidence``: example events behind a finding (``account_id``, ``kind``, ``event_id``,
-  ``source_file``, ``source_line``, ``detail``).
+  ``source_file``, ``source_line``, ``detail``);
+* ``artefacts``: the uncommon things an account uses that other accounts use too (an IP, a
+  payment fingerprint: ``account_id``, ``kind``, ``artefact``, ``weight`` in [0, 1], how much
+  the artefact would identify the account: its kind's weight and the account's share of
+  traffic on it, not its rarity, which linking measures against each campaign). Linking judges
+  an account too thin to judge on its own by how much of what it uses is a campaign's. Two
+  artefacts of one kind are alternatives (the stronger counts); different kinds are
+  independent facts.
 
 Passes never print and never write to the case; they are pure functions of (events, config).
 A pass names the event columns it needs; when the logs do not carry them, the pass is skipped
@@ -47,6 +54,19 @@ EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
     "source_line": pl.Int64(),
     "detail": pl.String(),
 }
+
+
+ARTEFACT_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.String(),
+    "kind": pl.String(),
+    "artefact": pl.String(),
+    "weight": pl.Float64(),
+}
+
+
+def empty_artefacts() -> pl.DataFrame:
+    """An artefact table with no rows."""
+    return pl.DataFrame(schema=ARTEFACT_SCHEMA)
 
 
 def empty_edges() -> pl.DataFrame:
@@ -137,6 +157,7 @@ class PassOutput:
     signals: pl.DataFrame
     edges: pl.DataFrame = field(default_factory=empty_edges)
     evidence: pl.DataFrame = field(default_factory=empty_evidence)
+    artefacts: pl.DataFrame = field(default_factory=empty_artefacts)
     notes: tuple[str, ...] = ()
 
 

@@ -14,17 +14,25 @@ weight of the rest falls with the number of accounts sharing it (``1 - log(k)/lo
 
 Measures, per account: the shared entities of each kind, their rarity, and ``infra_signal``
 (noisy-OR of the rarest shared entity of each kind). Links: accounts sharing a rare entity (a
-star around the entity's first account).
+star around the entity's first account), and accounts that share ``min_shared_networks`` or
+more uncommon networks, linked by the noisy-OR of those networks' strengths: an operator's
+accounts spread over the same few server ranges (a hosting provider's /24s, each used by dozens
+of its accounts) are one operation, although each range alone is too common to link anyone.
+Artefacts (for linking's attachment of thin accounts): every shared entity, weighted by its
+kind and the account's share of traffic on it, an IP and its prefix as one kind (``network``).
 
 Why it indicates distillation: campaigns run many accounts from one operator's machines and
 proxy pools, with payment and sign-up details made in bulk; the provider traced them through IP
 address correlation and infrastructure indicators.
 
 Known false positives: a university or company behind one NAT, many students signing up in the
-same hour at the start of term, a cloud region's egress range. Those share infrastructure but
-not behaviour, which the score requires too.
+same hour at the start of term, a cloud region's egress range; a campus with two egress
+networks, or mobile users moving between the same two carrier ranges, share several networks.
+Those share infrastructure but not behaviour, which the score requires too, and linking joins
+only accounts whose content looks like harvesting.
 
-Cost: one aggregation of events by (account, entity) for each kind; linear in events.
+Cost: one aggregation of events by (account, entity) for each kind; linear in events. The
+network-set links pair each account with ``fanout`` neighbours per network (linear in accounts).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from distillscan.detect.base import (
     PassOutput,
     Pooled,
     Signal,
+    neighbour_pairs_sql,
     network_sql,
     ramp,
     who,
@@ -60,6 +69,8 @@ class Params:
     min_common_accounts: int
     burst_minutes: int
     burst_accounts: int
+    fanout: int
+    min_shared_networks: int
     kind_weights: dict[str, float]
 
 
@@ -119,6 +130,22 @@ FROM active a JOIN spread s USING (kind, entity), population p
 WHERE s.n_owners_sharing >= 2
   AND s.n_accounts_sharing >= CASE WHEN a.kind = 'created' THEN $burst_accounts ELSE 2 END
   AND s.n_accounts_sharing <= greatest($min_common_accounts, $max_account_fraction * p.n_accounts)
+"""
+
+#: Pairs of accounts that each run traffic through the same several uncommon networks (``grp``
+#: the prefix), met as neighbours inside each network's users: pairs that share many networks
+#: meet again and again (see :func:`~distillscan.detect.base.neighbour_pairs_sql`).
+NETWORK_PAIRS_SQL = f"""
+WITH networks AS (
+    SELECT account_id, entity AS network FROM infra_entities WHERE kind = 'prefix'
+),
+{neighbour_pairs_sql("networks", "network")}
+SELECT a.account_id AS account_a, b.account_id AS account_b, n.grp AS entity
+FROM neighbours AS n
+JOIN account_org AS a ON a.account_no = n.account_a
+JOIN account_org AS b ON b.account_no = n.account_b
+QUALIFY count(*) OVER (PARTITION BY n.account_a, n.account_b) >= $min_shared_networks
+ORDER BY account_a, account_b, entity
 """
 
 ACCOUNT_META_FALLBACK = """
@@ -188,11 +215,15 @@ def run(ctx: Context[Params]) -> PassOutput:
             | (pl.col("org_id") != pl.col("hub_org"))
         )
     )
+    star_links = links.select(
+        pl.min_horizontal("account_id", "hub").alias("account_a"),
+        pl.max_horizontal("account_id", "hub").alias("account_b"),
+        "kind",
+        "entity",
+        "strength",
+    )
     edges = (
-        links.with_columns(
-            pl.min_horizontal("account_id", "hub").alias("account_a"),
-            pl.max_horizontal("account_id", "hub").alias("account_b"),
-        )
+        pl.concat([star_links, _network_set_links(ctx, weighted)])
         .sort("strength", "kind", "entity", descending=[True, False, False])
         .group_by("account_a", "account_b", maintain_order=True)
         .agg(
@@ -209,7 +240,55 @@ def run(ctx: Context[Params]) -> PassOutput:
         )
         .sort("account_a", "account_b")
     )
-    return PassOutput(signals=per_account.sort("account_id"), edges=edges)
+    # An IP and its prefix are one fact about where the account runs, not two.
+    artefacts = entities.select(
+        "account_id",
+        pl.col("kind").replace({"ip": "network", "prefix": "network"}),
+        pl.format("{} {}", "kind", "entity").alias("artefact"),
+        (
+            pl.col("kind").replace_strict(weights, default=0.5)
+            * ramp(pl.col("share"), p.min_share, p.full_share)
+        ).alias("weight"),
+    )
+    return PassOutput(
+        signals=per_account.sort("account_id"),
+        edges=edges,
+        artefacts=artefacts.sort("account_id", "kind", "artefact"),
+    )
+
+
+def _network_set_links(ctx: Context[Params], weighted: pl.DataFrame) -> pl.DataFrame:
+    """Pairs that share ``min_shared_networks`` or more uncommon networks, as one link whose
+    strength combines theirs (noisy-OR): two independent users meet in one rare network by
+    chance now and then, in the same several far less often. Kind ``networks``."""
+    pairs = ctx.frame(
+        NETWORK_PAIRS_SQL,
+        fanout=ctx.params.fanout,
+        min_shared_networks=ctx.params.min_shared_networks,
+    )
+    strength = weighted.filter(pl.col("kind") == "prefix").select(
+        "account_id", "entity", "strength"
+    )
+    per_network = (
+        pairs.join(
+            strength.rename({"account_id": "account_a", "strength": "a"}),
+            on=["account_a", "entity"],
+        )
+        .join(
+            strength.rename({"account_id": "account_b", "strength": "b"}),
+            on=["account_b", "entity"],
+        )
+        .with_columns(pl.min_horizontal("a", "b").alias("strength"))
+    )
+    return (
+        per_network.group_by("account_a", "account_b")
+        .agg(
+            # Sorted first: a float product's bits depend on the order of its factors.
+            (1.0 - (1.0 - pl.col("strength").sort()).product()).alias("strength"),
+            pl.col("entity").sort().str.join(" + ").alias("entity"),
+        )
+        .select("account_a", "account_b", pl.lit("networks").alias("kind"), "entity", "strength")
+    )
 
 
 #: Report words for each kind of shared entity.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from distillscan.detect import (
     infrastructure,
     mixed_accounts,
@@ -9,6 +11,7 @@ from distillscan.detect import (
     shared_templates,
     synchronization,
 )
+from distillscan.linking import components
 from tests.detect.conftest import EventsFactory, context, event
 
 TEMPLATES = [
@@ -173,6 +176,39 @@ def test_rare_infrastructure_links_and_common_infrastructure_does_not(
     assert signals["op-0"]["shared_infrastructure"] == "ip,prefix,user_agent"
     linked = set(out.edges["account_a"]) | set(out.edges["account_b"])
     assert linked == {"op-0", "op-1", "op-2"}
+
+
+def test_accounts_spread_over_the_same_server_ranges_link_as_one_operation(
+    events_con: EventsFactory,
+) -> None:
+    # Twelve accounts, each on its own addresses in the same three hosting /24s: each range
+    # alone is too common to link anyone, the three together are one operator's. A person who
+    # happens to use one of the ranges, and 87 others on their own networks, stay unlinked.
+    ranges = ("203.0.113", "198.51.100", "192.0.2")
+    rows = [
+        event(f"op-{a:02}", 3 * i + r, source_ip=f"{ranges[r]}.{a + 10}", user_agent=f"c/{a}")
+        for a in range(12)
+        for r in range(3)
+        for i in range(4)
+    ]
+    rows += [
+        event("person", i, source_ip=f"{ranges[0]}.200", user_agent="browser") for i in range(12)
+    ]
+    rows += [
+        event(f"other-{b}", i, source_ip=f"100.{b}.1.1", user_agent=f"o/{b}")
+        for b in range(87)
+        for i in range(3)
+    ]
+    out = infrastructure.run(context(events_con(rows), "infrastructure"))
+    strong = out.edges.filter(pl.col("weight") >= 0.45)
+    linked = set(strong["account_a"]) | set(strong["account_b"])
+    assert linked == {f"op-{a:02}" for a in range(12)}
+    assert strong["detail"].str.contains("networks").all()
+    roots = components(strong.select("account_a", "account_b").iter_rows())
+    assert len(set(roots.values())) == 1
+    # Each range alone (the person's one shared range) stays below the joining weight.
+    person = out.edges.filter((pl.col("account_a") == "person") | (pl.col("account_b") == "person"))
+    assert person["weight"].max() < 0.45
 
 
 def test_release_pivot_against_the_population(events_con: EventsFactory) -> None:
