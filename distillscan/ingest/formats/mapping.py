@@ -353,44 +353,98 @@ def _constant_sql(value: str | int | float | bool) -> str:
     return f"to_json({sql_string(value)}::VARCHAR)"
 
 
-def _read_inside(value: str, spec: FieldSpec) -> str:
-    """SQL reading ``spec.inner`` inside one value that may be JSON text (see the module doc).
+class _Steps:
+    """The derived values of a mapping as named columns of successive CTEs.
+
+    A field read from several places, each holding JSON text to read inside, refers to every
+    intermediate value several times (is it present? what type? its value). Written as one
+    expression those references nest, and the text DuckDB plans grows with the product of the
+    places and inner paths (Kong's three places times two inner paths took 23 s to plan for
+    one record); as columns of the previous step each is one name.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[list[str]] = []
+        self.named: dict[tuple[int, str], str] = {}
+
+    def add(self, step: int, name: str, sql: str) -> str:
+        """Compute ``sql`` as column ``name`` in CTE number ``step`` (unless the step already
+        computes it, e.g. the same body parsed for two fields); return the column's name."""
+        if (step, sql) in self.named:
+            return self.named[step, sql]
+        while len(self.steps) <= step:
+            self.steps.append([])
+        self.steps[step].append(f"{sql} AS {name}")
+        self.named[step, sql] = name
+        return name
+
+    def ctes(self, source: str) -> tuple[str, str]:
+        """The CTE text (``step_1 AS (...), ...``, ending in a comma) and the last CTE's name."""
+        text, last = "", source
+        for number, columns in enumerate(self.steps):
+            if not columns:
+                continue
+            name = f"step_{number}"
+            listed = ",\n        ".join(columns)
+            text += f"{name} AS (\n    SELECT *,\n        {listed}\n    FROM {last}\n),\n"
+            last = name
+        return text, last
+
+
+def _read_inside(steps: _Steps, value: str, spec: FieldSpec, place: str) -> str:
+    """The column reading ``spec.inner`` inside one value that may be JSON text (see the module
+    doc); ``place`` names its intermediate columns.
 
     A value that is neither an object nor a list once parsed (a plain name, a number) is taken
     as it is; a message list read this way that turns out not to be a list is left out (the
     ``prompt`` field may read the same value as text).
     """
     assert spec.inner is not None
-    parsed = f"ds_unwrap({value})"
+    parsed = steps.add(0, f"{place}_parsed", f"ds_unwrap({value})")
     inside = [
-        f"json_extract({parsed}, {sql_string(pointer(keys))})" if keys else parsed
-        for keys in spec.inner
+        steps.add(1, f"{place}_in{n}", f"json_extract({parsed}, {sql_string(pointer(keys))})")
+        if keys
+        else parsed
+        for n, keys in enumerate(spec.inner)
     ]
-    found = inside[0] if len(inside) == 1 else first_present(*inside)
+    found = (
+        inside[0] if len(inside) == 1 else steps.add(2, f"{place}_found", first_present(*inside))
+    )
     if spec.field == "messages":
-        return f"(CASE WHEN ds_type({found}) = 'ARRAY' THEN {found} END)"
-    return f"(CASE WHEN ds_type({parsed}) IN ('OBJECT', 'ARRAY') THEN {found} ELSE {value} END)"
+        chosen = f"CASE WHEN ds_type({found}) = 'ARRAY' THEN {found} END"
+    else:
+        chosen = f"CASE WHEN ds_type({parsed}) IN ('OBJECT', 'ARRAY') THEN {found} ELSE {value} END"
+    return steps.add(3, f"{place}_inside", chosen)
 
 
-def _value_sql(spec: FieldSpec, slot: Callable[[Keys], str]) -> str:
-    """SQL for the JSON value of one field, ``slot`` giving the SQL of each path's value."""
+def _value_sql(steps: _Steps, spec: FieldSpec, slot: Callable[[Keys], str]) -> str:
+    """The column holding the JSON value of one field, ``slot`` giving the SQL of each path's
+    value (its intermediate values computed in ``steps``)."""
+    name = f"values_{spec.field}"
     if spec.constant is not None:
-        return _constant_sql(spec.constant)
+        return steps.add(6, name, _constant_sql(spec.constant))
     candidates = [slot(keys) for keys in spec.paths]
     if spec.inner is not None:
-        candidates = [_read_inside(c, spec) for c in candidates]
+        candidates = [
+            _read_inside(steps, c, spec, f"{spec.field}_{n}") for n, c in enumerate(candidates)
+        ]
     if spec.pattern is not None:
         # Each place separately: the first one that matches is used ("-" for a missing header
         # in one place does not hide the address in the next).
         candidates = [
-            f"to_json(nullif(regexp_extract({text_of(c)}, {sql_string(spec.pattern)}, 1), ''))"
-            for c in candidates
+            steps.add(
+                4,
+                f"{spec.field}_{n}_matched",
+                f"to_json(nullif(regexp_extract({text_of(c)}, {sql_string(spec.pattern)}, 1), ''))",
+            )
+            for n, c in enumerate(candidates)
         ]
     value = candidates[0] if len(candidates) == 1 else first_present(*candidates)
-    if spec.time_format is not None:
-        parsed = f"try_strptime({text_of(value)}, {sql_string(spec.time_format)})::TIMESTAMP"
-        value = f"to_json(strftime({parsed}, '%Y-%m-%dT%H:%M:%S.%f'))"
-    return value
+    if spec.time_format is None:
+        return steps.add(6, name, value)
+    read = steps.add(5, f"{spec.field}_read", value)
+    parsed = f"try_strptime({text_of(read)}, {sql_string(spec.time_format)})::TIMESTAMP"
+    return steps.add(6, name, f"to_json(strftime({parsed}, '%Y-%m-%dT%H:%M:%S.%f'))")
 
 
 def mapping_sql(specs: list[FieldSpec]) -> str:
@@ -412,10 +466,10 @@ def mapping_sql(specs: list[FieldSpec]) -> str:
             return "NULL::JSON"
         return f"values_{field}"
 
-    computed = ",\n        ".join(
-        f"{_value_sql(spec, lambda keys: f'v[{slots[keys]}]')} AS values_{spec.field}"
-        for spec in specs
-    )
+    steps = _Steps()
+    for spec in specs:
+        _value_sql(steps, spec, lambda keys: f"v[{slots[keys]}]")
+    derived, fields = steps.ctes("mapped")
     values = ",\n    ".join(f"{value(field)} AS {column}" for field, column in VALUE_FIELDS.items())
     texts = ",\n        ".join(f"ds_unwrap({value(f)}) AS {f}_value" for f in TEXT_FIELDS)
     messages_error = "NULL"
@@ -438,15 +492,10 @@ WITH mapped AS (
     SELECT source_line, raw, json_extract(raw, [{pointers}]) AS v
     FROM parsed
 ),
-fields AS (
-    SELECT *,
-        {computed}
-    FROM mapped
-),
-texts AS (
+{derived}texts AS (
     SELECT *,
         {texts}
-    FROM fields
+    FROM {fields}
 ),
 lists AS (
     SELECT *,
