@@ -211,7 +211,7 @@ def test_an_artefact_the_campaign_shares_with_many_others_is_nobodys() -> None:
         ("camp-2", "network", "ip 10.9.9.9", 0.8),
         ("flatmate", "network", "ip 10.9.9.9", 0.8),
     ]
-    linked, groups = _campaign_with_artefacts(artefacts, {"student": 4, "flatmate": 3})
+    _, groups = _campaign_with_artefacts(artefacts, {"student": 4, "flatmate": 3})
     members = groups.row(0, named=True)["members"]
     assert "student" not in members
     assert "flatmate" not in members

@@ -29,6 +29,11 @@ a product sets one system prompt; a campaign's harness sends its whole set of ro
 (planner, coder, reviewer, sub-agent) from every account it runs, so two accounts of it use
 nearly the same set. Two operators who both borrowed prompts from one public library share a
 few of them among many others, and accounts that share only one, however rare, are not linked.
+Artefacts (for linking's attachment of thin accounts): each account's counted system prompts,
+at ``system_prompt_weight``: a thin account whose one system prompt is mostly used by a
+campaign's members probably runs in its harness, but a prompt alone stays short of attaching it
+(a framework's prompt may be the campaign's and a few people's); with another artefact of the
+campaign (an address, a card, a sign-up window) it attaches.
 
 Why it indicates distillation: the reported campaigns sent machine-generated prompts from shared
 generators across many accounts.
@@ -139,6 +144,16 @@ FROM event_features e LEFT JOIN partners p USING (account_id)
 GROUP BY e.account_id
 """
 
+#: The uncommon system prompts each account sends (its artefacts, for linking's attachment of
+#: thin accounts): one harness prompt is too little to link two accounts, but a thin account
+#: whose system prompt is mostly a campaign's members' runs in its harness.
+ARTEFACTS_SQL = """
+SELECT DISTINCT account_id, 'system_prompt' AS kind, key::VARCHAR AS artefact,
+    $weight::DOUBLE AS weight
+FROM template_uses WHERE kind = 'system'
+ORDER BY account_id, artefact
+"""
+
 EVIDENCE_SQL = """
 WITH partnered AS (
     SELECT account_a AS account_id FROM template_pairs
@@ -173,6 +188,7 @@ class Params:
     harness_overlap_from: float
     harness_overlap_full: float
     evidence_per_account: int
+    system_prompt_weight: float
 
 
 def run(ctx: Context[Params]) -> PassOutput:
@@ -220,8 +236,12 @@ def run(ctx: Context[Params]) -> PassOutput:
     )
     evidence = ctx.frame(EVIDENCE_SQL, per_account=p.evidence_per_account)
     ctx.drop("template_pairs")  # template_uses stays: later passes read it
+    artefacts = ctx.frame(ARTEFACTS_SQL, weight=p.system_prompt_weight)
     return PassOutput(
-        signals=signals.sort("account_id"), edges=pl.concat([edges, harness]), evidence=evidence
+        signals=signals.sort("account_id"),
+        edges=pl.concat([edges, harness]),
+        evidence=evidence,
+        artefacts=artefacts,
     )
 
 

@@ -133,6 +133,13 @@ def test_one_harness_links_its_accounts_and_a_shared_prompt_library_does_not(
     assert weights and all(k[0].startswith("h-") and k[1].startswith("h-") for k in weights)
     assert min(weights.values()) == 1.0
     assert ("lib-0", "lib-1") not in weights
+    # Every account's shared system prompts are its artefacts, for attaching thin accounts:
+    # the four role prompts each harness account sends, the library prompts two customers share.
+    artefacts = out.artefacts.group_by("account_id").agg(pl.col("artefact").n_unique())
+    counts = dict(artefacts.iter_rows())
+    assert {counts[f"h-{a}"] for a in range(4)} == {4}
+    assert set(out.artefacts["kind"]) == {"system_prompt"}
+    assert counts.get("lib-0") == counts.get("lib-1") == 2
 
 
 def test_synchronized_accounts_pair_and_always_on_accounts_do_not(
