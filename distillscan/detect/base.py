@@ -91,7 +91,7 @@ class Context(Generic[ParamsT]):
 
     Attributes:
         con: DuckDB connection with the ``events`` view (the investigation window) and the
-            shared ``account_events`` view (accounts with their event counts).
+            shared ``event_features`` and ``account_org`` tables (:mod:`.features`).
         params: This pass's parameters from the configuration.
         available: Event columns that hold at least one value in these logs.
         passes: Every pass's parameters by pass id, for a pass that applies an earlier pass's

@@ -7,15 +7,17 @@ ordinary level of the logs, how many capabilities it covers, and how single-shot
 three must agree) or an agentic harvest (:mod:`.agentic_harvest`'s measure, applied to the end
 user against the logs' own pace), whichever is higher. Agent loops count only where they are
 not what the account's usual end user sends (the median ``agent_share`` of its end users with
-enough traffic, ramped over ``product_agent_share``): in a coding product every user runs the
-product's agent, while a tenant's harvest stands out from the resale traffic around it.
+enough traffic, or with at least the typical end user's traffic where that is less, ramped over
+``product_agent_share``): in a coding product every user runs the product's agent, while a
+tenant's harvest stands out from the resale traffic around it.
 
 End users scoring at least ``min_end_user_score`` with enough events are *implicated*. A tenant
 is a group of them: at least ``min_tenant_end_users`` (one end user is one customer) carrying at
 least ``min_contamination_for_mixed`` of the account's traffic (a few sessions in a large
-reseller are not a tenant's harvest). The account's contamination share is the fraction of its
-traffic they carry, and ``tenant_content`` their event-weighted score (the scoring stage judges
-a mixed account by its tenant's traffic, not by the diluted whole).
+reseller are not a tenant's harvest). The account's contamination share is the fraction of all
+its traffic they carry (its requests that name no end user included), and ``tenant_content``
+their event-weighted score (the scoring stage judges a mixed account by its tenant's traffic,
+not by the diluted whole).
 
 Why it indicates distillation: proxy services ("hydra clusters") mix distillation traffic with
 legitimate resale traffic; at the account level the mix looks ordinary, so the finding is the
@@ -45,19 +47,27 @@ WITH resellers AS (
 shared_keys AS (
     SELECT DISTINCT key FROM template_uses WHERE kind = 'skeleton'
 ),
+account_traffic AS (
+    -- All of the account's traffic, with or without an end-user id: the share a tenant carries
+    -- is of the whole account.
+    SELECT account_id, count(*) AS account_events
+    FROM event_features JOIN resellers USING (account_id)
+    GROUP BY account_id
+),
 ordinary AS (
     SELECT quantile_cont(share, 0.5) AS baseline FROM (
         SELECT avg(((prompt_cot_mask | system_cot_mask) > 0)::DOUBLE) AS share
         FROM event_features WHERE has_text GROUP BY account_id)
 )
 SELECT f.account_id, f.end_user_id, count(*) AS n_events,
+    any_value(t.account_events) AS account_events,
     avg(((f.prompt_cot_mask | f.system_cot_mask) > 0)::DOUBLE) - any_value(o.baseline)
         AS elicitation_excess,
     bit_count(bit_or(f.capability_mask)) AS n_capabilities,
     avg(f.single_shot::DOUBLE) AS single_shot_share,
     avg((f.head_key IN (SELECT key FROM shared_keys)
          OR f.tail_key IN (SELECT key FROM shared_keys))::DOUBLE) AS template_share
-FROM event_features f JOIN resellers USING (account_id), ordinary o
+FROM event_features f JOIN account_traffic t USING (account_id), ordinary o
 WHERE f.end_user_id IS NOT NULL
 GROUP BY f.account_id, f.end_user_id
 """
@@ -116,7 +126,7 @@ def run(ctx: Context[Params]) -> PassOutput:
         .agg(
             pl.len().alias("n_end_users"),
             (pl.col("n_events") * pl.col("implicated")).sum().alias("implicated_events"),
-            pl.col("n_events").sum().alias("n_events"),
+            pl.col("account_events").first(),
             pl.col("end_user_id").filter(pl.col("implicated")).sort().alias("implicated_end_users"),
             (
                 # Sorted first: a float sum's bits depend on the order of its terms.
@@ -128,7 +138,7 @@ def run(ctx: Context[Params]) -> PassOutput:
             ).alias("tenant_content"),
         )
         .with_columns(
-            (pl.col("implicated_events") / pl.col("n_events")).alias("contamination_share")
+            (pl.col("implicated_events") / pl.col("account_events")).alias("contamination_share")
         )
         .with_columns(
             (
@@ -143,7 +153,7 @@ def run(ctx: Context[Params]) -> PassOutput:
             .otherwise(0.0)
             .alias("mixed_signal")
         )
-        .drop("n_events")
+        .drop("account_events")
     )
     return PassOutput(signals=accounts.sort("account_id"))
 
@@ -163,14 +173,20 @@ def _agentic(ctx: Context[Params]) -> pl.DataFrame:
         )
     baseline = ctx.frame(f"SELECT seconds FROM {agentic_harvest.BASELINE_TABLE}").item()
     frame = ctx.frame(agentic_harvest.figures_sql("end_user"))
-    # ``agentic_trusted``: enough traffic for the measure to hold in full, the end users the
-    # account's usual traffic is read from (light users say little either way).
+    # ``agentic_trusted``: the end users the account's usual traffic is read from: enough
+    # traffic for the measure to hold in full (light users say little either way), or, where
+    # the account's typical end user sends less than that, as much as it does. Otherwise a
+    # tenant's few heavy end users would be the only ones trusted, and set the very baseline
+    # their harvest is measured against.
+    typical = pl.col("n_text_events").median().over("account_id")
     return agentic_harvest.scored(frame, params, float(baseline)).select(
         "account_id",
         "end_user_id",
         "agentic_signal",
         "agent_share",
-        (pl.col("n_text_events") >= 2 * params.min_events).alias("agentic_trusted"),
+        (
+            pl.col("n_text_events") >= pl.min_horizontal(pl.lit(2 * params.min_events), typical)
+        ).alias("agentic_trusted"),
     )
 
 

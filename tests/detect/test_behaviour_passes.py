@@ -202,6 +202,29 @@ def test_an_agentic_tenant_inside_a_reseller_is_named(events_con: EventsFactory)
     assert row["contamination_share"] == 72 / (240 + 72 + 24)
 
 
+def test_a_tenant_among_light_customers_does_not_set_the_usual_traffic(
+    events_con: EventsFactory,
+) -> None:
+    # Thirty customers with three requests each: none has enough traffic to be measured in
+    # full, but together they are what the reseller usually carries; the tenant's heavy
+    # agents must be measured against them, not against themselves.
+    people = [
+        {**row, "account_id": "reseller", "end_user_id": row["account_id"]}
+        for row in _people(30, turns=3)
+    ]
+    tenant = [
+        {**row, "account_id": "reseller", "end_user_id": f"tenant-{n}"}
+        for n in range(3)
+        for row in _loop(f"t{n}", 3000 + n * 7, step_seconds=8, tasks=6, turns=4)
+    ]
+    con = events_con(people + tenant + _people(12))
+    agentic_harvest.run(context(con, "agentic_harvest"))
+    shared_templates.run(context(con, "shared_templates"))
+    row = mixed_accounts.run(context(con, "mixed_accounts")).signals.row(0, named=True)
+    assert row["implicated_end_users"] == ["tenant-0", "tenant-1", "tenant-2"]
+    assert row["is_mixed"] is True
+
+
 def test_long_answers_to_short_questions_against_the_logs_usual(
     events_con: EventsFactory,
 ) -> None:
