@@ -39,8 +39,8 @@ PASSES_SCRIPT = """
 import json, resource, sys, time
 from distillscan.case import connect
 from distillscan.config import defaults
-from distillscan.detect import PASSES, available_columns, features
-from distillscan.detect.base import Context, empty_edges
+from distillscan.detect import PASSES, available_columns, features, parameters
+from distillscan.detect.base import Context, empty_artefacts, empty_edges
 from distillscan.linking import link
 from distillscan.scoring import merge_signals, score_accounts
 import polars as pl
@@ -50,6 +50,7 @@ con = connect()
 con.execute(f"ATTACH '{case}/case.duckdb' AS c (READ_ONLY)")
 con.execute("CREATE TEMP VIEW events AS SELECT * FROM c.events")
 config = defaults()
+params = parameters(config["passes"])
 timings = {}
 start = time.perf_counter()
 available = available_columns(con)
@@ -58,7 +59,7 @@ timings["features"] = time.perf_counter() - start
 runs = []
 for registered in PASSES:
     start = time.perf_counter()
-    ctx = Context(con=con, params=config["passes"][registered.id], available=available)
+    ctx = Context(con=con, params=params[registered.id], available=available, passes=params)
     runs.append(registered.run(ctx))
     timings[registered.id] = time.perf_counter() - start
 start = time.perf_counter()
@@ -72,7 +73,8 @@ class Run:
 
 scored = score_accounts(merge_signals(totals, [Run(r) for r in runs]), config)
 edges = pl.concat([empty_edges(), *(r.edges for r in runs)], how="vertical_relaxed")
-link(scored, edges, config)
+artefacts = pl.concat([empty_artefacts(), *(r.artefacts for r in runs)])
+link(scored, edges, config, artefacts)
 timings["scoring_and_linking"] = time.perf_counter() - start
 print(json.dumps(timings))
 """

@@ -339,7 +339,7 @@ def analyse(
     campaigns = campaigns.join(
         rows.select("campaign_id", *LINEAGE_COLUMNS), on="campaign_id", how="left"
     )
-    evidence = _evidence(con, runs, linked, edges)
+    evidence = _evidence(con, runs, linked, edges, artefacts)
     linked = _with_metadata(con, linked)
     if known is not None:
         linked = _with_allowlist(con, linked, known)
@@ -422,13 +422,58 @@ def _analysis_connection(
     return con
 
 
+def _artefact_rows(artefacts: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Each member's artefacts that other members of its campaign use too and that are mostly
+    the campaign's (at least half their users members), strongest first (weight times that
+    share, as linking weighs them), at most ``LINK_EVIDENCE_PER_ACCOUNT``: what ties an
+    attached thin account in."""
+    users = artefacts.group_by("kind", "artefact").agg(pl.len().alias("n_users"))
+    used = artefacts.join(members, on="account_id")
+    shared = (
+        used.join(
+            used.group_by("campaign_id", "kind", "artefact").agg(pl.len().alias("n_members")),
+            on=["campaign_id", "kind", "artefact"],
+        )
+        .join(users, on=["kind", "artefact"])
+        .with_columns((pl.col("n_members") / pl.col("n_users")).alias("member_share"))
+        .filter((pl.col("n_members") >= 2) & (pl.col("member_share") >= 0.5))
+        .sort([pl.col("weight") * pl.col("member_share"), "artefact"], descending=[True, False])
+        .group_by("account_id", maintain_order=True)
+        .head(LINK_EVIDENCE_PER_ACCOUNT)
+    )
+    return shared.select(
+        "account_id",
+        pl.lit("link:artefact").alias("kind"),
+        pl.lit(None, pl.String).alias("event_id"),
+        pl.lit(None, pl.String).alias("source_file"),
+        pl.lit(None, pl.Int64).alias("source_line"),
+        pl.format(
+            "uses {} with {} other member(s) ({} of its {} users are members)",
+            "artefact",
+            pl.col("n_members") - 1,
+            "n_members",
+            "n_users",
+        ).alias("detail"),
+        pl.lit("artefact").alias("pass_id"),
+        pl.lit(None, pl.String).alias("partner_id"),
+        pl.col("member_share").round(4).alias("weight"),
+    )
+
+
 def _evidence(
-    con: duckdb.DuckDBPyConnection, runs: list[PassRun], accounts: pl.DataFrame, edges: pl.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    runs: list[PassRun],
+    accounts: pl.DataFrame,
+    edges: pl.DataFrame,
+    artefacts: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Evidence rows: example events per finding, and the links that joined campaign members.
+    """Evidence rows: example events per finding, the links that joined campaign members, and
+    what members use together (the artefacts a thin account is attached by).
 
     A link row names the other account in ``partner_id`` and carries the link's ``weight``; an
-    event row has neither. The ``detail`` sentence says the same in words, for people.
+    artefact row (kind ``link:artefact``) names no partner and carries the share of the
+    artefact's users that are the campaign's members; an event row has neither. The ``detail``
+    sentence says the same in words, for people.
     """
     frames = [
         r.output.evidence.with_columns(
@@ -467,7 +512,9 @@ def _evidence(
         pl.col("account_b").alias("partner_id"),
         pl.col("weight").cast(pl.Float64).round(4),
     )
-    evidence = pl.concat([*frames, link_rows], how="vertical_relaxed") if frames else link_rows
+    evidence = pl.concat(
+        [*frames, link_rows, _artefact_rows(artefacts, members)], how="vertical_relaxed"
+    )
     flagged = accounts.filter(
         pl.col("campaign_id").is_not_null() | pl.col("severity").is_in(FLAGGED)
     ).select("account_id", "campaign_id")

@@ -244,7 +244,9 @@ def run(ctx: Context[Params]) -> PassOutput:
     artefacts = entities.select(
         "account_id",
         pl.col("kind").replace({"ip": "network", "prefix": "network"}),
-        pl.format("{} {}", "kind", "entity").alias("artefact"),
+        pl.format(
+            "{} {}", pl.col("kind").replace_strict(ARTEFACT_WORDS, default=pl.col("kind")), "entity"
+        ).alias("artefact"),
         (
             pl.col("kind").replace_strict(weights, default=0.5)
             * ramp(pl.col("share"), p.min_share, p.full_share)
@@ -290,6 +292,16 @@ def _network_set_links(ctx: Context[Params], weighted: pl.DataFrame) -> pl.DataF
         .select("account_a", "account_b", pl.lit("networks").alias("kind"), "entity", "strength")
     )
 
+
+#: How an artefact is named in evidence (``payment fingerprint pmfp_…``).
+ARTEFACT_WORDS = {
+    "ip": "IP",
+    "prefix": "network",
+    "user_agent": "user agent",
+    "payment": "payment fingerprint",
+    "email_domain": "email domain",
+    "created": "sign-up window from",
+}
 
 #: Report words for each kind of shared entity.
 KIND_WORDS = {

@@ -148,7 +148,7 @@ GROUP BY e.account_id
 #: thin accounts): one harness prompt is too little to link two accounts, but a thin account
 #: whose system prompt is mostly a campaign's members' runs in its harness.
 ARTEFACTS_SQL = """
-SELECT DISTINCT account_id, 'system_prompt' AS kind, key::VARCHAR AS artefact,
+SELECT DISTINCT account_id, 'system_prompt' AS kind, 'system prompt #' || key AS artefact,
     $weight::DOUBLE AS weight
 FROM template_uses WHERE kind = 'system'
 ORDER BY account_id, artefact
