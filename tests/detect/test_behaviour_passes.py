@@ -176,17 +176,27 @@ def test_one_products_repeated_agent_context_is_not_a_harvest(events_con: Events
     assert _signal(out.signals, "agentic_signal")["product"] == 0.0
 
 
-def test_an_agentic_tenant_inside_a_reseller_is_named(events_con: EventsFactory) -> None:
-    # The reseller's usual customers: conversations, enough of them to say what is usual.
-    people = [
+def _customers(n: int, turns: int) -> list:
+    """``n`` people's conversations, passed on by one reseller under their own end-user ids."""
+    return [
         {**row, "account_id": "reseller", "end_user_id": row["account_id"]}
-        for row in _people(12, turns=20)
+        for row in _people(n, turns=turns)
     ]
-    tenant = [
+
+
+def _tenant() -> list:
+    """A tenant's three end users running agent loops at machine pace, inside the reseller."""
+    return [
         {**row, "account_id": "reseller", "end_user_id": f"tenant-{n}"}
         for n in range(3)
         for row in _loop(f"t{n}", 3000 + n * 7, step_seconds=8, tasks=6, turns=4)
     ]
+
+
+def test_an_agentic_tenant_inside_a_reseller_is_named(events_con: EventsFactory) -> None:
+    # The reseller's usual customers: conversations, enough of them to say what is usual.
+    people = _customers(12, turns=20)
+    tenant = _tenant()
     # One developer's agent at machine pace on one repository: a customer, not a tenant.
     developer = [
         {**row, "account_id": "reseller", "end_user_id": "developer"}
@@ -208,15 +218,8 @@ def test_a_tenant_among_light_customers_does_not_set_the_usual_traffic(
     # Thirty customers with three requests each: none has enough traffic to be measured in
     # full, but together they are what the reseller usually carries; the tenant's heavy
     # agents must be measured against them, not against themselves.
-    people = [
-        {**row, "account_id": "reseller", "end_user_id": row["account_id"]}
-        for row in _people(30, turns=3)
-    ]
-    tenant = [
-        {**row, "account_id": "reseller", "end_user_id": f"tenant-{n}"}
-        for n in range(3)
-        for row in _loop(f"t{n}", 3000 + n * 7, step_seconds=8, tasks=6, turns=4)
-    ]
+    people = _customers(30, turns=3)
+    tenant = _tenant()
     con = events_con(people + tenant + _people(12))
     agentic_harvest.run(context(con, "agentic_harvest"))
     shared_templates.run(context(con, "shared_templates"))
