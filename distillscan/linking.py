@@ -26,8 +26,9 @@ whose figures fall short by noise, not by what it asks) joins the reported campa
 strongly tied to, by its links (their summed weight, at least ``min_attach_strength``: one full
 link or several weaker ones agree) or by the artefacts it uses (an address, a payment
 fingerprint: at least ``min_attach_support`` of evidence that they are the campaign's, see
-:func:`_artefact_support`). A thin account's content cannot be measured; whether the machines and
-cards it uses are a campaign's can. Attached accounts are members like the others but never link
+:func:`_artefact_support`; in a second hop, the accounts just attached count as the campaign's
+too). A thin account's content cannot be measured; whether the machines and cards it uses are a
+campaign's can. Attached accounts are members like the others but never link
 two campaigns together: each joins one, after the campaigns are formed, so a student sharing a
 NAT with one operator cannot chain two groups into one.
 
@@ -219,8 +220,11 @@ def _with_attached(
     A candidate qualifies for a group by its links (their summed weight) or by its artefacts
     (:func:`_artefact_support`), and joins the group it has the strongest artefact support
     for, then the largest summed link weight (ties: the group whose smallest member id sorts
-    first). ``members``, ``n_accounts`` and ``n_events`` then count them; the scores stay
-    those of the linked core that named the group.
+    first). Then one more hop: the candidates left are judged by artefacts against the groups
+    grown by the accounts just attached (a churned operator's thin accounts share their cards
+    and exits with each other more than with the busy core). ``members``, ``n_accounts`` and
+    ``n_events`` then count them; the scores stay those of the linked core that named the
+    group.
     """
     core = groups.select("root", pl.col("members").alias("account_id")).explode("account_id")
     candidates = (
@@ -252,7 +256,7 @@ def _with_attached(
         .agg(pl.col("weight").sort().sum().alias("strength"))
     )
     by_artefacts = _artefact_support(artefacts, candidates, core)
-    attached = (
+    chosen = (
         by_links.join(by_artefacts, on=["account_a", "root"], how="full", coalesce=True)
         .with_columns(pl.col("strength", "support").fill_null(0.0))
         .filter(
@@ -262,6 +266,24 @@ def _with_attached(
         .sort("support", "strength", "root", descending=[True, True, False])
         .group_by("account_a", maintain_order=True)
         .first()
+        .select("account_a", "root")
+    )
+    # A second hop: what the accounts attached so far use speaks for the candidates left.
+    grown = pl.concat([core, chosen.select("root", pl.col("account_a").alias("account_id"))])
+    second = (
+        _artefact_support(
+            artefacts,
+            candidates.join(chosen, left_on="account_id", right_on="account_a", how="anti"),
+            grown.select("root", "account_id"),
+        )
+        .filter(pl.col("support") >= p.min_attach_support)
+        .sort("support", "root", descending=[True, False])
+        .group_by("account_a", maintain_order=True)
+        .first()
+        .select("account_a", "root")
+    )
+    attached = (
+        pl.concat([chosen, second])
         .join(accounts.select("account_id", "n_events"), left_on="account_a", right_on="account_id")
         .group_by("root")
         .agg(

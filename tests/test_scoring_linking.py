@@ -200,6 +200,21 @@ def test_a_thin_account_joins_the_campaign_whose_card_and_machines_it_uses() -> 
     assert linked.filter(pl.col("account_id") == "burner")["campaign_id"][0] is not None
 
 
+def test_thin_accounts_sharing_with_attached_ones_join_in_a_second_hop() -> None:
+    # Two burners pay with the members' card (first hop); a third shares nothing with the
+    # members, but another card and an address with the two burners only (second hop).
+    artefacts = [
+        *[(f"camp-{i}", "payment", "card-1", 0.9) for i in range(4)],
+        *[(f"camp-{i}", "network", "ip 10.0.0.1", 0.8) for i in (0, 1, 3)],
+        *[(a, "payment", "card-1", 0.9) for a in ("burner-a", "burner-b")],
+        *[(a, "network", "ip 10.0.0.1", 0.8) for a in ("burner-a", "burner-b")],
+        *[(a, "payment", "card-3", 0.9) for a in ("burner-a", "burner-b", "burner-c")],
+        *[(a, "network", "ip 10.0.0.7", 0.8) for a in ("burner-a", "burner-b", "burner-c")],
+    ]
+    _, groups = _campaign_with_artefacts(artefacts, {"burner-a": 3, "burner-b": 4, "burner-c": 2})
+    assert {"burner-a", "burner-b", "burner-c"} <= set(groups.row(0, named=True)["members"])
+
+
 def test_an_artefact_the_campaign_shares_with_many_others_is_nobodys() -> None:
     # One member behind a carrier's prefix with many people, and a student sharing one
     # address with one member: neither is evidence the thin account belongs to the campaign.
