@@ -50,6 +50,7 @@ from distillscan.report.redact import (
     redact_account_detail,
     redact_campaign_detail,
     redact_end_user_detail,
+    sign_up_details,
 )
 from distillscan.severity import Severity
 from distillscan.textsafe import inert
@@ -720,9 +721,10 @@ def report_command(
             hint=f"one of: {', '.join(RENDERERS)}",
         )
     with reading(case):
-        report = build_report(load_investigation(case))
+        investigation = load_investigation(case)
+        report = build_report(investigation)
     if redacted:
-        report = redact(report)
+        report = redact(report, sign_up_details(investigation.accounts))
     if renderer.name == "terminal" and output is None:
         print_terminal(report, case=str(case), brief=brief)  # colour, width from the terminal
     else:

@@ -44,12 +44,13 @@ a campaign.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 import polars as pl
 
-from distillscan.config import Config
+from distillscan.config import Config, defaults
 from distillscan.detect.base import empty_artefacts, ramp
 from distillscan.scoring import severity_of
 
@@ -104,6 +105,14 @@ def components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {key: sets.find(key) for key in sorted(sets.parent)}
 
 
+def parameters(table: Mapping[str, Any]) -> Params:
+    """The linking parameters of a configuration's ``[linking]`` table. A setting it lacks (the
+    configuration stored with a case investigated by an older version, replayed by ``eval``)
+    takes its shipped default; one no longer known is left out."""
+    given = {**defaults()["linking"], **table}
+    return Params(**{f.name: given[f.name] for f in fields(Params)})
+
+
 def campaign_id(members: list[str]) -> str:
     """Stable id of a campaign from its sorted member account ids."""
     digest = hashlib.sha256("\n".join(sorted(members)).encode("utf-8")).hexdigest()
@@ -130,7 +139,7 @@ def link(
         ``severity`` raised for campaign members; and one row per reported campaign with its
         members, size, coordination, content, operations, score and severity.
     """
-    p = Params(**config["linking"])
+    p = parameters(config.get("linking", {}))
     eligible = _unless_mixed(accounts).filter(pl.col("content") >= p.min_member_content)
     joining = edges.filter(
         pl.col("weight")

@@ -99,21 +99,20 @@ def test_shuffled_rows_and_files_give_the_same_findings(sample_case: Path, tmp_p
         assert original.equals(again)
 
 
-def test_redaction_hides_the_sign_up_details_campaigns_share(sample_report: Report) -> None:
-    """Payment fingerprints and e-mail domains identify customers as surely as their ids."""
-    from distillscan.report.redact import SIGN_UP_PREFIX, redact
+def test_redaction_hides_every_sign_up_detail(sample_case: Path, sample_report: Report) -> None:
+    """Payment fingerprints and e-mail domains identify customers as surely as their ids: the
+    ones campaigns share, and the ones evidence sentences name (``uses payment fingerprint``)."""
+    from distillscan.report.redact import redact, sign_up_details
 
-    shared = {
-        e["value"]
-        for c in sample_report["campaigns"]
-        for e in c["infrastructure"]
-        if e["kind"] in SIGN_UP_PREFIX
-    }
-    assert shared, "the sample's campaigns share sign-up details"
-    redacted = redact(sample_report)
+    accounts = load_investigation(sample_case).accounts
+    details = {value for _, value in sign_up_details(accounts)}
+    text = "\n".join(r.render(sample_report, "CASE") for r in FORMATS.values())
+    named = {value for value in details if value in text}
+    assert any(v.startswith("pf_") for v in named), "the sample's evidence names fingerprints"
+    redacted = redact(sample_report, sign_up_details(accounts))
     for renderer in FORMATS.values():
         text = renderer.render(redacted, "CASE")
-        assert not [value for value in shared if value in text], renderer.name
+        assert not [value for value in named if value in text], renderer.name
 
 
 def test_replayed_day_by_day_every_campaign_is_named_early_under_one_id(sample_case: Path) -> None:

@@ -245,7 +245,7 @@ class Pass(Generic[ParamsT]):
         requires: Event columns that must hold values for the pass to run.
         run: The pass itself.
         params: Its parameters' class, built from its ``[passes.<id>]`` table (every key a
-            field, and no other: ``tests/detect/test_params.py``).
+            field, and no other: ``tests/detect/test_registry.py``).
         doc: The module docstring: what it measures, why it indicates distillation, its known
             false positives and its cost.
         signals: The scored signals its output carries (a pass may score none).

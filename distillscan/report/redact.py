@@ -22,6 +22,8 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
+import polars as pl
+
 from distillscan.investigate import Investigation
 from distillscan.report.drilldown import AccountDetail, CampaignDetail, EndUserDetail
 from distillscan.report.model import (
@@ -128,15 +130,16 @@ def salt_of(report: Report) -> str:
     return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
 
 
-def redact(report: Report) -> Report:
-    """A copy of ``report`` with ids, addresses, emails and prompt text replaced."""
+def redact(report: Report, sign_up: Iterable[tuple[str, str]] = ()) -> Report:
+    """A copy of ``report`` with ids, addresses, emails and prompt text replaced; ``sign_up``
+    the accounts' sign-up details (:func:`sign_up_details`), replaced wherever they appear."""
     out = copy.deepcopy(report)
     end_users = {u for m in out["mixed_accounts"] for u in m["implicated_end_users"]}
     r = Redactor(
         salt_of(out),
         (a["account_id"] for a in out["accounts"]),
         end_users,
-        _campaign_sign_up(out["campaigns"]),
+        _campaign_sign_up(out["campaigns"]) | set(sign_up),
     )
     scrub = r.scrub
     out["run"]["redacted"] = True
@@ -235,7 +238,20 @@ def detail_redactor(investigation: Investigation, sign_up: set[tuple[str, str]])
     end_users: set[str] = set()
     if "implicated_end_users" in accounts.columns:
         end_users = set(accounts["implicated_end_users"].explode().drop_nulls().to_list())
-    return Redactor(salt, accounts["account_id"].to_list(), end_users, sign_up)
+    return Redactor(
+        salt, accounts["account_id"].to_list(), end_users, sign_up | sign_up_details(accounts)
+    )
+
+
+def sign_up_details(accounts: pl.DataFrame) -> set[tuple[str, str]]:
+    """Every account's sign-up details (payment fingerprint, e-mail domain) from the account
+    metadata: evidence sentences name the ones members share (``uses payment fingerprint …``),
+    and a redacted report must not."""
+    found: set[tuple[str, str]] = set()
+    for kind, column in (("payment", "payment_fingerprint"), ("email_domain", "email_domain")):
+        if column in accounts.columns:
+            found.update((kind, str(v)) for v in accounts[column].drop_nulls().unique().to_list())
+    return found
 
 
 def _campaign_sign_up(campaigns: list[Campaign]) -> set[tuple[str, str]]:

@@ -60,6 +60,9 @@ def test_params_of_an_older_record_take_the_defaults_for_newer_keys() -> None:
     params = detect.parameters({"synchronization": tables["synchronization"]})
     shipped = detect.parameters(defaults()["passes"])
     assert params == shipped
+    older_linking = {k: v for k, v in defaults()["linking"].items() if k != "min_attach_support"}
+    older_linking["retired_setting"] = 1
+    assert linking.parameters(older_linking) == linking.parameters(defaults()["linking"])
 
 
 def test_every_signal_is_weighted_in_its_family() -> None:

@@ -299,6 +299,29 @@ messages = { path = "body", json = ["messages", "contents"] }
     ]
 
 
+def test_two_fields_may_read_the_same_place(tmp_path: Path) -> None:
+    # One id that is both the account and its end user, one body read for two fields.
+    log = tmp_path / "log.jsonl"
+    record = {"user": "u-1", "t": "2026-02-03T10:00:00Z", "body": '{"model": "m", "n": 2}'}
+    log.write_text(json.dumps(record) + "\n", "utf-8")
+    path = _write(
+        tmp_path,
+        """name = "same-place"
+[fields]
+account_id = "user"
+end_user_id = "user"
+timestamp = "t"
+model = { path = "body", json = "model" }
+api_key_id = { path = "body", json = "model" }
+""",
+    )
+    report = ingest([log], tmp_path / "case", mapping=path)
+    assert report.errors == []
+    (event,) = _events(tmp_path / "case")
+    assert (event["account_id"], event["end_user_id"]) == ("u-1", "u-1")
+    assert (event["model"], event["api_key_id"]) == ("m", "m")
+
+
 def test_a_batch_file_loads_as_one_account_at_one_time(tmp_path: Path) -> None:
     """OpenAI Batch input lines carry no account and no time: the mapping says them."""
     line = {

@@ -367,15 +367,17 @@ class _Steps:
         self.steps: list[list[str]] = []
         self.named: dict[tuple[int, str], str] = {}
 
-    def add(self, step: int, name: str, sql: str) -> str:
-        """Compute ``sql`` as column ``name`` in CTE number ``step`` (unless the step already
-        computes it, e.g. the same body parsed for two fields); return the column's name."""
-        if (step, sql) in self.named:
+    def add(self, step: int, name: str, sql: str, *, final: bool = False) -> str:
+        """Compute ``sql`` as column ``name`` in CTE number ``step`` and return the name. An
+        intermediate value the step already computes (the same body parsed for two fields) is
+        not computed again: its first name is returned. A ``final`` column always gets its own
+        name (two fields may read the same place)."""
+        if not final and (step, sql) in self.named:
             return self.named[step, sql]
         while len(self.steps) <= step:
             self.steps.append([])
         self.steps[step].append(f"{sql} AS {name}")
-        self.named[step, sql] = name
+        self.named.setdefault((step, sql), name)
         return name
 
     def ctes(self, source: str) -> tuple[str, str]:
@@ -422,7 +424,7 @@ def _value_sql(steps: _Steps, spec: FieldSpec, slot: Callable[[Keys], str]) -> s
     value (its intermediate values computed in ``steps``)."""
     name = f"values_{spec.field}"
     if spec.constant is not None:
-        return steps.add(6, name, _constant_sql(spec.constant))
+        return steps.add(6, name, _constant_sql(spec.constant), final=True)
     candidates = [slot(keys) for keys in spec.paths]
     if spec.inner is not None:
         candidates = [
@@ -441,10 +443,10 @@ def _value_sql(steps: _Steps, spec: FieldSpec, slot: Callable[[Keys], str]) -> s
         ]
     value = candidates[0] if len(candidates) == 1 else first_present(*candidates)
     if spec.time_format is None:
-        return steps.add(6, name, value)
+        return steps.add(6, name, value, final=True)
     read = steps.add(5, f"{spec.field}_read", value)
     parsed = f"try_strptime({text_of(read)}, {sql_string(spec.time_format)})::TIMESTAMP"
-    return steps.add(6, name, f"to_json(strftime({parsed}, '%Y-%m-%dT%H:%M:%S.%f'))")
+    return steps.add(6, name, f"to_json(strftime({parsed}, '%Y-%m-%dT%H:%M:%S.%f'))", final=True)
 
 
 def mapping_sql(specs: list[FieldSpec]) -> str:
