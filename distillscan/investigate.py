@@ -37,7 +37,7 @@ from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
 from distillscan.ingest.load import Supplied
 from distillscan.ingest.streams import ReadLimits
-from distillscan.linking import link
+from distillscan.linking import artefact_shares, link
 from distillscan.naming import describe_campaigns
 from distillscan.scoring import merge_signals, score_accounts, text_measured
 from distillscan.severity import FLAGGED
@@ -427,14 +427,12 @@ def _artefact_rows(artefacts: pl.DataFrame, members: pl.DataFrame) -> pl.DataFra
     the campaign's (at least half their users members), strongest first (weight times that
     share, as linking weighs them), at most ``LINK_EVIDENCE_PER_ACCOUNT``: what ties an
     attached thin account in."""
-    users = artefacts.group_by("kind", "artefact").agg(pl.len().alias("n_users"))
-    used = artefacts.join(members, on="account_id")
     shared = (
-        used.join(
-            used.group_by("campaign_id", "kind", "artefact").agg(pl.len().alias("n_members")),
+        artefacts.join(members, on="account_id")
+        .join(
+            artefact_shares(artefacts, members, "campaign_id"),
             on=["campaign_id", "kind", "artefact"],
         )
-        .join(users, on=["kind", "artefact"])
         .with_columns((pl.col("n_members") / pl.col("n_users")).alias("member_share"))
         .filter((pl.col("n_members") >= 2) & (pl.col("member_share") >= 0.5))
         .sort([pl.col("weight") * pl.col("member_share"), "artefact"], descending=[True, False])

@@ -313,6 +313,18 @@ def _with_attached(
     )
 
 
+def artefact_shares(artefacts: pl.DataFrame, members: pl.DataFrame, group: str) -> pl.DataFrame:
+    """For each artefact and group (``members``: ``account_id`` and the column ``group``):
+    ``n_members``, the group's members that use it, and ``n_users``, every account that does."""
+    users = artefacts.group_by("kind", "artefact").agg(pl.len().alias("n_users"))
+    return (
+        artefacts.join(members, on="account_id")
+        .group_by("kind", "artefact", group)
+        .agg(pl.len().alias("n_members"))
+        .join(users, on=["kind", "artefact"])
+    )
+
+
 def _artefact_support(
     artefacts: pl.DataFrame, candidates: pl.DataFrame, core: pl.DataFrame
 ) -> pl.DataFrame:
@@ -325,16 +337,9 @@ def _artefact_support(
     weight (kind and the candidate's traffic on it) times that share is its evidence; the
     strongest artefact of each kind counts, and kinds combine as independent facts (noisy-OR).
     """
-    users = artefacts.group_by("kind", "artefact").agg(pl.len().alias("n_users"))
-    members = (
-        artefacts.join(core, on="account_id")
-        .group_by("kind", "artefact", "root")
-        .agg(pl.len().alias("n_members"))
-    )
     return (
         artefacts.join(candidates.select("account_id"), on="account_id")
-        .join(members, on=["kind", "artefact"])
-        .join(users, on=["kind", "artefact"])
+        .join(artefact_shares(artefacts, core, "root"), on=["kind", "artefact"])
         .with_columns(
             (pl.col("weight") * pl.col("n_members") / pl.col("n_users")).alias("evidence")
         )
