@@ -353,6 +353,13 @@ class Case:
             con.execute(
                 f"CREATE OR REPLACE VIEW events AS {_events_with_cloudtrail(events, trail)}"
             )
+        con.execute(f"DROP VIEW IF EXISTS {EVENTS_AS_LOGGED}")
+        con.execute(f"DROP TABLE IF EXISTS {ROLE_SESSIONS}")
+        if events and any(entry.get("format") == "bedrock" for entry in manifest["inputs"]):
+            # Whether a role's sessions are people or processes is a property of the whole case.
+            con.execute(f"ALTER VIEW events RENAME TO {EVENTS_AS_LOGGED}")
+            con.execute(f"CREATE TABLE {ROLE_SESSIONS} AS {role_sessions_sql(EVENTS_AS_LOGGED)}")
+            con.execute(f"CREATE VIEW events AS {_events_with_roles(EVENTS_AS_LOGGED)}")
         accounts = self.root / ACCOUNTS_FILE
         if accounts.is_file():
             path = sql_string(str(accounts.resolve()))
@@ -478,6 +485,69 @@ def fsync_dir(path: Path) -> None:
 
 #: A CloudTrail ``sourceIPAddress`` that is an address (not "AWS Internal" or a service name).
 _IP_ADDRESS = r"[0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+"
+#: An assumed role's ARN: the role (group 1) and the session name (group 2).
+ASSUMED_ROLE = r"^(arn:aws[a-z-]*:sts::[0-9]*:assumed-role/[^/]+)/(.+)$"
+#: The principals of roles whose sessions are per-process credentials (see ``role_sessions_sql``).
+ROLE_SESSIONS = "role_sessions"
+#: The events as their parts hold them, before ``events`` folds per-process role sessions.
+EVENTS_AS_LOGGED = "events_as_logged"
+#: No STS credential outlives this (a role's maximum session duration is 12 hours).
+_LONGEST_CREDENTIAL = "INTERVAL 12 HOUR"
+
+
+def role_sessions_sql(events: str) -> str:
+    """Each assumed-role principal in ``events`` whose role's sessions are per-process credentials.
+
+    Columns: principal (the whole ARN, as logged), role (the ARN without the session name), session.
+
+    Bedrock names the caller ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``. The session name
+    is whatever the caller chose when it assumed the role: the user's name under IAM Identity
+    Center, the function under Lambda, an instance id, or a fresh ``botocore-session-<epoch>`` per
+    process. In the first cases the session is a person or a workload and must stay its own
+    account; in the last, one workload would be split into hundreds of accounts, each too small to
+    judge, and the role is the account. The two are told apart by time, relative to the role's own
+    traffic: no STS credential lasts longer than 12 hours, so a session name seen over a longer span
+    is a name re-used across credentials (a person, a function), not one process. A role most of
+    whose requests come from such names keeps its sessions as accounts; any other role is one
+    account.
+
+    Falsely folds: a role whose people each work in bursts shorter than 12 hours within the
+    exported window (a one-day export folds every role; re-run when more days are in). Falsely
+    keeps: per-process sessions whose names repeat (a fixed session name in a cron job's code),
+    which is one workload under one name anyway.
+    """
+    return f"""
+WITH sessions AS (
+    SELECT account_id AS principal,
+        regexp_extract(account_id, {sql_string(ASSUMED_ROLE)}, 1) AS role,
+        regexp_extract(account_id, {sql_string(ASSUMED_ROLE)}, 2) AS session,
+        count(*) AS requests,
+        max(ts) - min(ts) > {_LONGEST_CREDENTIAL} AS outlives_a_credential
+    FROM {events}
+    WHERE regexp_full_match(account_id, {sql_string(ASSUMED_ROLE)})
+    GROUP BY account_id
+),
+per_process_roles AS (
+    SELECT role FROM sessions
+    GROUP BY role
+    HAVING coalesce(sum(requests) FILTER (WHERE outlives_a_credential), 0) * 2 < sum(requests)
+)
+SELECT principal, role, session FROM sessions
+WHERE role IN (SELECT role FROM per_process_roles)
+ORDER BY principal"""
+
+
+def _events_with_roles(events: str) -> str:
+    """The ``events`` query with the principals of ``role_sessions`` folded into their role.
+
+    The session name becomes the end user unless the request names one (``requestMetadata``).
+    """
+    return f"""SELECT e.* REPLACE (
+            coalesce(r.role, e.account_id) AS account_id,
+            CASE WHEN r.role IS NULL THEN e.end_user_id
+                 ELSE coalesce(e.end_user_id, r.session) END AS end_user_id)
+        FROM {events} AS e
+        LEFT JOIN {ROLE_SESSIONS} AS r ON r.principal = e.account_id"""
 
 
 def _events_with_cloudtrail(events: list[Path], trail: list[Path]) -> str:

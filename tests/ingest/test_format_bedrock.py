@@ -277,3 +277,67 @@ def test_cached_prompt_tokens_are_counted(tmp_path: Path) -> None:
     ingest([path], tmp_path / "case")
     events = _events(tmp_path / "case")
     assert [events[line]["prompt_tokens"] for line in (1, 2, 3, 4)] == [1012, 54, 22, 12]
+
+
+def _calls(
+    role: str, sessions: dict[str, list[str]], metadata: dict[str, str] | None = None
+) -> list[str]:
+    """Bedrock records of ``role``'s sessions, each called at the given times (same day)."""
+    first = json.loads(FIXTURE.read_text("utf-8").splitlines()[0])
+    lines = []
+    for session, times in sessions.items():
+        for time in times:
+            record = json.loads(json.dumps(first))
+            record["requestId"] = f"{role}-{session}-{time}"
+            record["timestamp"] = time
+            record["identity"]["arn"] = f"arn:aws:sts::111122223333:assumed-role/{role}/{session}"
+            record["requestMetadata"] = metadata or {}
+            lines.append(json.dumps(record))
+    return lines
+
+
+def test_a_role_is_one_account_when_its_sessions_are_processes_and_many_when_people(
+    tmp_path: Path,
+) -> None:
+    """No STS credential lasts 12 hours: names seen over longer are people or workloads that keep
+    their name (Identity Center users), and stay accounts; per-process sessions fold into the
+    role, whose session names become end users unless the request names its own."""
+    people = _calls(
+        "AWSReservedSSO_Analysts",
+        {
+            "alice@example.com": ["2026-02-03T09:00:00Z", "2026-02-04T10:00:00Z"],
+            "bob@example.com": ["2026-02-03T11:00:00Z", "2026-02-05T08:30:00Z"],
+            # a person seen once is still a person: the role's sessions are mostly names
+            "carol@example.com": ["2026-02-04T15:00:00Z"],
+        },
+    )
+    processes = _calls(
+        "BatchRole",
+        {
+            f"botocore-session-{n}": [
+                f"2026-02-0{3 + n % 3}T0{n}:00:00Z",
+                f"2026-02-0{3 + n % 3}T0{n}:20:00Z",
+            ]
+            for n in range(1, 6)
+        },
+    )
+    labelled = _calls(
+        "AppRole", {"botocore-session-9": ["2026-02-03T12:00:00Z"]}, {"user_id": "u-7"}
+    )
+    path = tmp_path / "invocations.jsonl"
+    path.write_text("\n".join(people + processes + labelled) + "\n")
+    ingest([path], tmp_path / "case")
+    con = Case(tmp_path / "case").connect(read_only=True)
+    accounts = con.sql(
+        "SELECT account_id, list(DISTINCT end_user_id ORDER BY end_user_id), count(*) "
+        "FROM events GROUP BY account_id ORDER BY account_id"
+    ).fetchall()
+    con.close()
+    role = "arn:aws:sts::111122223333:assumed-role/"
+    assert accounts == [
+        (f"{role}AWSReservedSSO_Analysts/alice@example.com", [None], 2),
+        (f"{role}AWSReservedSSO_Analysts/bob@example.com", [None], 2),
+        (f"{role}AWSReservedSSO_Analysts/carol@example.com", [None], 1),
+        (f"{role}AppRole", ["u-7"], 1),
+        (f"{role}BatchRole", [f"botocore-session-{n}" for n in range(1, 6)], 10),
+    ]

@@ -19,12 +19,14 @@ provider's chunk shape are concatenated in order. Bodies over 100 KB are offload
 text columns are NULL (never an empty prompt).
 
 Who is the account: one AWS account hosts many applications and people, so ``account_id`` is the
-calling IAM principal (``identity.arn``, trimmed) and ``org_id`` is the AWS account id. An assumed
-role's session name is not part of the account: sessions are per process, per run or per person
-behind one role (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`` is the principal
-``arn:aws:sts::ACCOUNT:assumed-role/ROLE``), and one workload would otherwise show up as hundreds
-of accounts. The session name becomes ``end_user_id`` unless ``requestMetadata`` names one.
-Bedrock logs carry no client IP or user agent: those come from CloudTrail (see
+calling IAM principal (``identity.arn``, trimmed, kept whole here) and ``org_id`` is the AWS account
+id. An assumed role's session name (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``) is either
+a person or workload behind a shared role (IAM Identity Center names the session after the user, a
+Lambda after the function) or one process's credentials (``botocore-session-1767225600``). Which
+of the two a role's sessions are can only be told across the whole case, so it is decided there
+(:func:`distillscan.case.role_sessions_sql`): a role whose sessions are per-process credentials is
+one account with the session names as end users. ``end_user_id`` here is the one ``requestMetadata``
+names. Bedrock logs carry no client IP or user agent: those come from CloudTrail (see
 :mod:`.cloudtrail`), joined by request id in the case's ``events`` view.
 """
 
@@ -168,8 +170,6 @@ _COHERE_TEXTS = joined_texts(
     "[json_extract_string(t, '$') FOR t IN ds_items(json_extract(body, '$.texts'))]"
 )
 _END_USER = first_present(*(_at("meta", f"$.{key}") for key in END_USER_KEYS))
-#: An assumed role's ARN: the principal (the role) and the session name after it.
-_ASSUMED_ROLE = "^(arn:aws[a-z-]*:sts::[0-9]*:assumed-role/[^/]+)/(.+)$"
 _ARN_TEXT = strip("json_extract_string(arn, '$')")
 
 SQL = f"""
@@ -218,14 +218,10 @@ SELECT source_line, raw,
     ), '') AS format_error,
     d.requestId AS event_id,
     d.timestamp AS ts,
-    CASE WHEN ds_type(arn) = 'VARCHAR'
-         THEN to_json(regexp_replace({_ARN_TEXT}, '{_ASSUMED_ROLE}', '\\1'))
-         ELSE arn END AS account_id,
+    CASE WHEN ds_type(arn) = 'VARCHAR' THEN to_json({_ARN_TEXT}) ELSE arn END AS account_id,
     NULL::JSON AS api_key_id,
     d.accountId AS org_id,
-    coalesce({_END_USER}, CASE WHEN ds_type(arn) = 'VARCHAR'
-        THEN to_json(nullif(regexp_extract({_ARN_TEXT}, '{_ASSUMED_ROLE}', 2), '')) END)
-        AS end_user_id,
+    {_END_USER} AS end_user_id,
     NULL::JSON AS source_ip,
     NULL::JSON AS user_agent,
     d.modelId AS model,
