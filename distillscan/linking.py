@@ -16,8 +16,18 @@ two accounts share something (a popular agent framework's whole set of role prom
 by thousands of its independent users), not that they run as one operation; the members must
 also show automation, rotation, shared infrastructure, synchronization or a pivot themselves.
 The bar is modest: in logs without prompt text no template sharing can be measured, and a
-low-and-slow operator's accounts show little more than the infrastructure they share. Their
-members' scores are raised to the campaign's.
+low-and-slow operator's accounts show little more than the infrastructure they share.
+
+In logs that carry no client address, user agent, key or account metadata (a Bedrock export of
+IAM principals, many gateway exports) rotation and shared infrastructure cannot be seen at all,
+and a human-paced operator shows no operations. A group is then also reported when its members
+*ask alike*: at least ``min_alike_accounts`` of them with ``thin_events`` requests or more, whose
+content scores spread (interquartile range) by at most ``max_content_spread``. One operator runs
+one recipe from all its accounts, so what they ask scores alike (on the development traffic and
+the simulator the campaigns' spreads are 0.00-0.10); the independent users of one tool each ask
+their own things (a tool's linked users spread by 0.5). Falsely fires on: one team's accounts
+running one benchmark suite, linked by its templates; their content is then usually too light
+to reach ``min_campaign_score``. Members' scores are raised to the campaign's.
 
 Then the group's evidence speaks for accounts whose own traffic cannot: an account outside every
 campaign whose own traffic is too thin to judge (fewer than ``thin_events`` requests: a churned
@@ -89,6 +99,8 @@ class Params:
     min_campaign_accounts: int
     min_campaign_score: float
     min_member_operations: float
+    min_alike_accounts: int
+    max_content_spread: float
     coordination_accounts: int
     thin_events: int
     min_attached_content: float
@@ -175,6 +187,10 @@ def link(
                 (pl.col("content") * pl.col("n_events")).sort().sum() / pl.col("n_events").sum()
             ).alias("content"),
             pl.col("operations").sort().mean().alias("member_operations"),
+            pl.col("content").filter(pl.col("n_events") >= p.thin_events).len().alias("n_judged"),
+            _spread(pl.col("content").filter(pl.col("n_events") >= p.thin_events)).alias(
+                "content_spread"
+            ),
         )
         .join(edge_strength, on="root", how="left")
         .with_columns(
@@ -192,9 +208,17 @@ def link(
         .filter(
             (pl.col("n_accounts") >= p.min_campaign_accounts)
             & (pl.col("score") >= p.min_campaign_score)
-            # Links form a group; its accounts must also run like a campaign on their own.
-            & (pl.col("member_operations") >= p.min_member_operations)
+            # Links form a group; its accounts must also run like a campaign on their own, or
+            # ask alike as one operator's recipe does (see the module docstring).
+            & (
+                (pl.col("member_operations") >= p.min_member_operations)
+                | (
+                    (pl.col("n_judged") >= p.min_alike_accounts)
+                    & (pl.col("content_spread") <= p.max_content_spread)
+                )
+            )
         )
+        .drop("n_judged", "content_spread")
     )
     groups = _with_attached(
         groups, accounts, joining, empty_artefacts() if artefacts is None else artefacts, p
@@ -215,6 +239,11 @@ def link(
         .drop("campaign_score")
     )
     return linked.sort("account_id"), groups.drop("root")
+
+
+def _spread(values: pl.Expr) -> pl.Expr:
+    """The interquartile range of ``values`` (linear interpolation; null when empty)."""
+    return values.quantile(0.75, "linear") - values.quantile(0.25, "linear")
 
 
 def _with_attached(

@@ -320,21 +320,46 @@ def test_without_text_rotation_and_answer_shape_stand_for_content() -> None:
     assert without["derivations"]["content"] > 0.5
 
 
-def test_users_of_one_popular_tool_are_not_a_campaign() -> None:
-    """Harness links join the users of a popular agent framework (its whole set of role prompts);
-    they ask broadly, but each runs like a person: the links alone make no campaign."""
-    config = defaults()
-    users = {f"dev-{i}": {"breadth_signal": 0.9, "elicitation_signal": 0.5} for i in range(12)}
-    accounts = score_accounts(_accounts(users), config)
-    edges = pl.DataFrame(
+def _star(hub: str, spokes: list[str], kind: str = "harness") -> pl.DataFrame:
+    """Full-weight ``kind`` links from ``hub`` to each of ``spokes``."""
+    return pl.DataFrame(
         {
-            "account_a": ["dev-0"] * 11,
-            "account_b": [f"dev-{i}" for i in range(1, 12)],
-            "kind": ["harness"] * 11,
-            "weight": [1.0] * 11,
-            "detail": [""] * 11,
+            "account_a": [hub] * len(spokes),
+            "account_b": spokes,
+            "kind": [kind] * len(spokes),
+            "weight": [1.0] * len(spokes),
+            "detail": [""] * len(spokes),
         }
     )
-    linked, groups = link(accounts, edges, config)
+
+
+def test_users_of_one_popular_tool_are_not_a_campaign() -> None:
+    """Harness links join the users of a popular agent framework (its whole set of role prompts);
+    they ask broadly, but each runs like a person and asks its own things: the links alone make
+    no campaign."""
+    config = defaults()
+    users = {
+        f"dev-{i}": {"breadth_signal": 0.3 + 0.05 * i, "elicitation_signal": 0.5 * (i % 3 == 0)}
+        for i in range(12)
+    }
+    accounts = score_accounts(_accounts(users), config)
+    linked, groups = link(accounts, _star("dev-0", [f"dev-{i}" for i in range(1, 12)]), config)
     assert groups.is_empty()
     assert linked["campaign_id"].is_null().all()
+
+
+def test_accounts_that_ask_alike_are_a_campaign_where_operations_cannot_be_measured() -> None:
+    """Logs without addresses, clients or keys show no rotation or shared infrastructure; a
+    human-paced operator then shows no operations at all. One recipe run from many accounts still
+    makes their content alike, which independent users of one tool are not (above); two accounts
+    are too few to call alike."""
+    config = defaults()
+    recipe = {"elicitation_signal": 0.9, "breadth_signal": 0.8, "template_signal": 1.0}
+    accounts = score_accounts(_accounts({f"op-{i}": recipe for i in range(5)}), config)
+    assert accounts["operations"].max() < config["linking"]["min_member_operations"]
+    linked, groups = link(accounts, _star("op-0", [f"op-{i}" for i in range(1, 5)]), config)
+    assert groups["n_accounts"].to_list() == [5]
+    assert linked["campaign_id"].n_unique() == 1
+
+    _, pair_groups = link(accounts, _star("op-0", ["op-1"]), config)
+    assert pair_groups.is_empty()

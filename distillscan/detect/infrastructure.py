@@ -156,11 +156,38 @@ WHERE false
 """
 
 
+#: How many of the logs' accounts the account metadata describes.
+METADATA_COVERAGE_SQL = """
+SELECT (SELECT count(DISTINCT account_id) FROM account_meta) AS described,
+    count(*) AS accounts,
+    count(*) FILTER (WHERE account_id IN (SELECT account_id FROM account_meta)) AS matched
+FROM account_org
+"""
+
+
+def _metadata_note(ctx: Context[Params]) -> tuple[str, ...]:
+    """A note when account metadata was given but describes under half of the logs' accounts.
+
+    Its ids must be the logs' own: a billing export keyed by customer id beside logs keyed by
+    IAM principal or gateway user matches nothing, and payment, e-mail and sign-up evidence is
+    then silently absent. An investigator must hear that, not read it from a missing signal.
+    """
+    described, accounts, matched = ctx.con.execute(METADATA_COVERAGE_SQL).fetchall()[0]
+    if not described or matched * 2 >= accounts:
+        return ()
+    return (
+        f"account metadata describes {matched:,} of the {accounts:,} accounts in the logs "
+        f"({described:,} metadata rows): its account_id values must be the logs' own for "
+        "payment, e-mail and sign-up evidence to count",
+    )
+
+
 def run(ctx: Context[Params]) -> PassOutput:
     """Find rare shared entities, the ``infra_signal`` and infrastructure links."""
     p = ctx.params
     if not has_view(ctx.con, "account_meta"):
         ctx.con.execute(ACCOUNT_META_FALLBACK)
+    notes = _metadata_note(ctx)
     ctx.execute(
         ENTITY_SQL,
         min_share=p.min_share,
@@ -256,6 +283,7 @@ def run(ctx: Context[Params]) -> PassOutput:
         signals=per_account.sort("account_id"),
         edges=edges,
         artefacts=artefacts.sort("account_id", "kind", "artefact"),
+        notes=notes,
     )
 
 
