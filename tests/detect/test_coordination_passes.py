@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pyarrow as pa
 
 from distillscan.detect import (
     infrastructure,
@@ -286,3 +287,28 @@ def test_addresses_a_rotating_pool_hands_out_do_not_link(events_con: EventsFacto
     rows += [event(f"proxied-{a}", 51, source_ip="77.7.7.8") for a in range(2)]
     out = infrastructure.run(context(events_con(rows), "infrastructure"))
     assert out.edges.filter(out.edges["weight"] >= 0.45).is_empty()
+
+
+def test_account_metadata_that_names_other_ids_is_noted(events_con: EventsFactory) -> None:
+    """Metadata keyed by another id space (billing ids beside IAM principals) matches nothing:
+    its payment and e-mail evidence is absent, and the investigator is told so."""
+    rows = [event(f"arn:aws:iam::111122223333:user/u{a}", i) for a in range(4) for i in range(3)]
+    con = events_con(rows)
+    for ids, noted in ((["u0", "u1", "u2", "u3"], True), ([r["account_id"] for r in rows], False)):
+        con.register("meta_ids", pa.table({"account_id": sorted(set(ids))}))
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW account_meta AS SELECT account_id, "
+            "'card-1' AS payment_fingerprint, NULL::VARCHAR AS email_domain, "
+            "NULL::TIMESTAMP AS created_at FROM meta_ids"
+        )
+        out = infrastructure.run(context(con, "infrastructure"))
+        if noted:
+            assert out.notes == (
+                "account metadata describes 0 of the 4 accounts in the logs (4 metadata rows): "
+                "its account_id values must be the logs' own for payment, e-mail and sign-up "
+                "evidence to count",
+            )
+            assert out.signals.is_empty()
+        else:
+            assert out.notes == ()
+            assert out.signals["shared_infrastructure"].to_list() == ["payment"] * 4
