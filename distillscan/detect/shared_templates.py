@@ -30,10 +30,15 @@ a product sets one system prompt; a campaign's harness sends its whole set of ro
 nearly the same set. Two operators who both borrowed prompts from one public library share a
 few of them among many others, and accounts that share only one, however rare, are not linked.
 Artefacts (for linking's attachment of thin accounts): each account's counted system prompts,
-at ``system_prompt_weight``: a thin account whose one system prompt is mostly used by a
-campaign's members probably runs in its harness, but a prompt alone stays short of attaching it
-(a framework's prompt may be the campaign's and a few people's); with another artefact of the
-campaign (an address, a card, a sign-up window) it attaches.
+at ``system_prompt_weight``, and its counted prompt skeletons, at ``skeleton_weight`` in
+proportion to the share of its prompts that carry each (full from ``skeleton_full_share``: a busy
+account's thousands of prompts meet a campaign's templates somewhere by chance). A thin
+account whose one system prompt is mostly used by a campaign's members probably runs in its
+harness, and one whose prompts open or close as mostly the campaign's members' do draws on its
+generator; but each alone stays short of attaching it (a framework's prompt, or a template, may
+be the campaign's and a few people's). With another artefact of the campaign (the other of the
+two, an address, a card, a sign-up window) it attaches. This is what ties an operator's churned
+accounts in where the logs carry no address or client at all.
 
 Why it indicates distillation: the reported campaigns sent machine-generated prompts from shared
 generators across many accounts.
@@ -144,14 +149,27 @@ FROM event_features e LEFT JOIN partners p USING (account_id)
 GROUP BY e.account_id
 """
 
-#: The uncommon system prompts each account sends (its artefacts, for linking's attachment of
-#: thin accounts): one harness prompt is too little to link two accounts, but a thin account
-#: whose system prompt is mostly a campaign's members' runs in its harness.
+#: The uncommon system prompts and prompt skeletons each account sends (its artefacts, for
+#: linking's attachment of thin accounts): one harness prompt or one template is too little to
+#: link two accounts, but a thin account whose system prompt and skeletons are mostly a
+#: campaign's members' runs in its harness on its generator's prompts.
 ARTEFACTS_SQL = """
-SELECT DISTINCT account_id, 'system_prompt' AS kind, 'system prompt #' || key AS artefact,
-    $weight::DOUBLE AS weight
-FROM template_uses WHERE kind = 'system'
-ORDER BY account_id, artefact
+WITH text_events AS (
+    SELECT account_id, count(*) FILTER (WHERE has_text) AS n_text_events
+    FROM event_features GROUP BY account_id
+)
+SELECT u.account_id,
+    CASE u.kind WHEN 'system' THEN 'system_prompt' ELSE 'prompt_skeleton' END AS kind,
+    CASE u.kind WHEN 'system' THEN 'system prompt #' ELSE 'prompt skeleton #' END || u.key
+        AS artefact,
+    CASE u.kind WHEN 'system' THEN $system_weight::DOUBLE
+        -- A skeleton says as much as the account's prompts it carries: a busy account's
+        -- thousands of prompts meet a campaign's templates somewhere by chance.
+        ELSE $skeleton_weight
+            * least(u.n / greatest(t.n_text_events, 1) / $skeleton_full_share, 1.0)
+    END AS weight
+FROM template_uses AS u JOIN text_events AS t USING (account_id)
+ORDER BY u.account_id, artefact
 """
 
 EVIDENCE_SQL = """
@@ -189,6 +207,8 @@ class Params:
     harness_overlap_full: float
     evidence_per_account: int
     system_prompt_weight: float
+    skeleton_weight: float
+    skeleton_full_share: float
 
 
 def run(ctx: Context[Params]) -> PassOutput:
@@ -236,7 +256,12 @@ def run(ctx: Context[Params]) -> PassOutput:
     )
     evidence = ctx.frame(EVIDENCE_SQL, per_account=p.evidence_per_account)
     ctx.drop("template_pairs")  # template_uses stays: later passes read it
-    artefacts = ctx.frame(ARTEFACTS_SQL, weight=p.system_prompt_weight)
+    artefacts = ctx.frame(
+        ARTEFACTS_SQL,
+        system_weight=p.system_prompt_weight,
+        skeleton_weight=p.skeleton_weight,
+        skeleton_full_share=p.skeleton_full_share,
+    )
     return PassOutput(
         signals=signals.sort("account_id"),
         edges=pl.concat([edges, harness]),

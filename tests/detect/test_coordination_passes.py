@@ -136,11 +136,34 @@ def test_one_harness_links_its_accounts_and_a_shared_prompt_library_does_not(
     assert ("lib-0", "lib-1") not in weights
     # Every account's shared system prompts are its artefacts, for attaching thin accounts:
     # the four role prompts each harness account sends, the library prompts two customers share.
-    artefacts = out.artefacts.group_by("account_id").agg(pl.col("artefact").n_unique())
-    counts = dict(artefacts.iter_rows())
+    prompts = out.artefacts.filter(pl.col("kind") == "system_prompt")
+    counts = dict(prompts.group_by("account_id").agg(pl.col("artefact").n_unique()).iter_rows())
     assert {counts[f"h-{a}"] for a in range(4)} == {4}
-    assert set(out.artefacts["kind"]) == {"system_prompt"}
     assert counts.get("lib-0") == counts.get("lib-1") == 2
+    assert set(prompts["weight"]) == {0.5}
+
+
+def test_prompt_skeletons_are_artefacts_as_strong_as_the_prompts_they_carry(
+    events_con: EventsFactory,
+) -> None:
+    """A churned account's few prompts on a campaign's templates say it runs on its generator;
+    one of a busy account's two hundred prompts meeting a template says nothing."""
+    thin = [
+        event("thin-0", 500 + i, TEMPLATES[i].format(f"{TOPICS[i]} case {i}")) for i in range(2)
+    ]
+    busy = [
+        event("busy-0", 600 + i, f"my own question number {i} about {TOPICS[i % 9]}")
+        for i in range(199)
+    ]
+    busy.append(event("busy-0", 900, TEMPLATES[0].format("tides case 3")))
+    out = shared_templates.run(
+        context(events_con(_campaign(5, 30) + thin + busy + _people(8)), "shared_templates")
+    )
+    skeletons = out.artefacts.filter(pl.col("kind") == "prompt_skeleton")
+    best = dict(skeletons.group_by("account_id").agg(pl.col("weight").max()).iter_rows())
+    assert best["thin-0"] == 0.5  # each template opens (or closes) one of its two prompts
+    assert 0 < best["busy-0"] < 0.02
+    assert all(artefact.startswith("prompt skeleton #") for artefact in skeletons["artefact"])
 
 
 def test_synchronized_accounts_pair_and_always_on_accounts_do_not(
