@@ -31,7 +31,7 @@ from distillscan.case import HISTORY_FILE, INVESTIGATION_FILE, SPILL_DIR, Case, 
 from distillscan.config import Config
 from distillscan.config import load as load_config
 from distillscan.db import has_view, in_window_sql, sql_string
-from distillscan.detect import PassRun, run_passes, text_cache
+from distillscan.detect import PassRun, run_passes, shared_templates, text_cache
 from distillscan.detect.base import empty_artefacts, empty_edges
 from distillscan.errors import CaseError, InputError
 from distillscan.ingest import IngestReport, ingest
@@ -426,7 +426,7 @@ def _artefact_rows(artefacts: pl.DataFrame, members: pl.DataFrame) -> pl.DataFra
     """Each member's artefacts that other members of its campaign use too and that are mostly
     the campaign's (at least half their users members), strongest first (weight times that
     share, as linking weighs them), at most ``LINK_EVIDENCE_PER_ACCOUNT``: what ties an
-    attached thin account in."""
+    attached thin account in. The ``artefact`` column stays for :func:`_with_examples`."""
     shared = (
         artefacts.join(members, on="account_id")
         .join(
@@ -441,6 +441,7 @@ def _artefact_rows(artefacts: pl.DataFrame, members: pl.DataFrame) -> pl.DataFra
     )
     return shared.select(
         "account_id",
+        "artefact",
         pl.lit("link:artefact").alias("kind"),
         pl.lit(None, pl.String).alias("event_id"),
         pl.lit(None, pl.String).alias("source_file"),
@@ -455,6 +456,22 @@ def _artefact_rows(artefacts: pl.DataFrame, members: pl.DataFrame) -> pl.DataFra
         pl.lit("artefact").alias("pass_id"),
         pl.lit(None, pl.String).alias("partner_id"),
         pl.col("member_share").round(4).alias("weight"),
+    )
+
+
+def _with_examples(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.DataFrame:
+    """Artefact rows that name a prompt by fingerprint point at a request carrying it."""
+    if rows.is_empty():
+        return rows.drop("artefact")
+    examples = shared_templates.artefact_examples(con, rows)
+    return (
+        rows.join(examples, on=["account_id", "artefact"], how="left", suffix="_example")
+        .with_columns(
+            pl.coalesce("event_id", "event_id_example").alias("event_id"),
+            pl.coalesce("source_file", "source_file_example").alias("source_file"),
+            pl.coalesce("source_line", "source_line_example").alias("source_line"),
+        )
+        .drop("artefact", "event_id_example", "source_file_example", "source_line_example")
     )
 
 
@@ -510,8 +527,9 @@ def _evidence(
         pl.col("account_b").alias("partner_id"),
         pl.col("weight").cast(pl.Float64).round(4),
     )
+    artefact_rows = _artefact_rows(artefacts, members)
     evidence = pl.concat(
-        [*frames, link_rows, _artefact_rows(artefacts, members)], how="vertical_relaxed"
+        [*frames, link_rows, _with_examples(con, artefact_rows)], how="vertical_relaxed"
     )
     flagged = accounts.filter(
         pl.col("campaign_id").is_not_null() | pl.col("severity").is_in(FLAGGED)

@@ -99,6 +99,29 @@ def test_shuffled_rows_and_files_give_the_same_findings(sample_case: Path, tmp_p
         assert original.equals(again)
 
 
+def test_prompt_fingerprint_artefacts_point_at_a_request_carrying_them(sample_case: Path) -> None:
+    """A system prompt or a prompt skeleton is named by fingerprint; its evidence row points at
+    the member's first request that carries it, whose prompt the investigator reads there."""
+    evidence = pl.read_parquet(sample_case / "evidence.parquet").filter(
+        pl.col("kind") == "link:artefact"
+    )
+    by_prompt = evidence.filter(
+        pl.col("detail").str.contains(r"^uses (system prompt|prompt skeleton) #")
+    )
+    assert not by_prompt.is_empty()
+    assert (
+        by_prompt.select("event_id", "source_file", "source_line").null_count().sum_horizontal()[0]
+        == 0
+    )
+    events = pl.read_parquet(sample_case / "events.parquet", columns=["event_id", "account_id"])
+    pointed = by_prompt.join(events, on=["event_id", "account_id"], how="semi")
+    assert pointed.height == by_prompt.height  # each request is the member's own
+    others = evidence.filter(
+        ~pl.col("detail").str.contains(r"^uses (system prompt|prompt skeleton) #")
+    )
+    assert others["event_id"].null_count() == others.height  # addresses and cards name no request
+
+
 def test_redaction_hides_every_sign_up_detail(sample_case: Path, sample_report: Report) -> None:
     """Payment fingerprints and e-mail domains identify customers as surely as their ids: the
     ones campaigns share, and the ones evidence sentences name (``uses payment fingerprint``)."""

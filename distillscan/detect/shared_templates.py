@@ -55,6 +55,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 
 from distillscan.detect.base import (
@@ -172,6 +173,29 @@ FROM template_uses AS u JOIN text_events AS t USING (account_id)
 ORDER BY u.account_id, artefact
 """
 
+#: For each ``(account_id, artefact)`` of this pass in ``artefact_examples_wanted``, the first
+#: request of the account that carries it: an artefact names its prompt only by fingerprint, and
+#: the investigator reads the system prompt or prompt itself at that file and line.
+ARTEFACT_EXAMPLES_SQL = """
+WITH wanted AS (
+    SELECT account_id, artefact,
+        starts_with(artefact, 'system prompt #') AS is_system,
+        TRY_CAST(regexp_extract(artefact, '#([0-9]+)$', 1) AS UBIGINT) AS key
+    FROM artefact_examples_wanted
+    WHERE starts_with(artefact, 'system prompt #') OR starts_with(artefact, 'prompt skeleton #')
+)
+SELECT w.account_id, w.artefact,
+    arg_min(f.event_id, (f.ts, f.event_id)) AS event_id,
+    arg_min(f.source_file, (f.ts, f.event_id)) AS source_file,
+    arg_min(f.source_line, (f.ts, f.event_id)) AS source_line
+FROM wanted AS w
+JOIN event_features AS f ON f.account_id = w.account_id
+    AND CASE WHEN w.is_system THEN f.system_key = w.key
+             ELSE w.key IN (f.head_key, f.tail_key) END
+GROUP BY w.account_id, w.artefact
+ORDER BY w.account_id, w.artefact
+"""
+
 EVIDENCE_SQL = """
 WITH partnered AS (
     SELECT account_a AS account_id FROM template_pairs
@@ -268,6 +292,18 @@ def run(ctx: Context[Params]) -> PassOutput:
         evidence=evidence,
         artefacts=artefacts,
     )
+
+
+def artefact_examples(con: duckdb.DuckDBPyConnection, wanted: pl.DataFrame) -> pl.DataFrame:
+    """The first request carrying each of this pass's artefacts in ``wanted`` (``account_id``,
+    ``artefact``): ``event_id``, ``source_file``, ``source_line`` (see
+    :data:`ARTEFACT_EXAMPLES_SQL`). Other artefacts are left out."""
+    con.register("artefact_examples_wanted", wanted.select("account_id", "artefact"))
+    try:
+        examples: pl.DataFrame = con.sql(ARTEFACT_EXAMPLES_SQL).pl()
+        return examples
+    finally:
+        con.unregister("artefact_examples_wanted")
 
 
 def describe(pooled: Pooled) -> str:
