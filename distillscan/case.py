@@ -22,6 +22,7 @@ Commands that write take an exclusive lock on ``DIR/.lock``; ``verify`` takes a 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -292,14 +293,14 @@ class Case:
         self.check_path()
         self.root.mkdir(parents=True, exist_ok=True)
         self.check_entries()
-        # O_NOFOLLOW and O_NONBLOCK: a link or a FIFO put in place of the lock file since the
-        # check is refused by the kernel, not followed or waited on.
-        descriptor = os.open(
-            self.root / LOCK_FILE,
-            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK,
-            0o644,
-        )
-        with os.fdopen(descriptor, "a") as handle:
+        descriptor = self._open_lock(shared)
+        if descriptor is None:
+            # A reader of a case folder it may not write, with no lock file in it: nothing
+            # this user runs can write there either, and evidence on read-only media must
+            # still verify and report.
+            yield
+            return
+        with os.fdopen(descriptor, "a" if not shared else "r") as handle:
             try:
                 fcntl.flock(
                     handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
@@ -313,6 +314,36 @@ class Case:
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _open_lock(self, shared: bool) -> int | None:
+        """A descriptor of the lock file, created if need be; None for a reader that may not
+        create it in a folder it may not write.
+
+        O_NOFOLLOW and O_NONBLOCK: a link or a FIFO put in place of the lock file since the
+        entries were checked is refused by the kernel, not followed or waited on.
+
+        Raises:
+            CaseError: a writer may not write the case folder (permissions).
+        """
+        path = self.root / LOCK_FILE
+        guard = os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | guard, 0o644)
+        except PermissionError as exc:
+            if not shared:
+                raise CaseError(
+                    f"{self.root}: cannot write this case folder ({exc.strerror})",
+                    hint="run as a user who may write it, or copy the folder (cp -r) to one "
+                    "you may write and use the copy; reading commands (report, show, verify, "
+                    "sql) work on it as it is",
+                ) from None
+        except OSError as exc:
+            if not shared or exc.errno != errno.EROFS:
+                raise
+        try:
+            return os.open(path, os.O_RDONLY | guard)  # a shared flock needs no write access
+        except FileNotFoundError:
+            return None
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection to ``case.duckdb`` with views refreshed to the committed parts."""

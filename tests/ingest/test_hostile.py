@@ -669,6 +669,44 @@ def test_permission_denied_for_real() -> None:
         shutil.rmtree(root)
 
 
+def test_a_case_folder_the_user_may_not_write() -> None:
+    """Evidence on a share an investigator may only read: writing commands stop with exit 2
+    and say why (not an internal error); reading ones work, with or without a lock file."""
+    root = Path(tempfile.mkdtemp(prefix="distillscan-ro-"))
+    try:
+        root.chmod(0o755)
+        (root / "a.jsonl").write_bytes(jsonl_bytes([canonical_record(n) for n in range(3)]))
+        assert ingest([root / "a.jsonl"], root / "case").errors == []
+        shutil.copytree(root / "case", root / "no-lock")
+        (root / "no-lock" / ".lock").unlink()
+        for path in (root, *root.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)  # readable by all, writable by root
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            command = [*_unprivileged(), sys.executable, "-m", "distillscan", *args]
+            return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+        for args in (
+            ("ingest", str(root / "a.jsonl"), "--case", str(root / "case")),
+            ("investigate", "--case", str(root / "case")),
+        ):
+            result = run(*args)
+            assert result.returncode == 2, result.stderr
+            assert f"error: {root / 'case'}: cannot write this case folder (Permission denied)" in (
+                result.stderr
+            )
+            assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+        for case in ("case", "no-lock"):
+            assert run("verify", str(root / case)).returncode == 0
+            result = run(
+                "sql", str(root / case), "SELECT count(*) AS n FROM events", "--format", "csv"
+            )
+            assert (result.returncode, result.stdout) == (0, "n\n3\n"), result.stderr
+        assert not (root / "no-lock" / ".lock").exists()
+    finally:
+        shutil.rmtree(root)
+
+
 def test_escape_codes_in_file_names_and_records_are_inert(tmp_path: Path) -> None:
     name = "evil\x1b]0;owned\x07\x1b[2J.jsonl"
     path = tmp_path / name
