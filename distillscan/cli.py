@@ -86,6 +86,28 @@ FailOnNew = Annotated[
     ),
 ]
 
+
+class _Argument(typer.core.TyperArgument):
+    """A positional argument whose help names its value as click does (``PATH``, ``TEXT``,
+    ``PATH...``), not as a Python type (``<str>``, ``<list[Path]>``); a choice keeps its list.
+
+    typer (0.29) prints an argument's Python type whatever its metavar (which names the
+    argument in the first column and the usage line). It builds every argument through the name
+    ``typer.main.TyperArgument``, so pointing that name here is the whole change; should typer
+    stop using it, help falls back to typer's own text.
+    """
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        described = self.type_descriptor
+        if described.is_choice:
+            return super().display_type_rich(ctx)
+        element = self.bare_type().removeprefix("list[").removesuffix("]")
+        word = {"Path": "PATH", "str": "TEXT", "int": "INTEGER"}.get(element, element.upper())
+        return f"{word}..." if described.is_list else word
+
+
+typer.main.TyperArgument = _Argument  # type: ignore[attr-defined]
+
 app = typer.Typer(
     help="Find model-distillation campaigns in exported LLM API logs, offline.",
     no_args_is_help=True,
