@@ -32,7 +32,8 @@ few of them among many others, and accounts that share only one, however rare, a
 Artefacts (for linking's attachment of thin accounts): each account's counted system prompts,
 at ``system_prompt_weight``, and its counted prompt skeletons, at ``skeleton_weight`` in
 proportion to the share of its prompts that carry each (full from ``skeleton_full_share``: a busy
-account's thousands of prompts meet a campaign's templates somewhere by chance). A thin
+account's thousands of prompts meet a campaign's templates somewhere by chance), its
+``skeletons_per_account`` most used (all of a thin account's; what a busy one repeats). A thin
 account whose one system prompt is mostly used by a campaign's members probably runs in its
 harness, and one whose prompts open or close as mostly the campaign's members' do draws on its
 generator; but each alone stays short of attaching it (a framework's prompt, or a template, may
@@ -170,6 +171,10 @@ SELECT u.account_id,
             * least(u.n / greatest(t.n_text_events, 1) / $skeleton_full_share, 1.0)
     END AS weight
 FROM template_uses AS u JOIN text_events AS t USING (account_id)
+-- Each account's most used skeletons only: a thin account's are all of them, a busy one's are
+-- what its generator repeats, and the table stays bounded by accounts, not by prompts.
+QUALIFY u.kind = 'system' OR row_number() OVER (
+    PARTITION BY u.account_id, u.kind ORDER BY u.n DESC, u.key) <= $skeletons_per_account
 ORDER BY u.account_id, artefact
 """
 
@@ -233,6 +238,7 @@ class Params:
     system_prompt_weight: float
     skeleton_weight: float
     skeleton_full_share: float
+    skeletons_per_account: int
 
 
 def run(ctx: Context[Params]) -> PassOutput:
@@ -285,6 +291,7 @@ def run(ctx: Context[Params]) -> PassOutput:
         system_weight=p.system_prompt_weight,
         skeleton_weight=p.skeleton_weight,
         skeleton_full_share=p.skeleton_full_share,
+        skeletons_per_account=p.skeletons_per_account,
     )
     return PassOutput(
         signals=signals.sort("account_id"),

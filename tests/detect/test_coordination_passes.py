@@ -164,6 +164,16 @@ def test_prompt_skeletons_are_artefacts_as_strong_as_the_prompts_they_carry(
     assert best["thin-0"] == 0.5  # each template opens (or closes) one of its two prompts
     assert 0 < best["busy-0"] < 0.02
     assert all(artefact.startswith("prompt skeleton #") for artefact in skeletons["artefact"])
+    # Bounded by accounts, not prompts: each account's most used skeletons only.
+    capped = shared_templates.run(
+        context(
+            events_con(_campaign(5, 30) + thin + busy + _people(8)),
+            "shared_templates",
+            skeletons_per_account=2,
+        )
+    ).artefacts.filter(pl.col("kind") == "prompt_skeleton")
+    per_account = dict(capped.group_by("account_id").len().iter_rows())
+    assert max(per_account.values()) == 2 and per_account["thin-0"] == 2
 
 
 def test_synchronized_accounts_pair_and_always_on_accounts_do_not(
