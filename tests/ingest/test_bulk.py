@@ -19,7 +19,7 @@ from unittest import mock
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ingest_support import DATA, canonical_record, gzip_bytes, jsonl_bytes, read_case
 
@@ -38,6 +38,10 @@ EXPORTS = sorted(
 )
 #: Hostile JSON lines files: the bulk path must give up on these or agree with the careful one.
 HOSTILE_FILES = sorted((DATA / "hostile").glob("*.jsonl"))
+#: Examples of each property below: 10 (the profile's 15 elsewhere), as each example ingests its
+#: input twice, three times when the typed read gives way (the costliest examples of the suite).
+#: ``DISTILLSCAN_HYPOTHESIS=thorough`` runs its many more here too.
+BOTH_WAYS_EXAMPLES = 10 if settings.default.max_examples <= 15 else settings.default.max_examples
 
 
 @contextlib.contextmanager
@@ -312,6 +316,7 @@ def test_a_query_shape_is_planned_once_and_a_reordering_one_is_refused(tmp_path:
     bulk._STREAMING_SHAPES.clear()
 
 
+@settings(max_examples=BOTH_WAYS_EXAMPLES)
 @given(
     records=st.lists(
         st.fixed_dictionaries(
@@ -735,6 +740,7 @@ def test_litellm_typed_reading_reaches_every_field_as_the_json_mapping_does(
     assert len(case["events"]) + len(case["quarantine"]) == len(TYPED_SPEND_LOGS)
 
 
+@settings(max_examples=BOTH_WAYS_EXAMPLES)
 @given(shapes=_spend_logs(typed_only=True))
 def test_litellm_typed_reading_loads_what_the_json_mapping_loads(
     tmp_path_factory: pytest.TempPathFactory, shapes: list[dict[str, Any]]
@@ -748,6 +754,7 @@ def test_litellm_typed_reading_loads_what_the_json_mapping_loads(
     assert readings == [(True, "loaded")]
 
 
+@settings(max_examples=BOTH_WAYS_EXAMPLES)
 @given(shapes=_spend_logs(typed_only=False))
 def test_litellm_records_of_any_shape_load_the_same_either_way(
     tmp_path_factory: pytest.TempPathFactory, shapes: list[dict[str, Any]]
