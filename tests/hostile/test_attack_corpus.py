@@ -37,6 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from distillscan.cli import app
 
 #: Peak resident memory any one command may reach (bytes); the bombs below decompress to far more.
 MEMORY_CEILING = 1536 * 1024 * 1024
@@ -66,7 +69,7 @@ class Attack:
     """One corpus entry.
 
     ``prepare(root)`` builds the inputs under ``root/inputs`` (and may build a case at
-    ``root/case`` with :func:`cli`); ``argv(root)`` is the attacking command; ``code`` its
+    ``root/case`` with :func:`small_case`); ``argv(root)`` is the attacking command; ``code`` its
     expected exit code and ``message`` a pattern its output must match; ``check(root, run)``
     asserts anything else. ``verifies``: the case must pass ``verify`` afterwards.
     """
@@ -134,10 +137,15 @@ def write_jsonl(path: Path, records: list[dict[str, object]]) -> None:
 
 
 def small_case(root: Path) -> None:
-    """A case of one small canonical file at ``root/case``, investigated."""
+    """A case of one small canonical file at ``root/case``, investigated.
+
+    Investigated in this process: the case is where an attack starts, not the attack, which
+    runs as its own process (a separate interpreter here cost a second per entry).
+    """
     write_jsonl(root / "inputs" / "day.jsonl", [record(i) for i in range(40)])
-    run = cli("investigate", root / "inputs", "--case", root / "case", "-q", "--brief")
-    assert run.code == 0, run.stderr
+    argv = ["investigate", str(root / "inputs"), "--case", str(root / "case"), "-q", "--brief"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
 
 
 # --- the inputs --------------------------------------------------------------------------------
