@@ -34,6 +34,10 @@ from distillscan.ingest.formats import canonical
 from distillscan.verify import verify
 
 UTC = dt.UTC
+#: Examples of each property that ingests one input per example: 10 (the profile's 15 elsewhere),
+#: as the ingest is most of an example's cost. ``DISTILLSCAN_HYPOTHESIS=thorough`` runs its many
+#: more here too.
+INGEST_EXAMPLES = 10 if settings.default.max_examples <= 15 else settings.default.max_examples
 
 # --- strategies -----------------------------------------------------------------------------
 
@@ -95,6 +99,7 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 # --- arbitrary records never make ingest raise -----------------------------------------------
 
 
+@settings(max_examples=INGEST_EXAMPLES)
 @given(records=st.lists(st.one_of(RECORDS, CANONICAL_LIKE, JSON_VALUES), min_size=1, max_size=12))
 def test_arbitrary_json_lines_are_loaded_or_quarantined(
     tmp_path_factory: pytest.TempPathFactory, records: list[Any]
@@ -124,6 +129,7 @@ CELLS = st.text(
 ) | st.sampled_from(["", '"', '""', ",", "\n", "\r\n", "\r", "2026-02-03T14:05:09Z", "[{}]"])
 
 
+@settings(max_examples=INGEST_EXAMPLES)
 @given(
     header=st.lists(KEYS, min_size=1, max_size=6, unique=True),
     data=st.data(),
@@ -160,6 +166,7 @@ def test_arbitrary_csv_rows_are_loaded_or_quarantined(
 COLUMN_VALUES = st.sampled_from(["string", "int", "float", "bool", "list", "struct", "null"])
 
 
+@settings(max_examples=INGEST_EXAMPLES)
 @given(
     columns=st.dictionaries(KEYS.filter(bool), COLUMN_VALUES, min_size=1, max_size=6),
     n=st.integers(1, 6),
@@ -268,6 +275,7 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@settings(max_examples=INGEST_EXAMPLES)
 @given(records=valid_records())
 def test_valid_json_lines_round_trip(
     tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]]
@@ -279,6 +287,7 @@ def test_valid_json_lines_round_trip(
     assert _loaded(folder / "case") == _expected(records)
 
 
+@settings(max_examples=INGEST_EXAMPLES)
 @given(records=valid_records())
 def test_valid_csv_rows_round_trip(
     tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]]
@@ -302,6 +311,7 @@ def test_valid_csv_rows_round_trip(
     assert _loaded(folder / "case") == _expected(records)
 
 
+@settings(max_examples=INGEST_EXAMPLES)
 @given(records=valid_records())
 def test_valid_parquet_rows_round_trip(
     tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]]
@@ -347,6 +357,7 @@ def _shapes(instant: dt.datetime, offset: dt.timezone) -> list[tuple[Any, dt.dat
     ]
 
 
+@settings(max_examples=INGEST_EXAMPLES)
 @given(instant=INSTANTS, offsets=st.lists(OFFSETS, min_size=1, max_size=3))
 def test_any_offset_lands_on_the_same_utc_instant(
     tmp_path_factory: pytest.TempPathFactory, instant: dt.datetime, offsets: list[dt.timezone]
