@@ -282,7 +282,7 @@ def test_cached_prompt_tokens_are_counted(tmp_path: Path) -> None:
 def _calls(
     role: str, sessions: dict[str, list[str]], metadata: dict[str, str] | None = None
 ) -> list[str]:
-    """Bedrock records of ``role``'s sessions, each called at the given times (same day)."""
+    """Bedrock records of ``role``'s sessions, one call at each of the given times."""
     first = json.loads(FIXTURE.read_text("utf-8").splitlines()[0])
     lines = []
     for session, times in sessions.items():
