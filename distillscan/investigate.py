@@ -463,15 +463,12 @@ def _with_examples(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.Dat
     """Artefact rows that name a prompt by fingerprint point at a request carrying it."""
     if rows.is_empty():
         return rows.drop("artefact")
+    pointer = ["event_id", "source_file", "source_line"]  # null in every artefact row
     examples = shared_templates.artefact_examples(con, rows)
     return (
-        rows.join(examples, on=["account_id", "artefact"], how="left", suffix="_example")
-        .with_columns(
-            pl.coalesce("event_id", "event_id_example").alias("event_id"),
-            pl.coalesce("source_file", "source_file_example").alias("source_file"),
-            pl.coalesce("source_line", "source_line_example").alias("source_line"),
-        )
-        .drop("artefact", "event_id_example", "source_file_example", "source_line_example")
+        rows.drop(pointer)
+        .join(examples, on=["account_id", "artefact"], how="left")
+        .select([c for c in rows.columns if c != "artefact"])
     )
 
 
